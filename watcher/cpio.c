@@ -1,0 +1,1 @@
+/* placeholder: cpio.c — being written */

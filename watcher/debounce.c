@@ -1,0 +1,1 @@
+/* placeholder: debounce.c — being written */

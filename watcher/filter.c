@@ -1,0 +1,1 @@
+/* placeholder: filter.c — being written */

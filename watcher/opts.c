@@ -1,0 +1,1 @@
+/* placeholder: opts.c — being written */

@@ -1,0 +1,1 @@
+/* placeholder: paths.c — being written */

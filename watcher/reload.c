@@ -1,0 +1,1 @@
+/* placeholder: reload.c — being written */

@@ -1,0 +1,1 @@
+/* placeholder: ui.c — being written */

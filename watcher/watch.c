@@ -1,0 +1,1 @@
+/* placeholder: watch.c — being written */
