@@ -1,1 +1,283 @@
-/* placeholder: opts.c — being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * opts.c — getopt_long over the options of PRODUCT.md. The subcommand, if
+ * any, is the first argument; every value is checked here so the rest of
+ * the program can trust struct kw_opts.
+ */
+#include "opts.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "config.h"
+
+enum {
+        O_ONCE = 0x100, O_POSTPONE, O_ARCH, O_ACCEL, O_EXPECT, O_TIMEOUT, O_BOOT_TIMEOUT, O_JSON,
+        O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_CONNECT, O_SHARE, O_TAG,
+        O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_HELP, O_VERSION,
+};
+
+static const struct option longopts[] = {
+        { "once", no_argument, NULL, O_ONCE },
+        { "postpone", no_argument, NULL, O_POSTPONE },
+        { "arch", required_argument, NULL, O_ARCH },
+        { "accel", required_argument, NULL, O_ACCEL },
+        { "expect", required_argument, NULL, O_EXPECT },
+        { "timeout", required_argument, NULL, O_TIMEOUT },
+        { "boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT },
+        { "json", no_argument, NULL, O_JSON },
+        { "param", required_argument, NULL, O_PARAM },
+        { "run", required_argument, NULL, O_RUN },
+        { "debounce", required_argument, NULL, O_DEBOUNCE },
+        { "include", required_argument, NULL, O_INCLUDE },
+        { "exclude", required_argument, NULL, O_EXCLUDE },
+        { "jobs", required_argument, NULL, 'j' },
+        { "no-color", no_argument, NULL, O_NO_COLOR },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "connect", required_argument, NULL, O_CONNECT },
+        { "share", required_argument, NULL, O_SHARE },
+        { "tag", required_argument, NULL, O_TAG },
+        { "ssh", required_argument, NULL, O_SSH },
+        { "kernel", required_argument, NULL, O_KERNEL },
+        { "initrd", required_argument, NULL, O_INITRD },
+        { "kdir", required_argument, NULL, O_KDIR },
+        { "cross-compile", required_argument, NULL, O_CROSS },
+        { "memory", required_argument, NULL, O_MEM },
+        { "help", no_argument, NULL, O_HELP },
+        { "version", no_argument, NULL, O_VERSION },
+        {}
+};
+
+void kw_opts_help(FILE *f)
+{
+        fputs("Usage:\n"
+              "  kmod-watch [OPTIONS] [DIR]             watch DIR (default .): build, reload, stream the log\n"
+              "  kmod-watch --once [OPTIONS] [DIR]      one cycle: build, load, collect, unload, exit\n"
+              "  kmod-watch kit fetch|path|list [--arch A]  the default guest kit\n"
+              "\n"
+              "Guest:\n"
+              "      --arch ARCH         x86_64 or arm64 (default: the host's)\n"
+              "      --accel MODE        auto, kvm or tcg (default auto: KVM if it answers, else TCG)\n"
+              "      --kernel IMAGE      boot this kernel instead of the kit's (with --kdir)\n"
+              "      --initrd CPIO       its initramfs (the agent is appended at boot)\n"
+              "      --kdir DIR          kernel build tree or headers to build against\n"
+              "      --memory MIB        guest memory (default 256)\n"
+              "      --boot-timeout S    seconds for the guest agent to greet (default 120)\n"
+              "\n"
+              "Build and load:\n"
+              "      --param NAME=VALUE  module parameter (repeatable)\n"
+              "      --run CMD           run CMD in the guest after each load\n"
+              "  -j, --jobs N            make -j N\n"
+              "      --cross-compile P   CROSS_COMPILE prefix (default from the environment)\n"
+              "\n"
+              "Watching:\n"
+              "      --postpone          wait for the first change before building\n"
+              "      --debounce MS       quiet time before a build (default 20)\n"
+              "      --include GLOB      files that trigger a build (repeatable; replaces\n"
+              "                          the default *.c *.h *.S Makefile Kbuild Kconfig)\n"
+              "      --exclude GLOB      files that never trigger a build (repeatable)\n"
+              "\n"
+              "Headless:\n"
+              "      --once              build, load, check, unload, exit with a status\n"
+              "      --expect REGEX      a kernel log line that must appear (repeatable)\n"
+              "      --timeout S         how long --once waits for --expect (default 30)\n"
+              "      --json              one JSON event per line on stdout\n"
+              "\n"
+              "Output:\n"
+              "      --no-color          no colours (also NO_COLOR, or not a terminal)\n"
+              "  -v, --verbose           show make's output and the guest console\n"
+              "  -q, --quiet             only the kernel log and errors\n"
+              "      --help              this text\n"
+              "      --version           the version\n"
+              "\n"
+              "--once exit status: 0 ok, 1 --expect not matched, 2 build failed, 3 load or\n"
+              "unload failed, 4 oops/panic/BUG/WARNING, 5 no guest, 64 usage error.\n",
+              f);
+}
+
+const char *kw_host_arch(void)
+{
+        struct utsname u;
+
+        if (uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0)
+                return "arm64";
+        return "x86_64";
+}
+
+static int usage(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("kmod-watch: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs(" (see kmod-watch --help)\n", stderr);
+        return -EINVAL;
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+        char *end;
+
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+                return usage("%s wants a whole number from %u to %u, not '%s'", opt, min, max, s);
+        *ret = (unsigned)v;
+        return 0;
+}
+
+static int push(const char **list, size_t *n, const char *opt, const char *v)
+{
+        if (*n >= KW_MAX_LIST)
+                return usage("too many %s options (at most %d)", opt, KW_MAX_LIST);
+        list[(*n)++] = v;
+        return 0;
+}
+
+int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
+{
+        int c, r = 0;
+
+        *o = (struct kw_opts){
+                .dir = ".",
+                .arch = kw_host_arch(),
+                .timeout_s = 30,
+                .boot_timeout_s = 120,
+                .debounce_ms = 20,
+                .mem_mb = 256,
+        };
+        int first = 1;
+        if (argc > 1) {
+                static const struct { const char *name; enum kw_cmd cmd; } cmds[] = {
+                        { "doctor", KW_CMD_DOCTOR },
+                        { "kit", KW_CMD_KIT },
+                        { "inject-agent", KW_CMD_INJECT },
+                        { "qemu-args", KW_CMD_QEMU_ARGS },
+                };
+                for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+                        if (strcmp(argv[1], cmds[i].name) == 0) {
+                                o->cmd = cmds[i].cmd;
+                                first = 2;
+                        }
+        }
+
+        opterr = 0;
+        optind = first;
+        const char *positional[8];
+        size_t n_pos = 0;
+        /* Leading '-' in optstring: operands come back as 1, so options may follow DIR. */
+        while ((c = getopt_long(argc, argv, "-j:vq", longopts, NULL)) != -1) {
+                switch (c) {
+                case 1:
+                        if (n_pos >= 8)
+                                return usage("too many arguments ('%s')", optarg);
+                        positional[n_pos++] = optarg;
+                        break;
+                case O_ONCE: o->once = true; break;
+                case O_POSTPONE: o->postpone = true; break;
+                case O_ARCH:
+                        if (strcmp(optarg, "x86_64") == 0 || strcmp(optarg, "amd64") == 0)
+                                o->arch = "x86_64";
+                        else if (strcmp(optarg, "arm64") == 0 || strcmp(optarg, "aarch64") == 0)
+                                o->arch = "arm64";
+                        else
+                                return usage("--arch is x86_64 or arm64, not '%s'", optarg);
+                        break;
+                case O_ACCEL:
+                        if (strcmp(optarg, "auto") == 0)
+                                o->accel = KW_ACCEL_AUTO;
+                        else if (strcmp(optarg, "kvm") == 0)
+                                o->accel = KW_ACCEL_KVM;
+                        else if (strcmp(optarg, "tcg") == 0)
+                                o->accel = KW_ACCEL_TCG;
+                        else
+                                return usage("--accel is auto, kvm or tcg, not '%s'", optarg);
+                        break;
+                case O_EXPECT: r = push(o->expect, &o->n_expect, "--expect", optarg); break;
+                case O_TIMEOUT: r = parse_uint("--timeout", optarg, 1, 86400, &o->timeout_s); break;
+                case O_BOOT_TIMEOUT:
+                        r = parse_uint("--boot-timeout", optarg, 1, 86400, &o->boot_timeout_s);
+                        break;
+                case O_JSON: o->json = true; break;
+                case O_PARAM:
+                        if (!strchr(optarg, '=') || optarg[0] == '=')
+                                return usage("--param wants NAME=VALUE, not '%s'", optarg);
+                        r = push(o->param, &o->n_param, "--param", optarg);
+                        break;
+                case O_RUN: o->run = optarg; break;
+                case O_DEBOUNCE: r = parse_uint("--debounce", optarg, 0, 10000, &o->debounce_ms); break;
+                case O_INCLUDE: r = push(o->include, &o->n_include, "--include", optarg); break;
+                case O_EXCLUDE: r = push(o->exclude, &o->n_exclude, "--exclude", optarg); break;
+                case 'j': r = parse_uint("--jobs", optarg, 1, 1024, &o->jobs); break;
+                case O_NO_COLOR: o->no_color = true; break;
+                case 'v': o->verbosity++; break;
+                case 'q': o->verbosity = -1; break;
+                case O_CONNECT:
+                        if (strncmp(optarg, "unix:", 5) != 0 || !optarg[5])
+                                return usage("--connect wants unix:PATH, not '%s'", optarg);
+                        o->connect = optarg;
+                        break;
+                case O_SHARE: o->share = optarg; break;
+                case O_TAG: o->tag = optarg; break;
+                case O_SSH: o->ssh = optarg; break;
+                case O_KERNEL: o->kernel = optarg; break;
+                case O_INITRD: o->initrd = optarg; break;
+                case O_KDIR: o->kdir = optarg; break;
+                case O_CROSS: o->cross_compile = optarg; break;
+                case O_MEM: r = parse_uint("--memory", optarg, 64, 65536, &o->mem_mb); break;
+                case O_HELP: o->cmd = KW_CMD_HELP; return 0;
+                case O_VERSION: o->cmd = KW_CMD_VERSION; return 0;
+                case '?':
+                default:
+                        if (optopt && optopt < 0x100)
+                                return usage("unknown option '-%c'", optopt);
+                        if (optopt)
+                                return usage("option '%s' needs a value", argv[optind - 1]);
+                        return usage("unknown option '%s'", argv[optind - 1]);
+                }
+                if (r < 0)
+                        return r;
+        }
+
+        switch (o->cmd) {
+        case KW_CMD_WATCH:
+        case KW_CMD_DOCTOR:
+        case KW_CMD_QEMU_ARGS:
+                if (n_pos > 1)
+                        return usage("one directory only, got '%s' and '%s'", positional[0], positional[1]);
+                if (n_pos == 1)
+                        o->dir = positional[0];
+                break;
+        case KW_CMD_KIT:
+                if (n_pos != 1 || (strcmp(positional[0], "fetch") && strcmp(positional[0], "path") &&
+                                   strcmp(positional[0], "list")))
+                        return usage("kit wants one of: fetch, path, list");
+                o->args[o->n_args++] = positional[0];
+                break;
+        case KW_CMD_INJECT:
+                if (n_pos != 2)
+                        return usage("inject-agent wants IN.cpio[.gz] OUT.cpio.gz");
+                o->args[o->n_args++] = positional[0];
+                o->args[o->n_args++] = positional[1];
+                break;
+        default:
+                break;
+        }
+        if (o->n_expect && !o->once)
+                return usage("--expect goes with --once");
+        if (o->connect && o->ssh)
+                return usage("--connect and --ssh exclude each other");
+        if ((o->connect || o->ssh) && o->kernel)
+                return usage("--kernel is for a managed guest, not with --connect or --ssh");
+        if (o->initrd && !o->kernel)
+                return usage("--initrd goes with --kernel");
+        return 0;
+}

@@ -1,1 +1,216 @@
-/* placeholder: ui.c — being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * ui.c — terminal and JSON output. JSON lines are written with one fwrite of
+ * a fully built line, so a reader never sees half an event.
+ */
+#include "ui.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop.h"
+
+static struct kw_ui_opts opts;
+static char *ev_buf;
+static size_t ev_size;
+static FILE *ev;
+static bool ev_first;
+
+void kw_ui_setup(const struct kw_ui_opts *o)
+{
+        opts = *o;
+        setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+bool kw_ui_json(void)
+{
+        return opts.json;
+}
+
+int kw_ui_verbosity(void)
+{
+        return opts.verbosity;
+}
+
+static void vmsg(const char *color, const char *prefix, const char *fmt, va_list ap)
+{
+        char line[4096];
+
+        vsnprintf(line, sizeof(line), fmt, ap);
+        if (opts.color && color)
+                fprintf(stderr, "\033[%sm%s%s\033[0m\n", color, prefix, line);
+        else
+                fprintf(stderr, "%s%s\n", prefix, line);
+}
+
+void kw_info(const char *fmt, ...)
+{
+        va_list ap;
+
+        if (opts.verbosity < 0)
+                return;
+        va_start(ap, fmt);
+        vmsg("1", "kmod-watch: ", fmt, ap);
+        va_end(ap);
+}
+
+void kw_warn(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vmsg("1;33", "kmod-watch: warning: ", fmt, ap);
+        va_end(ap);
+}
+
+void kw_err(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vmsg("1;31", "kmod-watch: ", fmt, ap);
+        va_end(ap);
+}
+
+void kw_debug(const char *fmt, ...)
+{
+        va_list ap;
+
+        if (opts.verbosity < 1)
+                return;
+        va_start(ap, fmt);
+        vmsg("2", "kmod-watch: ", fmt, ap);
+        va_end(ap);
+}
+
+void kw_json_string(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                switch (*p) {
+                case '"': fputs("\\\"", f); break;
+                case '\\': fputs("\\\\", f); break;
+                case '\n': fputs("\\n", f); break;
+                case '\r': fputs("\\r", f); break;
+                case '\t': fputs("\\t", f); break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\u%04x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+}
+
+void kw_ev_begin(const char *event)
+{
+        if (!opts.json)
+                return;
+        ev = open_memstream(&ev_buf, &ev_size);
+        if (!ev)
+                return;
+        fputs("{\"event\":", ev);
+        kw_json_string(ev, event);
+        fprintf(ev, ",\"t\":%llu", (unsigned long long)kw_now_ms());
+        ev_first = false;
+}
+
+static bool key(const char *k)
+{
+        if (!ev)
+                return false;
+        fputc(',', ev);
+        kw_json_string(ev, k);
+        fputc(':', ev);
+        return true;
+}
+
+void kw_ev_str(const char *k, const char *value)
+{
+        if (key(k))
+                kw_json_string(ev, value ? value : "");
+}
+
+void kw_ev_int(const char *k, long long value)
+{
+        if (key(k))
+                fprintf(ev, "%lld", value);
+}
+
+void kw_ev_bool(const char *k, bool value)
+{
+        if (key(k))
+                fputs(value ? "true" : "false", ev);
+}
+
+void kw_ev_strv(const char *k, const char *const *values, size_t n)
+{
+        if (!key(k))
+                return;
+        fputc('[', ev);
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        fputc(',', ev);
+                kw_json_string(ev, values[i]);
+        }
+        fputc(']', ev);
+}
+
+void kw_ev_end(void)
+{
+        if (!ev)
+                return;
+        fputs("}\n", ev);
+        fclose(ev);
+        ev = NULL;
+        fwrite(ev_buf, 1, ev_size, stdout);
+        fflush(stdout);
+        free(ev_buf);
+        ev_buf = NULL;
+        (void)ev_first;
+}
+
+/* Colours as dmesg uses them: emerg…err red, warning yellow, notice bold. */
+static const char *level_color(unsigned level)
+{
+        if (level <= 3)
+                return "1;31";
+        if (level == 4)
+                return "1;33";
+        if (level == 5)
+                return "1";
+        if (level == 7)
+                return "2";
+        return NULL;
+}
+
+void kw_ui_kmsg(uint64_t seq, unsigned level, uint64_t ts_usec, const char *text, bool module_line)
+{
+        if (opts.json) {
+                kw_ev_begin("kmsg");
+                kw_ev_int("seq", (long long)seq);
+                kw_ev_int("level", level);
+                kw_ev_int("ts_usec", (long long)ts_usec);
+                kw_ev_str("text", text);
+                kw_ev_end();
+                return;
+        }
+        const char *c = level_color(level);
+        char stamp[32];
+        snprintf(stamp, sizeof(stamp), "[%5llu.%06llu]", (unsigned long long)(ts_usec / 1000000),
+                 (unsigned long long)(ts_usec % 1000000));
+        if (!opts.color) {
+                printf("%s %s\n", stamp, text);
+                return;
+        }
+        /* The module's own lines stand out with a cyan stamp; the rest dim. */
+        printf("\033[%sm%s\033[0m \033[%sm%s\033[0m\n", module_line ? "36" : "2", stamp,
+               c ? c : "0", text);
+}
+
+void kw_ui_text(const char *text, size_t len)
+{
+        fwrite(text, 1, len, stderr);
+}

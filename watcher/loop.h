@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop.h — the host's one event loop: poll() over registered fds, timers as
+ * timerfds, children as pidfds, signals through a signalfd. Nothing in
+ * kmod-watch sleeps to wait; everything waits here.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct kw_loop;
+struct kw_timer;
+
+/* Called with the poll revents. Return <0 to stop the loop with that error. */
+typedef int (*kw_io_fn)(void *userdata, int fd, short revents);
+typedef void (*kw_timer_fn)(void *userdata);
+typedef void (*kw_child_fn)(void *userdata, pid_t pid, int wstatus);
+
+int kw_loop_new(struct kw_loop **ret);
+struct kw_loop *kw_loop_free(struct kw_loop *l);
+
+int kw_loop_add(struct kw_loop *l, int fd, short events, kw_io_fn fn, void *userdata);
+int kw_loop_set_events(struct kw_loop *l, int fd, short events);
+void kw_loop_del(struct kw_loop *l, int fd);
+
+/* Watch a child: fn runs once when it exits (reaped). */
+int kw_loop_add_child(struct kw_loop *l, pid_t pid, kw_child_fn fn, void *userdata);
+void kw_loop_forget_child(struct kw_loop *l, pid_t pid);
+
+int kw_timer_new(struct kw_loop *l, kw_timer_fn fn, void *userdata, struct kw_timer **ret);
+void kw_timer_arm_ms(struct kw_timer *t, uint64_t ms); /* one-shot, relative; 0 → fires at once */
+void kw_timer_disarm(struct kw_timer *t);
+bool kw_timer_armed(const struct kw_timer *t);
+void kw_timer_free(struct kw_timer *t);
+
+/* Runs until kw_loop_exit(); returns the status given there. */
+int kw_loop_run(struct kw_loop *l);
+void kw_loop_exit(struct kw_loop *l, int status);
+bool kw_loop_exiting(const struct kw_loop *l);
+
+/* Milliseconds since the program started (CLOCK_MONOTONIC). */
+uint64_t kw_now_ms(void);
+uint64_t kw_now_us(void);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opts.h — kmod-watch's command line (PRODUCT.md is the contract). Parsing is
+ * pure: it fills struct kw_opts or says, in one line, what is wrong.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum kw_cmd {
+        KW_CMD_WATCH,     /* kmod-watch [--once] [DIR] */
+        KW_CMD_DOCTOR,
+        KW_CMD_KIT,
+        KW_CMD_INJECT,
+        KW_CMD_QEMU_ARGS,
+        KW_CMD_HELP,
+        KW_CMD_VERSION,
+};
+
+enum kw_accel { KW_ACCEL_AUTO, KW_ACCEL_KVM, KW_ACCEL_TCG };
+
+#define KW_MAX_LIST 32
+#define KW_EXIT_USAGE 64
+
+struct kw_opts {
+        enum kw_cmd cmd;
+        bool once;
+        bool postpone;
+        const char *dir;                 /* DIR, default "." */
+        const char *arch;                /* "x86_64" | "arm64"; default: host */
+        enum kw_accel accel;
+        const char *expect[KW_MAX_LIST];
+        size_t n_expect;
+        unsigned timeout_s;              /* --once: wait for expectations; default 30 */
+        unsigned boot_timeout_s;         /* guest boot until the agent greets; default 120 */
+        bool json;
+        const char *param[KW_MAX_LIST];
+        size_t n_param;
+        const char *run;
+        unsigned debounce_ms;
+        const char *include[KW_MAX_LIST];
+        size_t n_include;
+        const char *exclude[KW_MAX_LIST];
+        size_t n_exclude;
+        unsigned jobs;                   /* 0: make's default */
+        bool no_color;
+        int verbosity;
+        const char *connect;             /* unix:PATH */
+        const char *share;
+        const char *tag;
+        const char *ssh;
+        const char *kernel;
+        const char *initrd;
+        const char *kdir;
+        const char *cross_compile;
+        unsigned mem_mb;
+        const char *args[4];             /* subcommand operands (kit verb, inject IN OUT) */
+        size_t n_args;
+};
+
+/* 0, or -EINVAL after printing one line to stderr (exit with KW_EXIT_USAGE). */
+int kw_opts_parse(int argc, char **argv, struct kw_opts *ret);
+void kw_opts_help(FILE *f);
+/* The host's arch in our naming ("x86_64", "arm64"). */
+const char *kw_host_arch(void);

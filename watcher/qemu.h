@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qemu.h — the managed guest: a QEMU child sharing the module directory over
+ * 9p, with the agent's virtio-serial port wired to our unix socket (QEMU
+ * connects to us), its console captured (shown with -v, kept for errors),
+ * and always reaped: on quit, on signals, and when kmod-watch itself dies
+ * (PR_SET_PDEATHSIG).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "loop.h"
+
+struct kw_qemu_opts {
+        const char *binary;    /* qemu-system-x86_64, qemu-system-aarch64 */
+        const char *machine;   /* "" for the default, "virt" … */
+        const char *cpu;       /* "max" */
+        const char *console;   /* ttyS0, ttyAMA0 */
+        const char *kernel;
+        const char *initrd;
+        const char *append;    /* extra kernel command line, or NULL */
+        const char *share_dir; /* absolute */
+        const char *tag;
+        const char *sock_path; /* the agent channel: a unix socket we listen on */
+        bool kvm;
+        unsigned mem_mb;
+};
+
+struct kw_qemu;
+
+/* The guest is gone: wstatus from waitpid; console_tail: its last output. */
+typedef void (*kw_qemu_exit_fn)(void *userdata, int wstatus, const char *console_tail);
+/* One console line (no newline), as it arrives. */
+typedef void (*kw_qemu_line_fn)(void *userdata, const char *line);
+
+int kw_qemu_start(struct kw_loop *l, const struct kw_qemu_opts *o, kw_qemu_exit_fn on_exit,
+                  kw_qemu_line_fn on_line, void *userdata, struct kw_qemu **ret);
+/* SIGTERM, a bounded wait on its pidfd, then SIGKILL; reaped on return. */
+void kw_qemu_stop(struct kw_qemu *q);
+pid_t kw_qemu_pid(const struct kw_qemu *q);
+const char *kw_qemu_console_tail(const struct kw_qemu *q);
+
+/* The argv kw_qemu_start() runs (NULL-terminated, strings owned by buf). */
+int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **argv, size_t max);

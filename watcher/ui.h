@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ui.h — everything kmod-watch shows: human lines on a terminal (coloured by
+ * kernel log level, one summary per reload) or, with --json, one JSON object
+ * per line on stdout as PRODUCT.md lists them. Diagnostics go to stderr in
+ * both modes, so stdout stays machine-readable.
+ */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kw_ui_opts {
+        bool json;
+        bool color;
+        int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
+};
+
+void kw_ui_setup(const struct kw_ui_opts *o);
+bool kw_ui_json(void);
+int kw_ui_verbosity(void);
+
+/* Human messages to stderr: "kmod-watch: …". */
+void kw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kw_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A kernel log line: JSON kmsg event, or a coloured line on stdout.
+ * module_line: the line belongs to one of our modules (highlighted). */
+void kw_ui_kmsg(uint64_t seq, unsigned level, uint64_t ts_usec, const char *text, bool module_line);
+/* Raw text the user must see as printed (compiler output, --run output). */
+void kw_ui_text(const char *text, size_t len);
+
+/* JSON object builder: kw_ev_begin("load"); kw_ev_str(…); …; kw_ev_end().
+ * In human mode these do nothing, so callers can always emit events. */
+void kw_ev_begin(const char *event);
+void kw_ev_str(const char *key, const char *value);
+void kw_ev_int(const char *key, long long value);
+void kw_ev_bool(const char *key, bool value);
+void kw_ev_strv(const char *key, const char *const *values, size_t n);
+void kw_ev_end(void);
+
+/* Escapes s as a JSON string (quotes included) into a FILE. */
+struct _IO_FILE;
+void kw_json_string(struct _IO_FILE *f, const char *s);
