@@ -230,6 +230,13 @@ int kw_build_modules(const char *dir, char ***ret, size_t *ret_n)
                         continue;
                 /* kbuild writes "kernel/…/x.ko" in-tree, "x.ko" (6.1) or "x.o" (6.2+) for M= */
                 const char *p = line;
+                size_t dlen = strlen(dir);
+                if (p[0] == '/') {
+                        /* 6.1 writes absolute paths for M= builds: make them relative to DIR */
+                        if (strncmp(p, dir, dlen) != 0 || p[dlen] != '/')
+                                continue; /* not ours (a sub-make elsewhere) */
+                        p += dlen + 1;
+                }
                 if (strncmp(p, "./", 2) == 0)
                         p += 2;
                 char ko[4200];

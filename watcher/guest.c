@@ -25,6 +25,7 @@
 #include "kit.h"
 #include "paths.h"
 #include "qemu.h"
+#include "transport.h"
 #include "ui.h"
 
 #define KW_KVM_BOOT_BOUND_MS 20000 /* a KVM guest greets in ~2 s; more means it hangs */
@@ -43,7 +44,7 @@ struct kw_guest_ctl {
         struct kw_kit kit;
         char kdir[PATH_MAX];
         char cross[128];
-        char runtime[PATH_MAX];
+        char runtime[256]; /* short: a unix socket path lives in it */
         char sock[PATH_MAX];
         char initrd[PATH_MAX];
         int listen_fd;

@@ -164,7 +164,7 @@ static void once_match(struct app *a, const char *text)
                 a->n_matched++;
                 kw_debug("--expect '%s' matched", a->o->expect[i]);
         }
-        if (a->o->n_expect && all_matched(a)) {
+        if (a->o->n_expect && all_matched(a) && a->step == L_IDLE) {
                 /* a short grace so an oops right after the match is not missed */
                 kw_timer_arm_ms(a->once_timer, 200);
         }
@@ -367,6 +367,8 @@ static void on_unloaded(void *userdata, const struct kw_frame *f, const char *wh
                 snprintf(text, sizeof(text), "the agent did not answer (%s)", why);
         }
         bool ok = err == 0 || err == ENOENT; /* not loaded: nothing to do */
+        if (err == ENOENT)
+                goto next; /* a stale-module check that found none: not an unload */
         kw_ev_begin("unload");
         kw_ev_str("module", m->name);
         kw_ev_bool("ok", ok);
@@ -377,6 +379,7 @@ static void on_unloaded(void *userdata, const struct kw_frame *f, const char *wh
                 kw_err("unloading %s failed: %s", m->name, text);
                 a->load_failed = true;
         }
+next:
         if (!f && a->step != L_QUIT_UNLOAD) {
                 a->step = L_IDLE;
                 return;
@@ -495,6 +498,7 @@ static void start_load(struct app *a)
         }
         a->step = L_UNLOAD;
         a->idx = a->n_loaded; /* nothing finished yet */
+        a->collecting = a->o->once; /* the module's first lines come while it loads */
         load_next(a);
 }
 
