@@ -120,7 +120,8 @@ uint8_t *kw_decoder_space(struct kw_decoder *d, size_t *ret_room);
 void kw_decoder_commit(struct kw_decoder *d, size_t n);
 /* 1: *ret holds the next good frame; 0: need more bytes. Garbage is skipped. */
 int kw_decoder_next(struct kw_decoder *d, struct kw_frame *ret);
-/* Garbage bytes skipped since the last call; resets the count. */
+/* Garbage bytes skipped since the last call (KW_SYNC_BYTEs are dropped but
+ * not counted); resets the count. */
 uint64_t kw_decoder_take_skipped(struct kw_decoder *d);
 /* Forget everything buffered (a reconnect). */
 void kw_decoder_reset(struct kw_decoder *d);
