@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Quitting kmod-watch by signal: SIGTERM once the module is loaded (as a
+service manager or `kill` would), and Ctrl-C while the guest is still booting.
+Either way: prompt exit, an 'exit' event, no QEMU and no socket left."""
+
+import signal
+import sys
+import time
+
+import kw
+
+BOOT_TIMEOUT = 240
+QUIT_TIMEOUT = 15
+
+
+def _names(k, since=0):
+    return " ".join(e["event"] for e in k.events[since:])
+
+
+def quit_and_check(t, k, base, run_dir, sig, group, what):
+    qemus, sockets = kw.guest_of(k)
+    kw.check(qemus, "no QEMU process found (neither a descendant of kmod-watch nor "
+             f"one whose command line contains {base})", k)
+    t.diag(f"QEMU pid(s) {qemus}; sockets {sockets}")
+    m = k.mark()
+    t0 = time.monotonic()
+    try:
+        rc = k.stop(sig, timeout=QUIT_TIMEOUT, group=group)
+    except kw.KWError as e:
+        raise kw.KWError(f"{what}: {e}") from None
+    t.diag(f"exited {rc} {time.monotonic() - t0:.1f} s after {what}")
+    exits = k.events_since(m, "exit")
+    kw.check(exits and isinstance(exits[-1].get("status"), int),
+             f"no 'exit' event with an integer status after {what}: {_names(k, m)}", k)
+    kw.check(k.events[-1]["event"] == "exit", f"events after 'exit': {_names(k, m)}", k)
+    left = kw.leftovers(k, run_dir)
+    kw.check(not left, f"after {what}:\n  " + "\n  ".join(left), k)
+    return m
+
+
+def case_sigterm_loaded(t, args):
+    base, d = kw.copy_example(args, "sigterm")
+    try:
+        env, run_dir = kw.isolated_env(base)
+        with kw.KmodWatch(args.kmod_watch, ["--json", "--accel", "tcg", d],
+                          env=env, needles=[base]) as k:
+            k.wait_event("ready", timeout=BOOT_TIMEOUT, since=0)
+            k.wait_event("load", lambda e: e["ok"] is True, timeout=BOOT_TIMEOUT, since=0)
+            k.wait_event("kmsg", lambda e: "build A" in e["text"], timeout=BOOT_TIMEOUT,
+                         since=0)
+            m = quit_and_check(t, k, base, run_dir, signal.SIGTERM, False, "SIGTERM")
+            kw.check(k.events_since(m, "unload", lambda e: e["ok"] is True
+                                    and e["module"] == "hello"),
+                     f"SIGTERM did not unload the module: {_names(k, m)}", k)
+            kw.check(not k.bad_lines, "stdout lines that are not JSON events:\n"
+                     + "\n".join(k.bad_lines[:10]), k)
+    finally:
+        kw.cleanup(args, base)
+
+
+def case_sigint_booting(t, args):
+    base, d = kw.copy_example(args, "sigint-boot")
+    try:
+        env, run_dir = kw.isolated_env(base)
+        with kw.KmodWatch(args.kmod_watch, ["--json", "--accel", "tcg", d],
+                          env=env, needles=[base]) as k:
+            # Wait for QEMU to exist, then interrupt at once: mid-boot.
+            end = time.monotonic() + BOOT_TIMEOUT
+            while not kw.find_qemu([base], ancestor=k.pid):
+                kw.check(k.running(), f"kmod-watch exited ({k.proc.returncode}) "
+                         "before starting QEMU", k)
+                kw.check(time.monotonic() < end,
+                         f"no QEMU process within {BOOT_TIMEOUT} s", k)
+                k.collect(0.05)
+            if k.events_since(0, "ready"):
+                t.diag("note: the guest was already ready when Ctrl-C came")
+            quit_and_check(t, k, base, run_dir, signal.SIGINT, True, "Ctrl-C during boot")
+    finally:
+        kw.cleanup(args, base)
+
+
+def main():
+    args = kw.parse_args()
+    kw.require_guest(args)
+    t = kw.Tap("kmod-watch signals")
+    t.case("SIGTERM with the module loaded → exit event, unloaded, nothing left",
+           case_sigterm_loaded, t, args)
+    t.case("Ctrl-C while the guest boots → prompt exit, nothing left",
+           case_sigint_booting, t, args)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
