@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent.h — the agent's whole state, shared by the poll loop (main.c) and
+ * the request dispatcher (request.c).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "chan.h"
+#include "kmsgstream.h"
+#include "modload.h"
+#include "port.h"
+#include "run.h"
+
+struct agent {
+        bool stdio;      /* --stdio: stdin/stdout, there until EOF */
+        struct port port;
+        struct chan chan;
+        struct kmsgstream kmsg;
+        struct run run;
+        struct modop modop; /* the LOAD or UNLOAD in progress */
+        int sig_fd;      /* SIGIO, SIGCHLD */
+};
+
+/* Decodes and handles requests while there is room for their replies. */
+void request_process(struct agent *a);
+/* The UNLOAD retry timer fired. */
+void request_unload_timer(struct agent *a);
+/* SIGCHLD: reap children, answer the RUN or LOAD that ended. */
+void request_reap(struct agent *a);
+/* Queue a greeting ahead of everything (a host just connected). */
+void request_greet(struct agent *a);

@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * modload.c — LOAD and UNLOAD requests (see modload.h).
+ *
+ * The module's name comes from its .modinfo (hello-A.ko may hold module
+ * "hello"), read with kw_modinfo_read_file(). For an unknown-symbol failure
+ * the kernel names the symbols only in its log, so a second /dev/kmsg reader
+ * is positioned at the tail before finit_module() and read afterwards.
+ * finit_module() itself runs in a forked child whose exit code is the errno.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kmsg.h"
+#include "modload.h"
+#include "util.h"
+
+#define MAX_SYMBOLS 32
+#define MAX_PARAMS 4096
+#define UNLOAD_BUDGET_USEC 1000000
+#define UNLOAD_FIRST_DELAY_MS 10
+
+/* What the kernel logged while the load failed. */
+struct load_log {
+        char symbols[MAX_SYMBOLS][128];
+        int n_symbols;
+        char reason[256]; /* last line that looks like the cause, or "" */
+};
+
+static bool has_prefix(const char *s, size_t len, const char *prefix)
+{
+        size_t n = strlen(prefix);
+
+        return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+static bool contains(const char *s, size_t len, const char *needle)
+{
+        return memmem(s, len, needle, strlen(needle)) != NULL;
+}
+
+/* "NAME: Unknown symbol SYM (err -2)" — kernel/module/main.c. */
+static void take_unknown_symbol(struct load_log *log, const char *text, size_t len)
+{
+        static const char tag[] = ": Unknown symbol ";
+        const char *p = memmem(text, len, tag, sizeof(tag) - 1);
+        const char *end = text + len;
+        size_t n = 0;
+
+        if (!p)
+                return;
+        p += sizeof(tag) - 1;
+        while (p + n < end && p[n] != ' ' && n < sizeof(log->symbols[0]) - 1)
+                n++;
+        if (n == 0 || log->n_symbols == MAX_SYMBOLS)
+                return;
+        for (int i = 0; i < log->n_symbols; i++)
+                if (strlen(log->symbols[i]) == n && memcmp(log->symbols[i], p, n) == 0)
+                        return;
+        memcpy(log->symbols[log->n_symbols], p, n);
+        log->symbols[log->n_symbols][n] = '\0';
+        log->n_symbols++;
+}
+
+static void read_load_log(int fd, const char *name, struct load_log *log)
+{
+        static char buf[16384];
+        char prefix[KW_MODULE_NAME_LEN + 3];
+
+        memset(log, 0, sizeof(*log));
+        if (fd < 0)
+                return;
+        snprintf(prefix, sizeof(prefix), "%s: ", name);
+        for (int i = 0; i < 1024; i++) {
+                struct kw_kmsg_rec rec;
+                ssize_t n = read(fd, buf, sizeof(buf));
+
+                if (n < 0 && (errno == EINTR || errno == EPIPE))
+                        continue;
+                if (n <= 0)
+                        break;
+                if (kw_kmsg_parse(buf, (size_t)n, &rec) < 0)
+                        continue;
+                if (contains(rec.text, rec.text_len, ": Unknown symbol ")) {
+                        take_unknown_symbol(log, rec.text, rec.text_len);
+                        continue;
+                }
+                /* Taint notices come with every out-of-tree load: not a cause. */
+                if (contains(rec.text, rec.text_len, "taint"))
+                        continue;
+                if ((name[0] && has_prefix(rec.text, rec.text_len, prefix)) ||
+                    has_prefix(rec.text, rec.text_len, "module") || contains(rec.text, rec.text_len, "ELF")) {
+                        size_t l = rec.text_len < sizeof(log->reason) - 1 ? rec.text_len : sizeof(log->reason) - 1;
+
+                        memcpy(log->reason, rec.text, l);
+                        log->reason[l] = '\0';
+                }
+        }
+}
+
+/* The words for a finit_module() errno. The module's own init function can
+ * return any errno too, and the kernel logs nothing then, so codes that are
+ * not the loader's own are reported as the init's. */
+static void load_error(struct kw_msg *reply, int err, const char *name, const struct load_log *log)
+{
+        const char *code = strerrorname_np(err);
+        char words[768];
+        size_t off;
+
+        if (!code)
+                code = "?";
+        switch (err) {
+        case ENOENT:
+                if (log->n_symbols == 0) {
+                        snprintf(words, sizeof(words), "the module's init returned -ENOENT (%s)", strerror(err));
+                        break;
+                }
+                off = (size_t)snprintf(words, sizeof(words), "unknown symbol");
+                for (int i = 0; i < log->n_symbols && off < sizeof(words); i++)
+                        off += (size_t)snprintf(words + off, sizeof(words) - off, "%s%s",
+                                                i == 0 ? ": " : ", ", log->symbols[i]);
+                break;
+        case ENOEXEC:
+                snprintf(words, sizeof(words), "not a valid module for this kernel (bad ELF or wrong architecture)");
+                break;
+        case EEXIST:
+                snprintf(words, sizeof(words), "module %s is already loaded", name);
+                break;
+        case EINVAL:
+                snprintf(words, sizeof(words),
+                         "invalid module parameters or module format, or its init returned -EINVAL (see kernel log)");
+                break;
+        case EKEYREJECTED:
+                snprintf(words, sizeof(words), "signature rejected (module signing enforced)");
+                break;
+        case EPERM:
+                snprintf(words, sizeof(words), "not permitted (CAP_SYS_MODULE, or module loading disabled)");
+                break;
+        case EBUSY:
+                snprintf(words, sizeof(words), "module %s is still loading or unloading", name);
+                break;
+        case ENOSYS:
+                snprintf(words, sizeof(words), "this kernel cannot load modules (CONFIG_MODULES off)");
+                break;
+        case ENOMEM:
+                snprintf(words, sizeof(words), "out of memory (in the guest, or in the module's init)");
+                break;
+        default:
+                snprintf(words, sizeof(words), "the module's init returned -%s (%s)", code, strerror(err));
+                break;
+        }
+        if (log->reason[0] && !(err == ENOENT && log->n_symbols) && err != EEXIST)
+                result_error(reply, err, "%s; kernel: %s", words, log->reason);
+        else
+                result_error(reply, err, "%s", words);
+        for (int i = 0; i < log->n_symbols; i++)
+                kw_msg_put_str(reply, KW_F_SYMBOL, log->symbols[i]);
+}
+
+int modop_init(struct modop *op)
+{
+        memset(op, 0, sizeof(*op));
+        op->log_fd = -1;
+        op->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        return op->timer_fd < 0 ? -errno : 0;
+}
+
+bool modop_busy(const struct modop *op)
+{
+        return op->kind != MODOP_NONE;
+}
+
+/* The child: its exit code carries finit_module()'s errno (all < 256). */
+static _Noreturn void load_child(int fd, const char *params)
+{
+        long r = syscall(SYS_finit_module, fd, params, 0);
+
+        _exit(r == 0 ? 0 : errno > 0 && errno < 256 ? errno : 255);
+}
+
+bool modop_load(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
+{
+        static char params[MAX_PARAMS];
+        struct kw_modinfo info;
+        int r, fd;
+        pid_t pid;
+
+        r = frame_string(req, KW_F_PATH, op->path, sizeof(op->path));
+        if (r < 0) {
+                result_error(reply, r == -ENAMETOOLONG ? ENAMETOOLONG : EBADMSG, "LOAD needs a PATH (%s)",
+                             r == -ENOENT ? "missing" : strerror(-r));
+                return true;
+        }
+        r = frame_string(req, KW_F_PARAMS, params, sizeof(params));
+        if (r == -ENOENT) {
+                params[0] = '\0';
+        } else if (r < 0) {
+                result_error(reply, r == -ENAMETOOLONG ? E2BIG : EBADMSG, "bad PARAMS: %s", strerror(-r));
+                return true;
+        }
+
+        fd = open(op->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                r = errno;
+                result_error(reply, r, "cannot open %s: %s", op->path, strerror(r));
+                return true;
+        }
+        /* A file our reader cannot name is no module the kernel would take
+         * either; not asking it keeps stray files away from the loader. */
+        r = kw_modinfo_read_file(op->path, &info);
+        if (r < 0) {
+                close(fd);
+                if (r == -ENOEXEC || r == -ENOENT)
+                        result_error(reply, ENOEXEC, "%s: not a valid module for this kernel (%s)", op->path,
+                                     r == -ENOEXEC ? "not an ELF relocatable object" : "no module name in it");
+                else
+                        result_error(reply, -r, "cannot read %s: %s", op->path, strerror(-r));
+                return true;
+        }
+        snprintf(op->name, sizeof(op->name), "%s", info.name);
+
+        op->log_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (op->log_fd >= 0)
+                (void)lseek(op->log_fd, 0, SEEK_END);
+
+        op->start_usec = now_usec();
+        pid = fork();
+        if (pid == 0)
+                load_child(fd, params);
+        r = errno;
+        close(fd);
+        if (pid < 0) {
+                if (op->log_fd >= 0)
+                        close(op->log_fd);
+                op->log_fd = -1;
+                kw_msg_put_str(reply, KW_F_MODULE, op->name);
+                result_error(reply, r, "cannot start loading %s: %s", op->name, strerror(r));
+                return true;
+        }
+        op->kind = MODOP_LOAD;
+        op->id = req->id;
+        op->pid = pid;
+        return false;
+}
+
+void modop_load_done(struct modop *op, int status, struct kw_msg *reply)
+{
+        uint64_t usec = now_usec() - op->start_usec;
+        struct load_log log;
+        int r;
+
+        kw_msg_put_str(reply, KW_F_MODULE, op->name);
+        kw_msg_put_u64(reply, KW_F_USEC, usec);
+        if (WIFSIGNALED(status)) {
+                result_error(reply, EINTR, "loading %s: the loading process was killed by signal %d", op->name,
+                             WTERMSIG(status));
+        } else if ((r = WEXITSTATUS(status)) != 0) {
+                read_load_log(op->log_fd, op->name, &log);
+                load_error(reply, r, op->name, &log);
+                log_msg("loading %s failed: %s", op->path, strerror(r));
+        } else {
+                log_msg("loaded %s (%s) in %llu us", op->name, op->path, (unsigned long long)usec);
+        }
+        if (op->log_fd >= 0)
+                close(op->log_fd);
+        op->log_fd = -1;
+        op->pid = 0;
+        op->kind = MODOP_NONE;
+}
+
+/* "refcount N, holders: a, b" from /sys/module/NAME. */
+static void describe_users(const char *name, char *buf, size_t size)
+{
+        char path[128], refcnt[32];
+        size_t off;
+        DIR *d;
+        struct dirent *e;
+        int n = 0;
+
+        snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+        if (read_text_file(path, refcnt, sizeof(refcnt)) < 0)
+                snprintf(refcnt, sizeof(refcnt), "?");
+        off = (size_t)snprintf(buf, size, "refcount %s", refcnt);
+        snprintf(path, sizeof(path), "/sys/module/%s/holders", name);
+        d = opendir(path);
+        if (!d)
+                return;
+        while ((e = readdir(d)) && off < size) {
+                if (e->d_name[0] == '.')
+                        continue;
+                off += (size_t)snprintf(buf + off, size - off, "%s%s", n++ ? ", " : ", holders: ", e->d_name);
+        }
+        closedir(d);
+}
+
+static void module_state(const char *name, char *buf, size_t size)
+{
+        char path[128];
+
+        snprintf(path, sizeof(path), "/sys/module/%s/initstate", name);
+        if (read_text_file(path, buf, size) < 0)
+                snprintf(buf, size, "?");
+}
+
+/* One delete_module() attempt. true when the reply is complete. */
+static bool unload_attempt(struct modop *op, struct kw_msg *reply)
+{
+        int flags = O_NONBLOCK | ((op->flags & KW_UNLOAD_FORCE) ? O_TRUNC : 0);
+        char state[32], users[512];
+        int r;
+
+        r = (int)syscall(SYS_delete_module, op->name, flags);
+        r = r < 0 ? errno : 0;
+        if (r == EBUSY) {
+                uint64_t spent = now_usec() - op->start_usec;
+
+                /* EBUSY is also what a live module without an exit function
+                 * gives: no point waiting for that one. */
+                module_state(op->name, state, sizeof(state));
+                if (strcmp(state, "live") != 0 && spent < UNLOAD_BUDGET_USEC) {
+                        uint64_t ms = (UNLOAD_BUDGET_USEC - spent) / 1000 + 1;
+                        struct itimerspec its = { 0 };
+
+                        if (ms > op->delay_ms)
+                                ms = op->delay_ms;
+                        its.it_value.tv_nsec = (long)(ms > 999 ? 999 : ms) * 1000000L;
+                        (void)timerfd_settime(op->timer_fd, 0, &its, NULL);
+                        op->delay_ms *= 2;
+                        op->kind = MODOP_UNLOAD;
+                        return false;
+                }
+        }
+        op->kind = MODOP_NONE;
+        kw_msg_put_str(reply, KW_F_MODULE, op->name);
+        kw_msg_put_u64(reply, KW_F_USEC, now_usec() - op->start_usec);
+        switch (r) {
+        case 0:
+                log_msg("unloaded %s", op->name);
+                return true;
+        case ENOENT:
+                result_error(reply, r, "module %s is not loaded", op->name);
+                return true;
+        case EWOULDBLOCK:
+                describe_users(op->name, users, sizeof(users));
+                result_error(reply, r, "module %s is in use (%s)", op->name, users);
+                break;
+        case EBUSY:
+                module_state(op->name, state, sizeof(state));
+                if (strcmp(state, "live") == 0)
+                        result_error(reply, r, "module %s has no exit function and cannot be unloaded",
+                                     op->name);
+                else
+                        result_error(reply, r, "module %s is still loading or unloading (state %s)", op->name,
+                                     state);
+                break;
+        case EPERM:
+                result_error(reply, r, "not permitted (CAP_SYS_MODULE, or module unloading disabled)");
+                break;
+        default:
+                result_error(reply, r, "cannot unload %s: %s", op->name, strerror(r));
+                break;
+        }
+        log_msg("unloading %s failed: %s", op->name, strerror(r));
+        return true;
+}
+
+bool modop_unload(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
+{
+        uint64_t flags = 0;
+        int r;
+
+        r = frame_string(req, KW_F_MODULE, op->name, sizeof(op->name));
+        if (r == 0 && (op->name[0] == '\0' || strchr(op->name, '/')))
+                r = -EINVAL;
+        if (r < 0) {
+                result_error(reply, r == -ENOENT ? EBADMSG : -r, "UNLOAD needs a MODULE name (%s)",
+                             r == -ENOENT ? "missing" : strerror(-r));
+                return true;
+        }
+        r = kw_frame_u64(req, KW_F_FLAGS, &flags);
+        if (r == -EBADMSG) {
+                result_error(reply, EBADMSG, "bad FLAGS");
+                return true;
+        }
+        op->id = req->id;
+        op->flags = (unsigned)flags;
+        op->delay_ms = UNLOAD_FIRST_DELAY_MS;
+        op->start_usec = now_usec();
+        return unload_attempt(op, reply);
+}
+
+bool modop_unload_retry(struct modop *op, struct kw_msg *reply)
+{
+        uint64_t ticks;
+
+        (void)!read(op->timer_fd, &ticks, sizeof(ticks));
+        if (op->kind != MODOP_UNLOAD)
+                return false;
+        return unload_attempt(op, reply);
+}
