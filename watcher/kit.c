@@ -1,1 +1,231 @@
-/* placeholder: kit.c — being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * kit.c — see kit.h. The kit is built by kit/kmod-watch-kit (shell: apt-get
+ * download, dpkg-deb -x, depmod, cpio); here we only read its kit.env and run
+ * the script.
+ */
+#include "kit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "paths.h"
+
+#define KIT_ENV_MAX (64 * 1024)
+
+static const struct {
+        const char *key;
+        size_t offset;
+        size_t size;
+        int required;
+} keys[] = {
+#define K(name, field, req) { "KW_KIT_" name, offsetof(struct kw_kit, field), sizeof(((struct kw_kit *)0)->field), req }
+        K("ARCH", arch, 1),
+        K("RELEASE", release, 1),
+        K("KERNEL", kernel, 1),
+        K("INITRD", initrd, 1),
+        K("KDIR", kdir, 1),
+        K("CONFIG", config, 0),
+        K("MODULES", modules, 0),
+        K("QEMU", qemu, 0),
+        K("MACHINE", machine, 0),
+        K("CONSOLE", console, 0),
+        K("CPU", cpu, 0),
+#undef K
+};
+
+int kw_kit_parse_env(const char *text, struct kw_kit *ret)
+{
+        unsigned seen = 0;
+
+        memset(ret, 0, sizeof(*ret));
+        for (const char *line = text; *line;) {
+                const char *end = strchr(line, '\n');
+                const char *next = end ? end + 1 : line + strlen(line);
+                if (!end)
+                        end = next;
+                while (line < end && (*line == ' ' || *line == '\t'))
+                        line++;
+                const char *stop = end;
+                while (stop > line && (stop[-1] == '\r' || stop[-1] == ' ' || stop[-1] == '\t'))
+                        stop--;
+                if (line == stop || *line == '#') {
+                        line = next;
+                        continue;
+                }
+                const char *eq = memchr(line, '=', (size_t)(stop - line));
+                if (!eq || eq == line)
+                        return -EBADMSG;
+                const char *val = eq + 1;
+                size_t klen = (size_t)(eq - line), vlen = (size_t)(stop - val);
+                if (vlen >= 2 && (val[0] == '"' || val[0] == '\'') && val[vlen - 1] == val[0]) {
+                        val++;
+                        vlen -= 2;
+                }
+                for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                        if (strlen(keys[i].key) != klen || memcmp(keys[i].key, line, klen) != 0)
+                                continue;
+                        if (vlen >= keys[i].size)
+                                return -ENAMETOOLONG;
+                        char *field = (char *)ret + keys[i].offset;
+                        memcpy(field, val, vlen);
+                        field[vlen] = 0;
+                        seen |= 1u << i;
+                }
+                line = next;
+        }
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+                if (keys[i].required && (!(seen & (1u << i)) || !((char *)ret + keys[i].offset)[0]))
+                        return -EBADMSG;
+        return 0;
+}
+
+static const char *host_arch(void)
+{
+        struct utsname u;
+
+        if (uname(&u) == 0 && (strcmp(u.machine, "aarch64") == 0 || strcmp(u.machine, "arm64") == 0))
+                return "arm64";
+        return "x86_64";
+}
+
+static int read_text(const char *path, char *buf, size_t size)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        size_t used = 0;
+
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                if (used == size - 1) {
+                        close(fd);
+                        return -EFBIG;
+                }
+                ssize_t n = read(fd, buf + used, size - 1 - used);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                used += (size_t)n;
+        }
+        close(fd);
+        buf[used] = 0;
+        return 0;
+}
+
+int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret)
+{
+        char current[PATH_MAX], env[PATH_MAX];
+
+        if (!arch)
+                arch = host_arch();
+        int n = snprintf(current, sizeof(current), "%s/kits/%s/current", cache, arch);
+        if (n < 0 || (size_t)n >= sizeof(current))
+                return -ENAMETOOLONG;
+        n = snprintf(env, sizeof(env), "%s/kit.env", current);
+        if (n < 0 || (size_t)n >= sizeof(env))
+                return -ENAMETOOLONG;
+        char *text = malloc(KIT_ENV_MAX);
+        if (!text)
+                return -ENOMEM;
+        int r = read_text(env, text, KIT_ENV_MAX);
+        if (r == 0)
+                r = kw_kit_parse_env(text, ret);
+        free(text);
+        if (r < 0)
+                return r == -ENOTDIR ? -ENOENT : r;
+        if (strcmp(ret->arch, arch) != 0)
+                return -EBADMSG;
+        if (!realpath(current, ret->dir))
+                return -errno;
+        /* A kit whose files went away is no kit: fetch it again. */
+        if (access(ret->kernel, R_OK) < 0 || access(ret->initrd, R_OK) < 0 || access(ret->kdir, R_OK) < 0)
+                return -ENOENT;
+        return 0;
+}
+
+int kw_kit_load(const char *arch, struct kw_kit *ret)
+{
+        char cache[PATH_MAX];
+        int r = kw_path_cache(cache, sizeof(cache));
+
+        if (r < 0)
+                return r;
+        return kw_kit_load_from(cache, arch, ret);
+}
+
+const char *kw_kit_script(void)
+{
+        static char path[PATH_MAX];
+
+        (void)kw_path_kit_script(path, sizeof(path));
+        return path;
+}
+
+int kw_kit_run_script(const char *verb, const char *arch)
+{
+        const char *script = kw_kit_script();
+        const char *argv[5];
+        int argc = 0;
+
+        if (access(script, X_OK) < 0) {
+                int r = errno;
+                fprintf(stderr, "kmod-watch: cannot run the kit script %s: %s (set KMOD_WATCH_KIT_SCRIPT)\n", script,
+                        strerror(r));
+                return r == ENOENT ? 127 : 126;
+        }
+        argv[argc++] = script;
+        if (verb)
+                argv[argc++] = verb;
+        if (verb && arch) {
+                argv[argc++] = "--arch";
+                argv[argc++] = arch;
+        }
+        argv[argc] = NULL;
+
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                /* The caller may block signals (signalfd) or ignore some, and
+                 * hold descriptors without O_CLOEXEC: give the script a clean
+                 * slate so ^C stops it and it sees only stdio. */
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                signal(SIGPIPE, SIG_DFL);
+                signal(SIGINT, SIG_DFL);
+                signal(SIGTERM, SIG_DFL);
+                signal(SIGCHLD, SIG_DFL);
+#ifdef SYS_close_range
+                syscall(SYS_close_range, 3u, ~0u, 0u);
+#endif
+                execv(script, (char *const *)argv);
+                fprintf(stderr, "kmod-watch: cannot run %s: %s\n", script, strerror(errno));
+                _exit(errno == ENOENT ? 127 : 126);
+        }
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+}

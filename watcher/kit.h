@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kit.h — the guest kit: Debian's kernel, its headers and a busybox initramfs,
+ * built by the kmod-watch-kit script into
+ *   ${XDG_CACHE_HOME:-~/.cache}/kmod-watch/kits/<arch>/<release>/
+ * with kits/<arch>/current pointing at the newest. Its kit.env (KEY=value
+ * lines, no quoting) describes it:
+ *   KW_KIT_ARCH KW_KIT_RELEASE KW_KIT_KERNEL KW_KIT_INITRD KW_KIT_KDIR
+ *   KW_KIT_CONFIG KW_KIT_MODULES KW_KIT_QEMU KW_KIT_MACHINE KW_KIT_CONSOLE KW_KIT_CPU
+ * This file reads that description and runs the script (`kmod-watch kit …`).
+ */
+#pragma once
+
+#include <limits.h>
+
+struct kw_kit {
+        char arch[16];          /* "x86_64" | "arm64" */
+        char release[64];       /* uname -r of the guest kernel, "6.1.0-56-amd64" */
+        char kernel[PATH_MAX];  /* image for -kernel (x86_64: uncompressed vmlinux, PVH boot) */
+        char initrd[PATH_MAX];  /* base initramfs (gzip'd newc); append the agent to a copy */
+        char kdir[PATH_MAX];    /* make -C KDIR M=… modules */
+        char config[PATH_MAX];  /* the kernel's .config */
+        char modules[PATH_MAX]; /* lib/modules/<release> of the kit ("" if absent) */
+        char qemu[64];          /* qemu-system-x86_64 | qemu-system-aarch64 */
+        char machine[32];       /* -M: q35 | virt ("" = QEMU's default) */
+        char console[16];       /* ttyS0 | ttyAMA0 */
+        char cpu[32];           /* -cpu: max */
+        char dir[PATH_MAX];     /* the kit's directory (resolved) */
+};
+
+/* Reads kits/<arch>/current/kit.env under the cache (arch NULL: the host's).
+ * -ENOENT if there is no kit or a file it names is missing; -EBADMSG if
+ * kit.env is malformed; -ENAMETOOLONG. */
+int kw_kit_load(const char *arch, struct kw_kit *ret);
+/* As kw_kit_load() with an explicit cache directory (the one holding kits/). */
+int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret);
+
+/* Parses kit.env text: KEY=value lines; blank lines and # comments skipped,
+ * unknown keys ignored, one level of matching quotes around a value removed.
+ * Required: ARCH, RELEASE, KERNEL, INITRD, KDIR. Pure.
+ * 0, -EBADMSG (a line without '=', a required key missing) or -ENAMETOOLONG. */
+int kw_kit_parse_env(const char *text, struct kw_kit *ret);
+
+/* The kmod-watch-kit script (build tree or installed; KMOD_WATCH_KIT_SCRIPT
+ * overrides). Never NULL; the file may not exist. */
+const char *kw_kit_script(void);
+
+/* Runs `kmod-watch-kit VERB [--arch ARCH]` with our stdin/stdout/stderr and
+ * waits for it. Returns its exit status (128+N if killed by signal N), or
+ * -errno if it could not be started. verb NULL: the script prints its usage. */
+int kw_kit_run_script(const char *verb, const char *arch);
