@@ -353,7 +353,9 @@ int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
         r = kw_timer_new(l, on_boot_timeout, g, &g->boot_timer);
         if (r < 0)
                 return r;
-        g->kvm = o->accel == KW_ACCEL_KVM || (o->accel == KW_ACCEL_AUTO && kvm_usable());
+        /* KVM runs guests of the host's own architecture only */
+        bool same_arch = strcmp(o->arch, kw_host_arch()) == 0;
+        g->kvm = o->accel == KW_ACCEL_KVM || (o->accel == KW_ACCEL_AUTO && same_arch && kvm_usable());
         if (o->accel == KW_ACCEL_KVM && !kvm_usable())
                 kw_warn("--accel kvm but /dev/kvm cannot be opened; QEMU will say why");
         return 0;

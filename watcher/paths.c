@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "opts.h"
+#include "ui.h"
 
 static bool in_build_tree(void)
 {
@@ -41,10 +43,18 @@ static int pick(char *buf, size_t size, const char *env, const char *built, cons
 int kw_path_agent(const char *arch, char *buf, size_t size)
 {
         char built[PATH_MAX], installed[PATH_MAX];
-        snprintf(built, sizeof(built), KW_BUILDDIR "/guest-agent/kmod-agent%s%s",
-                 strcmp(arch, "x86_64") ? "-" : "", strcmp(arch, "x86_64") ? arch : "");
-        snprintf(installed, sizeof(installed), KW_LIBEXECDIR "/kmod-agent-%s", arch);
-        return pick(buf, size, "KMOD_WATCH_AGENT", built, installed);
+        /* the host's own arch is plain "kmod-agent"; others carry the arch */
+        bool native = strcmp(arch, kw_host_arch()) == 0;
+
+        snprintf(built, sizeof(built), KW_BUILDDIR "/guest-agent/kmod-agent%s%s", native ? "" : "-",
+                 native ? "" : arch);
+        snprintf(installed, sizeof(installed), KW_LIBEXECDIR "/kmod-agent%s%s", native ? "" : "-",
+                 native ? "" : arch);
+        int r = pick(buf, size, "KMOD_WATCH_AGENT", built, installed);
+        if (r == -ENOENT && !native && strcmp(arch, "arm64") == 0 && !getenv("KMOD_WATCH_AGENT"))
+                kw_err("no %s agent: install the cross compiler (apt-get install gcc-aarch64-linux-gnu) "
+                       "and rebuild kmod-watch", arch);
+        return r;
 }
 
 int kw_path_kit_script(char *buf, size_t size)

@@ -40,7 +40,9 @@ def parse_args(argv=None):
     p.add_argument("--kmod-watch", required=True, help="the kmod-watch binary")
     p.add_argument("--examples", required=True, help="the repository's examples/")
     p.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    p.add_argument("--arch", default=None, help="guest arch (default: the host's)")
     a = p.parse_args(argv)
+    a.arch = a.arch or host_arch()[0]
     a.kmod_watch = os.path.abspath(a.kmod_watch)
     a.examples = os.path.abspath(a.examples)
     return a
@@ -61,11 +63,19 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+QEMU_OF = {"x86_64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}
+
+
+def arch_args(args):
+    """kmod-watch options selecting the test's guest arch."""
+    return [] if args.arch == host_arch()[0] else ["--arch", args.arch]
+
+
 def require_guest(args):
-    """Exit 77 unless kmod-watch has a guest kit for this host and QEMU exists."""
+    """Exit 77 unless kmod-watch has a guest kit for the arch and QEMU exists."""
     if not os.access(args.kmod_watch, os.X_OK):
         skip(f"{args.kmod_watch} is not an executable (build it first)")
-    arch, qemu = host_arch()
+    arch, qemu = args.arch, QEMU_OF.get(args.arch, "qemu-system-" + args.arch)
     try:
         r = subprocess.run([args.kmod_watch, "kit", "path", "--arch", arch],
                            stdin=subprocess.DEVNULL, capture_output=True,

@@ -29,7 +29,7 @@ class Session:
         self.base, self.d = kw.copy_example(args, "interactive")
         self.src = os.path.join(self.d, "hello.c")
         self.env, self.run_dir = kw.isolated_env(self.base)
-        self.k = kw.KmodWatch(args.kmod_watch, ["--json", "--accel", "tcg", self.d],
+        self.k = kw.KmodWatch(args.kmod_watch, ["--json", "--accel", "tcg"] + kw.arch_args(args) + [self.d],
                               env=self.env, needles=[self.base])
 
 
@@ -208,7 +208,7 @@ def case_sigint(t, s):
 def main():
     args = kw.parse_args()
     kw.require_guest(args)
-    t = kw.Tap("kmod-watch interactive (one guest)")
+    t = kw.Tap(f"kmod-watch interactive (one {args.arch} guest)")
     s = Session(args)
     try:
         with s.k:

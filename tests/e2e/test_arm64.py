@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""arm64 on an x86_64 host: the module is cross-built (ARCH=arm64
+CROSS_COMPILE=aarch64-linux-gnu-) against the arm64 kit's headers and loaded
+in a real arm64 guest (qemu-system-aarch64 -M virt, TCG); a .ko of the wrong
+architecture is refused on the host, naming both."""
+
+import os
+import subprocess
+import sys
+
+import kw
+
+TIMEOUT = 240
+EM_AARCH64 = 183
+EM_X86_64 = 62
+
+
+def elf_machine(path):
+    with open(path, "rb") as f:
+        head = f.read(20)
+    kw.check(head[:4] == b"\x7fELF", f"{path} is not an ELF file")
+    return int.from_bytes(head[18:20], "little")
+
+
+def case_once(t, args):
+    base, d = kw.copy_example(args, "arm64-once")
+    env, run_dir = kw.isolated_env(base)
+    cmd = ["--once", "--json", "--arch", "arm64", "--expect", "build A", d]
+    k = kw.run(args.kmod_watch, cmd, TIMEOUT, run_dir=run_dir, env=env, needles=[base])
+    t.diag(f"$ kmod-watch {' '.join(cmd)} → exit {k.returncode} in {k.elapsed:.1f} s")
+    kw.check(k.returncode == 0, f"expected exit 0, got {k.returncode}", k)
+    ready = k.events_since(0, "ready")
+    kw.check(ready and ready[0]["arch"] == "aarch64", f"ready should say aarch64: {ready}", k)
+    loads = k.events_since(0, "load", lambda e: e["ok"] is True)
+    kw.check(loads, "no successful load event", k)
+    m = elf_machine(os.path.join(d, "hello.ko"))
+    kw.check(m == EM_AARCH64, f"hello.ko has e_machine {m}, want {EM_AARCH64} (AArch64)", k)
+    kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
+    kw.cleanup(args, base)
+
+
+def case_wrong_arch(t, args):
+    """An x86_64 .ko in a directory whose make does nothing: --arch arm64 must
+    refuse it before sending it, naming both architectures."""
+    base, d = kw.copy_example(args, "arm64-wrong")
+    kdir = subprocess.run([args.kmod_watch, "kit", "path", "--arch", kw.host_arch()[0]],
+                          capture_output=True, text=True, check=True).stdout.strip() + "/kdir"
+    subprocess.run(["make", "-s", "-C", kdir, f"M={d}", "modules"], check=True,
+                   capture_output=True)
+    kw.check(elf_machine(os.path.join(d, "hello.ko")) == EM_X86_64, "setup: not an x86_64 .ko")
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("obj-m += hello.o\nall:\n\t@echo prebuilt\n")
+    env, run_dir = kw.isolated_env(base)
+    cmd = ["--once", "--arch", "arm64", "--expect", "build A", d]
+    k = kw.run(args.kmod_watch, cmd, TIMEOUT, run_dir=run_dir, env=env, needles=[base])
+    out = k.output()
+    t.diag(f"exit {k.returncode}; " + " | ".join(ln for ln in out.splitlines() if "built for" in ln))
+    kw.check(k.returncode != 0, "a wrong-architecture module was accepted", k)
+    kw.check(any("x86_64" in ln and "aarch64" in ln for ln in out.splitlines()),
+             "no one-line error naming both x86_64 and aarch64", k)
+    kw.check("9p iter" not in out, "the module was loaded anyway", k)
+    kw.cleanup(args, base)
+
+
+def main():
+    args = kw.parse_args()
+    args.arch = "arm64"
+    kw.require_guest(args)
+    t = kw.Tap("kmod-watch --arch arm64")
+    t.case("--arch arm64 --once --expect 'build A' → exit 0, hello.ko is AArch64", case_once, t, args)
+    t.case("an x86_64 .ko with --arch arm64 → refused on the host, both arches named",
+           case_wrong_arch, t, args)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
