@@ -14,11 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawn.h"
 #include "ui.h"
 
 #define KW_BUILD_OUTPUT_MAX (4u << 20)
@@ -106,7 +105,7 @@ int kw_build_start(struct kw_loop *l, const struct kw_build_opts *o, kw_build_do
 {
         char kdir[4200], arch[64], cross[256], jobs[32];
         const char *argv[16];
-        int n = 0, pipefd[2];
+        int n = 0;
 
         argv[n++] = "make";
         argv[n++] = "-C";
@@ -129,52 +128,21 @@ int kw_build_start(struct kw_loop *l, const struct kw_build_opts *o, kw_build_do
         }
         argv[n] = NULL;
 
-        if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
-                return -errno;
         struct kw_build *b = calloc(1, sizeof(*b));
-        if (!b) {
-                close(pipefd[0]);
-                close(pipefd[1]);
+        if (!b)
                 return -ENOMEM;
-        }
         b->loop = l;
         b->fn = fn;
         b->userdata = userdata;
         b->start_us = kw_now_us();
-
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = -errno;
-                close(pipefd[0]);
-                close(pipefd[1]);
+        struct kw_spawn_opts so = { .new_session = false, .death_signal = SIGTERM };
+        int r = kw_spawn((char **)argv, &so, &b->pid, &b->out_fd);
+        if (r < 0) {
                 free(b);
                 return r;
         }
-        if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                setpgid(0, 0);
-                prctl(PR_SET_PDEATHSIG, SIGTERM);
-                if (getppid() != parent)
-                        _exit(127);
-                int devnull = open("/dev/null", O_RDONLY);
-                dup2(devnull, 0);
-                /* make's output is a pipe: the blocking end for the child */
-                int flags = fcntl(pipefd[1], F_GETFL);
-                fcntl(pipefd[1], F_SETFL, flags & ~O_NONBLOCK);
-                dup2(pipefd[1], 1);
-                dup2(pipefd[1], 2);
-                syscall(SYS_close_range, 3, ~0u, 0);
-                execvp("make", (char **)argv);
-                fprintf(stderr, "kmod-watch: cannot run make: %m (install it: apt-get install make)\n");
-                _exit(127);
-        }
-        close(pipefd[1]);
-        b->pid = pid;
-        b->out_fd = pipefd[0];
-        int r = kw_loop_add(l, b->out_fd, POLLIN, on_output, b);
+        pid_t pid = b->pid;
+        r = kw_loop_add(l, b->out_fd, POLLIN, on_output, b);
         if (r >= 0)
                 r = kw_loop_add_child(l, pid, on_exit_child, b);
         if (r < 0) {

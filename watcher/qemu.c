@@ -4,6 +4,8 @@
  */
 #include "qemu.h"
 
+#include "spawn.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -12,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -181,54 +182,25 @@ int kw_qemu_start(struct kw_loop *l, const struct kw_qemu_opts *o, kw_qemu_exit_
 {
         char buf[16384];
         char *argv[64];
-        int pipefd[2];
 
         int r = kw_qemu_argv(o, buf, sizeof(buf), argv, 64);
         if (r < 0)
                 return r;
-        if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
-                return -errno;
         struct kw_qemu *q = calloc(1, sizeof(*q));
-        if (!q) {
-                close(pipefd[0]);
-                close(pipefd[1]);
+        if (!q)
                 return -ENOMEM;
-        }
         q->loop = l;
         q->on_exit = on_exit;
         q->on_line = on_line;
         q->userdata = userdata;
-
-        pid_t parent = getpid();
-        pid_t pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                close(pipefd[0]);
-                close(pipefd[1]);
+        /* its own session: the terminal's Ctrl-C is ours to handle, not QEMU's */
+        struct kw_spawn_opts so = { .new_session = true, .death_signal = SIGKILL };
+        r = kw_spawn(argv, &so, &q->pid, &q->out_fd);
+        if (r < 0) {
                 free(q);
                 return r;
         }
-        if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                setsid(); /* the terminal's Ctrl-C is ours to handle, not QEMU's */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (getppid() != parent)
-                        _exit(127);
-                int devnull = open("/dev/null", O_RDWR);
-                dup2(devnull, 0);
-                fcntl(pipefd[1], F_SETFL, fcntl(pipefd[1], F_GETFL) & ~O_NONBLOCK);
-                dup2(pipefd[1], 1);
-                dup2(pipefd[1], 2);
-                syscall(SYS_close_range, 3, ~0u, 0);
-                execvp(argv[0], argv);
-                fprintf(stderr, "cannot run %s: %m\n", argv[0]);
-                _exit(127);
-        }
-        close(pipefd[1]);
-        q->pid = pid;
-        q->out_fd = pipefd[0];
+        pid_t pid = q->pid;
         r = kw_loop_add(l, q->out_fd, POLLIN, on_console, q);
         if (r >= 0)
                 r = kw_loop_add_child(l, pid, on_exit_child, q);
