@@ -30,27 +30,49 @@ static bool in_build_tree(void)
         return strncmp(exe, KW_BUILDDIR, len) == 0 && exe[len] == '/';
 }
 
-static int pick(char *buf, size_t size, const char *env, const char *built, const char *installed)
+/* An installed kmod-watch finds its helpers next to itself first
+ * (BINDIR/../libexec/kmod-watch), so `meson install --destdir` trees and
+ * moved installs work; then the configured prefix. */
+static int installed_path(const char *name, char *buf, size_t size)
+{
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+        if (n > 0) {
+                exe[n] = 0;
+                char *slash = strrchr(exe, '/');
+                if (slash) {
+                        *slash = 0;
+                        if ((size_t)snprintf(buf, size, "%s/" KW_LIBEXEC_FROM_BIN "/%s", exe, name) < size &&
+                            access(buf, X_OK) == 0)
+                                return 0;
+                }
+        }
+        if ((size_t)snprintf(buf, size, KW_LIBEXECDIR "/%s", name) >= size)
+                return -ENAMETOOLONG;
+        return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int pick(char *buf, size_t size, const char *env, const char *built, const char *name)
 {
         const char *e = getenv(env);
-        const char *p = e && *e ? e : in_build_tree() ? built : installed;
 
-        if ((size_t)snprintf(buf, size, "%s", p) >= size)
+        if (!(e && *e) && !in_build_tree())
+                return installed_path(name, buf, size);
+        if ((size_t)snprintf(buf, size, "%s", e && *e ? e : built) >= size)
                 return -ENAMETOOLONG;
         return access(buf, X_OK) == 0 ? 0 : -ENOENT;
 }
 
 int kw_path_agent(const char *arch, char *buf, size_t size)
 {
-        char built[PATH_MAX], installed[PATH_MAX];
+        char built[PATH_MAX], name[64];
         /* the host's own arch is plain "kmod-agent"; others carry the arch */
         bool native = strcmp(arch, kw_host_arch()) == 0;
 
-        snprintf(built, sizeof(built), KW_BUILDDIR "/guest-agent/kmod-agent%s%s", native ? "" : "-",
-                 native ? "" : arch);
-        snprintf(installed, sizeof(installed), KW_LIBEXECDIR "/kmod-agent%s%s", native ? "" : "-",
-                 native ? "" : arch);
-        int r = pick(buf, size, "KMOD_WATCH_AGENT", built, installed);
+        snprintf(name, sizeof(name), "kmod-agent%s%s", native ? "" : "-", native ? "" : arch);
+        snprintf(built, sizeof(built), KW_BUILDDIR "/guest-agent/%s", name);
+        int r = pick(buf, size, "KMOD_WATCH_AGENT", built, name);
         if (r == -ENOENT && !native && strcmp(arch, "arm64") == 0 && !getenv("KMOD_WATCH_AGENT"))
                 kw_err("no %s agent: install the cross compiler (apt-get install gcc-aarch64-linux-gnu) "
                        "and rebuild kmod-watch", arch);
@@ -59,8 +81,7 @@ int kw_path_agent(const char *arch, char *buf, size_t size)
 
 int kw_path_kit_script(char *buf, size_t size)
 {
-        return pick(buf, size, "KMOD_WATCH_KIT_SCRIPT", KW_SOURCEDIR "/kit/kmod-watch-kit",
-                    KW_LIBEXECDIR "/kmod-watch-kit");
+        return pick(buf, size, "KMOD_WATCH_KIT_SCRIPT", KW_SOURCEDIR "/kit/kmod-watch-kit", "kmod-watch-kit");
 }
 
 int kw_path_cache(char *buf, size_t size)

@@ -41,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--examples", required=True, help="the repository's examples/")
     p.add_argument("--keep", action="store_true", help="keep the temporary directories")
     p.add_argument("--arch", default=None, help="guest arch (default: the host's)")
+    p.add_argument("--build-dir", default=None, help="the meson build directory")
     a = p.parse_args(argv)
     a.arch = a.arch or host_arch()[0]
     a.kmod_watch = os.path.abspath(a.kmod_watch)

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""`meson install --destdir` into a temporary root, then the INSTALLED
+kmod-watch runs a whole --once cycle on the example (it must find its agent
+and kit script next to itself, not in the build tree); the installed man page
+renders with man -l; the installed bash completion completes options."""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import kw
+
+TIMEOUT = 240
+
+
+def install(t, args, root):
+    r = subprocess.run(["meson", "install", "-C", args.build_dir, "--destdir", root,
+                        "--no-rebuild", "--quiet"], capture_output=True, text=True)
+    kw.check(r.returncode == 0, f"meson install failed: {r.stdout}{r.stderr}")
+    bins = glob.glob(os.path.join(root, "**/bin/kmod-watch"), recursive=True)
+    kw.check(len(bins) == 1, f"want one installed bin/kmod-watch, found {bins}")
+    files = sorted(os.path.relpath(f, root) for f in glob.glob(os.path.join(root, "**/*"), recursive=True)
+                   if os.path.isfile(f))
+    t.diag("installed: " + ", ".join(files))
+    return bins[0], files
+
+
+def case_installed_once(t, args, kwbin):
+    base, d = kw.copy_example(args, "install")
+    env, run_dir = kw.isolated_env(base)
+    env.pop("KMOD_WATCH_AGENT", None)
+    env.pop("KMOD_WATCH_KIT_SCRIPT", None)
+    k = kw.run(kwbin, ["--once", "--accel", "tcg", "--expect", "build A", d], TIMEOUT,
+               run_dir=run_dir, env=env, needles=[base])
+    t.diag(f"installed kmod-watch --once → exit {k.returncode} in {k.elapsed:.1f} s")
+    kw.check(k.returncode == 0, f"expected exit 0, got {k.returncode}", k)
+    kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
+    kw.cleanup(args, base)
+
+
+def case_man(t, files, root):
+    pages = [f for f in files if f.endswith("man1/kmod-watch.1")]
+    kw.check(pages, "no man1/kmod-watch.1 installed")
+    r = subprocess.run(["man", "-l", os.path.join(root, pages[0])], capture_output=True, text=True,
+                       env=dict(os.environ, MANPAGER="cat", PAGER="cat", MANWIDTH="80"))
+    kw.check(r.returncode == 0, f"man -l failed: {r.stderr}")
+    for word in ("SYNOPSIS", "--once", "EXIT STATUS", "--expect"):
+        kw.check(word in r.stdout.replace("\u2010", "-"), f"the rendered page lacks {word!r}")
+
+
+def case_completion(t, files, root, kwbin):
+    comp = [f for f in files if f.endswith("bash-completion/completions/kmod-watch")]
+    kw.check(comp, "no bash completion installed")
+    lib = "/usr/share/bash-completion/bash_completion"
+    kw.check(os.path.exists(lib), f"{lib} is missing (apt-get install bash-completion)")
+    script = f"""
+source {lib}
+source {os.path.join(root, comp[0])}
+PATH={os.path.dirname(kwbin)}:$PATH
+t() {{ COMP_WORDS=("$@"); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); COMP_LINE="$*"
+      COMP_POINT=${{#COMP_LINE}}; COMPREPLY=(); _kmod_watch; echo "${{COMPREPLY[*]}}"; }}
+t kmod-watch --exp
+t kmod-watch --accel ''
+t kmod-watch kit ''
+"""
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    out = r.stdout.splitlines()
+    t.diag(f"completions: {out}")
+    kw.check(r.returncode == 0 and len(out) == 3, f"completion script failed: {r.stderr}")
+    kw.check("--expect" in out[0].split(), f"--exp did not complete to --expect: {out[0]!r}")
+    kw.check(set(out[1].split()) == {"auto", "kvm", "tcg"}, f"--accel values: {out[1]!r}")
+    kw.check(set(out[2].split()) == {"fetch", "path", "list"}, f"kit verbs: {out[2]!r}")
+
+
+def main():
+    args = kw.parse_args()
+    kw.check(args.build_dir, "--build-dir is required")
+    kw.require_guest(args)
+    t = kw.Tap("meson install, then the installed kmod-watch")
+    import tempfile
+    root = tempfile.mkdtemp(prefix="kw-e2e-destdir-")
+    try:
+        kwbin, files = install(t, args, root)
+        t.case("installed kmod-watch --once --expect 'build A' → exit 0", case_installed_once, t, args, kwbin)
+        t.case("man -l renders kmod-watch(1)", case_man, t, files, root)
+        t.case("bash completion completes options, --accel values, kit verbs",
+               case_completion, t, files, root, kwbin)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
