@@ -97,6 +97,21 @@ static int match(const char *tag, const char *path, void *arg)
         return 0;
 }
 
+struct by_tag {
+        const char *tag;
+        char path[4096]; /* where the tag is mounted already */
+};
+
+static int find_tag(const char *tag, const char *path, void *arg)
+{
+        struct by_tag *b = arg;
+
+        if (strcmp(tag, b->tag) != 0)
+                return 0;
+        snprintf(b->path, sizeof(b->path), "%s", path);
+        return 1;
+}
+
 /* "a//b/" → "a/b": /proc/mounts shows the normalised form. */
 static void normalise(char *path)
 {
@@ -164,6 +179,20 @@ void mount9p_request(const struct kw_frame *req, struct kw_msg *reply)
         r = mkdir_p(path);
         if (r < 0) {
                 result_error(reply, -r, "cannot create %s: %s", path, strerror(-r));
+                return;
+        }
+        /* A virtio 9p tag mounts once (EBUSY again): if the user's init
+         * mounted it elsewhere (the tutorial's /mnt/share), bind that. */
+        struct by_tag b = { .tag = tag };
+        if (each_9p_mount(find_tag, &b)) {
+                if (mount(b.path, path, NULL, MS_BIND, NULL) < 0) {
+                        r = errno;
+                        result_error(reply, r, "%s is mounted at %s; binding it at %s failed: %s", tag, b.path,
+                                     path, strerror(r));
+                        return;
+                }
+                kw_msg_put_u64(reply, KW_F_USEC, now_usec() - t0);
+                log_msg("9p %s is mounted at %s: bound it at %s", tag, b.path, path);
                 return;
         }
         r = mount(tag, path, "9p", 0, OPTS_FAST);

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-connect.c — the pure parts of attaching to the user's own QEMU: where
+ * DIR sits under the 9p share (share.c), which tags and security models pass,
+ * resolving them from options and the tutorial's QEMU_9P_* variables, the
+ * qemu-args line and its shell quoting (qemuargs.c, checked by letting
+ * /bin/sh split it), and the connect backoff (attach.c).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "qemuargs.h"
+#include "share.h"
+#include "test.h"
+
+static void subdir(void)
+{
+        char b[PATH_MAX];
+
+        CHECK_EQ(kw_share_subdir("/srv/share", "/srv/share", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "") == 0);
+        CHECK_EQ(kw_share_subdir("/srv/share", "/srv/share/a/b", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "a/b") == 0);
+        CHECK_EQ(kw_share_subdir("/srv/share/", "/srv/share/a", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "a") == 0);
+        CHECK_EQ(kw_share_subdir("/", "/home/u/mod", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "home/u/mod") == 0);
+        CHECK_EQ(kw_share_subdir("/", "/", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "") == 0);
+        /* a sibling with the same prefix is not inside */
+        CHECK_EQ(kw_share_subdir("/srv/share", "/srv/share2/a", b, sizeof(b)), -EXDEV);
+        CHECK_EQ(kw_share_subdir("/srv/share", "/srv", b, sizeof(b)), -EXDEV);
+        CHECK_EQ(kw_share_subdir("/srv/share", "/other", b, sizeof(b)), -EXDEV);
+        CHECK_EQ(kw_share_subdir("/s", "/s/abcdef", b, 4), -ENAMETOOLONG);
+}
+
+static void tags_and_models(void)
+{
+        CHECK(kw_share_tag_valid("hostshare"));
+        CHECK(kw_share_tag_valid("a"));
+        CHECK(kw_share_tag_valid("0123456789012345678901234567890")); /* 31 */
+        CHECK(!kw_share_tag_valid("01234567890123456789012345678901")); /* 32: QEMU refuses */
+        CHECK(!kw_share_tag_valid(""));
+        CHECK(!kw_share_tag_valid("a,b"));
+        CHECK(!kw_share_tag_valid("a b"));
+        CHECK(!kw_share_tag_valid("a\tb"));
+        CHECK(kw_share_sec_valid("none"));
+        CHECK(kw_share_sec_valid("mapped-xattr"));
+        CHECK(kw_share_sec_valid("mapped-file"));
+        CHECK(kw_share_sec_valid("passthrough"));
+        CHECK(!kw_share_sec_valid("mapped"));
+        CHECK(!kw_share_sec_valid(""));
+}
+
+static void resolve(void)
+{
+        struct kw_opts o = { 0 };
+        struct kw_share s;
+        char err[512];
+
+        unsetenv("QEMU_9P_PATH");
+        unsetenv("QEMU_9P_TAG");
+        unsetenv("QEMU_9P_SEC");
+        CHECK_EQ(kw_share_resolve(&o, "/", &s, err, sizeof(err)), 0);
+        CHECK(strcmp(s.root, "/") == 0 && strcmp(s.root_from, "DIR") == 0);
+        CHECK(strcmp(s.tag, "hostshare") == 0 && strcmp(s.tag_from, "default") == 0);
+        CHECK(strcmp(s.sec, "none") == 0);
+
+        setenv("QEMU_9P_PATH", "/tmp", 1);
+        setenv("QEMU_9P_TAG", "envtag", 1);
+        setenv("QEMU_9P_SEC", "mapped-xattr", 1);
+        CHECK_EQ(kw_share_resolve(&o, "/", &s, err, sizeof(err)), 0);
+        CHECK(strcmp(s.root_from, "QEMU_9P_PATH") == 0);
+        CHECK(strcmp(s.tag, "envtag") == 0 && strcmp(s.tag_from, "QEMU_9P_TAG") == 0);
+        CHECK(strcmp(s.sec, "mapped-xattr") == 0);
+
+        o.share = "/";
+        o.tag = "opttag";
+        CHECK_EQ(kw_share_resolve(&o, "/tmp", &s, err, sizeof(err)), 0);
+        CHECK(strcmp(s.root, "/") == 0 && strcmp(s.root_from, "--share") == 0);
+        CHECK(strcmp(s.tag, "opttag") == 0 && strcmp(s.tag_from, "--tag") == 0);
+
+        o.tag = "bad,tag";
+        CHECK_EQ(kw_share_resolve(&o, "/tmp", &s, err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "bad,tag") != NULL);
+        o.tag = NULL;
+        setenv("QEMU_9P_SEC", "bogus", 1);
+        CHECK_EQ(kw_share_resolve(&o, "/tmp", &s, err, sizeof(err)), -EINVAL);
+        CHECK(strstr(err, "QEMU_9P_SEC") != NULL);
+        setenv("QEMU_9P_SEC", "none", 1);
+        o.share = "/nonexistent/kmod-watch-test";
+        CHECK_EQ(kw_share_resolve(&o, "/tmp", &s, err, sizeof(err)), -ENOENT);
+        CHECK(strstr(err, "--share") != NULL);
+        unsetenv("QEMU_9P_PATH");
+        unsetenv("QEMU_9P_TAG");
+        unsetenv("QEMU_9P_SEC");
+}
+
+static void quote(void)
+{
+        char b[256];
+
+        CHECK_EQ(kw_shell_quote("-virtfs", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "-virtfs") == 0);
+        CHECK_EQ(kw_shell_quote("a b", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "'a b'") == 0);
+        CHECK_EQ(kw_shell_quote("it's", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "'it'\\''s'") == 0);
+        CHECK_EQ(kw_shell_quote("", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "''") == 0);
+        CHECK_EQ(kw_shell_quote("$HOME", b, sizeof(b)), 0);
+        CHECK(strcmp(b, "'$HOME'") == 0);
+        CHECK_EQ(kw_shell_quote("a b", b, 6), 0); /* 'a b' + NUL */
+        CHECK_EQ(kw_shell_quote("a b", b, 5), -ENAMETOOLONG);
+}
+
+/* The line as /bin/sh splits it, one word per line. */
+static char *sh_split(const char *line)
+{
+        char cmd[8192 + 64];
+        static char out[8192];
+
+        snprintf(cmd, sizeof(cmd), "for w in %s; do printf '%%s\\n' \"$w\"; done", line);
+        FILE *p;
+        char quoted[2 * sizeof(cmd)];
+        if (kw_shell_quote(cmd, quoted, sizeof(quoted)) < 0)
+                return NULL;
+        char full[sizeof(quoted) + 16];
+        snprintf(full, sizeof(full), "sh -c %s", quoted);
+        p = popen(full, "r");
+        if (!p)
+                return NULL;
+        size_t n = fread(out, 1, sizeof(out) - 1, p);
+        out[n] = 0;
+        pclose(p);
+        return out;
+}
+
+static void args_line(void)
+{
+        char line[8192];
+        struct kw_qemu_args_in in = {
+                .share = "/home/u/my mods,x",
+                .tag = "hostshare",
+                .sec = "none",
+                .sock = "/run/user/1000/kmod-watch.sock",
+        };
+
+        CHECK_EQ(kw_qemu_args_line(&in, line, sizeof(line)), 0);
+        CHECK(strchr(line, '\n') == NULL);
+        char *words = sh_split(line);
+        CHECK(words != NULL);
+        if (!words)
+                return;
+        const char *want = "-virtfs\n"
+                           "local,path=/home/u/my mods,,x,mount_tag=hostshare,security_model=none,id=fs9p\n"
+                           "-device\n"
+                           "virtio-serial-pci,id=kmodwatch-serial\n"
+                           "-chardev\n"
+                           "socket,id=kmodwatch,path=/run/user/1000/kmod-watch.sock,server=on,wait=off\n"
+                           "-device\n"
+                           "virtserialport,bus=kmodwatch-serial.0,chardev=kmodwatch,name=org.kmodwatch.0\n";
+        if (strcmp(words, want) != 0)
+                printf("# got:\n%s# want:\n%s", words, want);
+        CHECK(strcmp(words, want) == 0);
+
+        in.share = NULL; /* QEMU_9P=on: the user's script shares */
+        CHECK_EQ(kw_qemu_args_line(&in, line, sizeof(line)), 0);
+        CHECK(strstr(line, "-virtfs") == NULL);
+        CHECK(strstr(line, "name=org.kmodwatch.0") != NULL);
+        CHECK_EQ(kw_qemu_args_line(&in, line, 40), -ENAMETOOLONG);
+}
+
+static void backoff(void)
+{
+        CHECK_EQ(kw_attach_backoff_ms(0), 100);
+        CHECK_EQ(kw_attach_backoff_ms(1), 200);
+        CHECK_EQ(kw_attach_backoff_ms(2), 400);
+        CHECK_EQ(kw_attach_backoff_ms(4), 1600);
+        CHECK_EQ(kw_attach_backoff_ms(5), 2000);
+        CHECK_EQ(kw_attach_backoff_ms(1000), 2000);
+}
+
+int main(void)
+{
+        RUN(subdir);
+        RUN(tags_and_models);
+        RUN(resolve);
+        RUN(quote);
+        RUN(args_line);
+        RUN(backoff);
+        TEST_DONE();
+}
