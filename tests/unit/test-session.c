@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test-session.c — kmod-watch's end of the channel (watcher/session.c and
+ * transport.c, in the real poll loop) against a fake agent on a socketpair,
+ * written with the common codec. Fault injection the real agent cannot
+ * produce: garbage before the greeting, a stale HELLO, garbage between
+ * frames, a stream of random bytes and random well-formed frames, a frame
+ * cut off by a hang-up, a request never answered, an agent that restarts.
+ * The session must warn, resynchronise, reach "ready" again, keep
+ * delivering the kernel log — and never crash. Every run is bounded by a
+ * watchdog timer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "proto.h"
+#include "session.h"
+#include "test.h"
+
+#define WATCHDOG_MS 20000
+
+enum scenario { GARBAGE_GREETING, RANDOM_STREAM, HANGUP_MIDFRAME, NO_ANSWER, AGENT_RESTART };
+
+static struct {
+        enum scenario sc;
+        struct kw_loop *loop;
+        struct kw_session *s;
+        struct kw_timer *watchdog, *step;
+        int fd; /* the fake agent's end */
+        struct kw_decoder dec;
+        uint8_t out[1 << 20];
+        size_t out_len;
+        bool closed;
+        /* what the host did */
+        int ready, rebooted, failed, kmsgs;
+        char last_kmsg[256];
+        bool survived;
+        uint64_t proto_error_bytes; /* the host's PROTO_ERROR reports */
+        int syncs;
+        /* a request of the test's own */
+        int replies;
+        bool reply_null;
+        bool ready_at_reply;
+        char reply_why[128];
+        uint32_t modules_id;
+        int rounds;
+        char boot_id[16];
+        uint64_t rng;
+} t;
+
+static struct kw_msg m;
+
+static uint32_t rnd(void)
+{
+        t.rng ^= t.rng << 13;
+        t.rng ^= t.rng >> 7;
+        t.rng ^= t.rng << 17;
+        return (uint32_t)(t.rng >> 11);
+}
+
+/* ---- the fake agent's output: queued, written as the socket takes it ---- */
+
+static void flush_out(void)
+{
+        while (t.out_len > 0 && t.fd >= 0) {
+                ssize_t n = write(t.fd, t.out, t.out_len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                memmove(t.out, t.out + n, t.out_len - (size_t)n);
+                t.out_len -= (size_t)n;
+        }
+        if (t.fd >= 0)
+                kw_loop_set_events(t.loop, t.fd, POLLIN | (t.out_len ? POLLOUT : 0));
+}
+
+static void put_raw(const void *p, size_t n)
+{
+        if (n > sizeof(t.out) - t.out_len)
+                n = sizeof(t.out) - t.out_len;
+        memcpy(t.out + t.out_len, p, n);
+        t.out_len += n;
+        flush_out();
+}
+
+static void put_msg(struct kw_msg *msg)
+{
+        int n = kw_msg_finish(msg);
+
+        if (n > 0)
+                put_raw(msg->buf, (size_t)n);
+}
+
+static void put_garbage(size_t n)
+{
+        uint8_t b[4096];
+
+        while (n > 0) {
+                size_t k = n < sizeof(b) ? n : sizeof(b);
+                for (size_t i = 0; i < k; i++)
+                        b[i] = (uint8_t)rnd();
+                put_raw(b, k);
+                n -= k;
+        }
+}
+
+static void hello(uint32_t id, uint64_t nonce)
+{
+        kw_msg_init(&m, KW_HELLO, id);
+        kw_msg_put_u64(&m, KW_F_NONCE, nonce);
+        kw_msg_put_u64(&m, KW_F_PROTO, KW_PROTO_VERSION);
+        kw_msg_put_str(&m, KW_F_VERSION, "fake");
+        kw_msg_put_str(&m, KW_F_ARCH, "x86_64");
+        kw_msg_put_str(&m, KW_F_RELEASE, "6.1.0-test");
+        kw_msg_put_str(&m, KW_F_BOOT_ID, t.boot_id);
+        put_msg(&m);
+}
+
+static void result(uint32_t id)
+{
+        kw_msg_init(&m, KW_RESULT, id);
+        kw_msg_put_u64(&m, KW_F_ERRNO, 0);
+        put_msg(&m);
+}
+
+static void kmsg(uint64_t seq, const char *text)
+{
+        kw_msg_init(&m, KW_KMSG, 0);
+        kw_msg_put_u64(&m, KW_F_SEQ, seq);
+        kw_msg_put_u64(&m, KW_F_LEVEL, 6);
+        kw_msg_put_u64(&m, KW_F_TS, seq * 1000);
+        kw_msg_put_str(&m, KW_F_TEXT, text);
+        put_msg(&m);
+}
+
+static void finish(void)
+{
+        kw_loop_exit(t.loop, 0);
+}
+
+/* ---- the fake agent's input ---- */
+
+static void on_request(const struct kw_frame *f)
+{
+        uint64_t nonce = 0;
+
+        switch (f->type) {
+        case KW_SYNC:
+                t.syncs++;
+                (void)kw_frame_u64(f, KW_F_NONCE, &nonce);
+                if (t.sc == GARBAGE_GREETING) {
+                        /* noise, a stale answer, a false header, then the real answer */
+                        put_garbage(4096);
+                        hello(f->id - 1, nonce ^ 0x5a5a);
+                        put_raw("KW\x01\x07\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00", 16);
+                        put_garbage(100);
+                }
+                hello(f->id, nonce);
+                return;
+        case KW_MOUNT:
+        case KW_KMSG_START:
+                result(f->id);
+                if (f->type == KW_KMSG_START && t.sc == GARBAGE_GREETING) {
+                        kmsg(1, "first");
+                        put_garbage(333);
+                        kmsg(2, "second");
+                        put_raw("KW", 2); /* a lone magic right before a frame */
+                        kmsg(3, "third");
+                }
+                return;
+        case KW_MODULES:
+                t.modules_id = f->id;
+                if (t.sc == HANGUP_MIDFRAME) {
+                        kw_msg_init(&m, KW_RESULT, f->id);
+                        kw_msg_put_u64(&m, KW_F_ERRNO, 0);
+                        kw_msg_put_str(&m, KW_F_MODULE, "hello");
+                        int n = kw_msg_finish(&m);
+                        put_raw(m.buf, (size_t)n / 2);
+                        kw_loop_del(t.loop, t.fd);
+                        close(t.fd);
+                        t.fd = -1;
+                        return;
+                }
+                if (t.sc == AGENT_RESTART) {
+                        /* the agent died with the request; a new one greets */
+                        snprintf(t.boot_id, sizeof(t.boot_id), "boot-2");
+                        hello(0, 0);
+                        return;
+                }
+                if (t.sc == NO_ANSWER)
+                        return;
+                result(f->id);
+                return;
+        case KW_PROTO_ERROR: {
+                uint64_t count = 0;
+                (void)kw_frame_u64(f, KW_F_COUNT, &count);
+                t.proto_error_bytes += count;
+                return;
+        }
+        default:
+                result(f->id);
+        }
+}
+
+static int on_agent_io(void *userdata, int fd, short revents)
+{
+        if (revents & POLLOUT)
+                flush_out();
+        if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+                return 0;
+        size_t room;
+        uint8_t *p = kw_decoder_space(&t.dec, &room);
+        ssize_t n = read(fd, p, room);
+        if (n <= 0) {
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return 0;
+                kw_loop_del(t.loop, fd);
+                t.closed = true;
+                return 0;
+        }
+        kw_decoder_commit(&t.dec, (size_t)n);
+        struct kw_frame f;
+        while (t.fd >= 0 && kw_decoder_next(&t.dec, &f) == 1)
+                on_request(&f);
+        return 0;
+}
+
+/* ---- the host's callbacks ---- */
+
+static void request(void);
+
+static void on_ready(void *userdata, const struct kw_guest *g, bool rebooted)
+{
+        t.ready++;
+        t.rebooted += rebooted;
+        if (t.sc == GARBAGE_GREETING || t.sc == RANDOM_STREAM)
+                return;
+        if (t.ready == 1)
+                request();
+        else if (t.sc == AGENT_RESTART)
+                finish();
+}
+
+static void on_kmsg(void *userdata, uint64_t seq, unsigned level, uint64_t ts, const char *text)
+{
+        t.kmsgs++;
+        snprintf(t.last_kmsg, sizeof(t.last_kmsg), "%s", text);
+        if (strcmp(text, "survived") == 0) {
+                t.survived = true;
+                finish();
+        }
+        if (t.sc == GARBAGE_GREETING && strcmp(text, "third") == 0)
+                finish();
+}
+
+static void on_gap(void *userdata, uint64_t seq, uint64_t count)
+{
+}
+
+static void on_output(void *userdata, uint32_t id, unsigned stream, const char *text, size_t len)
+{
+}
+
+static void on_failed(void *userdata, const char *reason)
+{
+        t.failed++;
+}
+
+static const struct kw_session_ops ops = {
+        .ready = on_ready,
+        .kmsg = on_kmsg,
+        .gap = on_gap,
+        .output = on_output,
+        .failed = on_failed,
+};
+
+static void on_reply(void *userdata, const struct kw_frame *f, const char *why)
+{
+        t.replies++;
+        t.reply_null = f == NULL;
+        t.ready_at_reply = kw_session_ready(t.s);
+        snprintf(t.reply_why, sizeof(t.reply_why), "%s", why ? why : "");
+        if (t.sc == NO_ANSWER)
+                finish();
+        if (t.sc == HANGUP_MIDFRAME)
+                finish();
+}
+
+static void request(void)
+{
+        kw_msg_init(&m, KW_MODULES, kw_session_next_id(t.s));
+        CHECK_EQ(kw_session_call(t.s, &m, t.sc == NO_ANSWER ? 200 : 5000, on_reply, NULL), 0);
+}
+
+/* ---- random bytes and random frames at the host ---- */
+
+static void random_round(void)
+{
+        uint8_t b[512];
+        size_t n;
+
+        switch (rnd() % 5) {
+        case 0: /* plain noise */
+                put_garbage(rnd() % 2048);
+                break;
+        case 1: /* noise full of false magics */
+                n = rnd() % sizeof(b);
+                for (size_t i = 0; i < n; i++)
+                        b[i] = (uint8_t)(i % 3 == 0 ? 'K' : i % 3 == 1 ? 'W' : rnd());
+                put_raw(b, n);
+                break;
+        case 2: /* a well-formed frame of any type with random fields */
+        case 3:
+                kw_msg_init(&m, (enum kw_type)(rnd() % 16), rnd() % 4 ? rnd() : 0);
+                for (unsigned k = rnd() % 6; k > 0; k--) {
+                        n = rnd() % 64;
+                        for (size_t i = 0; i < n; i++)
+                                b[i] = (uint8_t)rnd();
+                        if (rnd() % 2)
+                                kw_msg_put_u64(&m, (enum kw_field)(rnd() % 27), (uint64_t)rnd() << 32 | rnd());
+                        else
+                                kw_msg_put_bytes(&m, (enum kw_field)(rnd() % 27), b, n);
+                }
+                put_msg(&m);
+                break;
+        default: { /* a valid frame cut short */
+                kw_msg_init(&m, KW_KMSG, 0);
+                kw_msg_put_str(&m, KW_F_TEXT, "cut short");
+                int len = kw_msg_finish(&m);
+                put_raw(m.buf, (size_t)(rnd() % (unsigned)len));
+        }
+        }
+}
+
+static void on_step(void *userdata)
+{
+        if (t.sc != RANDOM_STREAM)
+                return;
+        if (t.ready == 0 || t.out_len > sizeof(t.out) / 2) {
+                kw_timer_arm_ms(t.step, 1);
+                return;
+        }
+        if (t.rounds++ < 400) {
+                random_round();
+                kw_timer_arm_ms(t.step, 0);
+                return;
+        }
+        /* a stale header may hold back what follows until disproved: sync bytes disprove it */
+        static uint8_t ff[KW_MAX_FRAME];
+        memset(ff, KW_SYNC_BYTE, sizeof(ff));
+        put_raw(ff, sizeof(ff));
+        kmsg(999, "survived");
+}
+
+static void on_watchdog(void *userdata)
+{
+        printf("# watchdog: the scenario did not finish in %d ms\n", WATCHDOG_MS);
+        kw_loop_exit(t.loop, -ETIMEDOUT);
+}
+
+static int run(enum scenario sc)
+{
+        int sv[2];
+
+        memset(&t, 0, sizeof(t));
+        t.sc = sc;
+        t.rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)sc;
+        snprintf(t.boot_id, sizeof(t.boot_id), "boot-1");
+        kw_decoder_init(&t.dec);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        CHECK_EQ(kw_loop_new(&t.loop), 0);
+        CHECK_EQ(kw_session_new(t.loop, &ops, NULL, "kmodwatch", "/mnt/kmod-watch", &t.s), 0);
+        CHECK_EQ(kw_timer_new(t.loop, on_watchdog, NULL, &t.watchdog), 0);
+        CHECK_EQ(kw_timer_new(t.loop, on_step, NULL, &t.step), 0);
+        t.fd = sv[1];
+        CHECK_EQ(kw_loop_add(t.loop, t.fd, POLLIN, on_agent_io, NULL), 0);
+        CHECK_EQ(kw_session_attach_fd(t.s, sv[0]), 0);
+        kw_timer_arm_ms(t.watchdog, WATCHDOG_MS);
+        kw_timer_arm_ms(t.step, 0);
+        int r = kw_loop_run(t.loop);
+        kw_session_free(t.s);
+        kw_timer_free(t.watchdog);
+        kw_timer_free(t.step);
+        if (t.fd >= 0) {
+                kw_loop_del(t.loop, t.fd);
+                close(t.fd);
+        }
+        kw_loop_free(t.loop);
+        return r;
+}
+
+/* Runs a scenario with stderr in a file: captured[] is what it printed there. */
+static char captured[65536];
+
+static int run_captured(enum scenario sc)
+{
+        FILE *f = tmpfile();
+        int saved = dup(2);
+
+        fflush(stderr);
+        dup2(fileno(f), 2);
+        int r = run(sc);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        rewind(f);
+        size_t n = fread(captured, 1, sizeof(captured) - 1, f);
+        captured[n] = 0;
+        fclose(f);
+        return r;
+}
+
+static void garbage_before_greeting(void)
+{
+        CHECK_EQ(run_captured(GARBAGE_GREETING), 0);
+        CHECK_EQ(t.ready, 1);   /* the stale HELLO did not count */
+        CHECK_EQ(t.failed, 0);
+        CHECK_EQ(t.kmsgs, 3);
+        CHECK(strcmp(t.last_kmsg, "third") == 0);
+        /* it said so, and told the agent */
+        CHECK(strstr(captured, "garbage") != NULL);
+        CHECK(t.proto_error_bytes > 0);
+}
+
+static void random_stream(void)
+{
+        CHECK_EQ(run_captured(RANDOM_STREAM), 0);
+        CHECK(t.survived);
+        CHECK(t.ready >= 1);
+        CHECK(t.proto_error_bytes > 0);
+        printf("# %d rounds, %d kmsg records, %d failed greetings, %llu garbage bytes reported\n", t.rounds,
+               t.kmsgs, t.failed, (unsigned long long)t.proto_error_bytes);
+}
+
+static void hangup_midframe(void)
+{
+        CHECK_EQ(run_captured(HANGUP_MIDFRAME), 0);
+        CHECK_EQ(t.replies, 1);
+        CHECK(t.reply_null);
+        CHECK(strstr(t.reply_why, "closed") != NULL);
+        CHECK(!t.ready_at_reply);
+}
+
+/* The controller tells a hung request from a lost channel by the session still being ready. */
+static void request_times_out(void)
+{
+        CHECK_EQ(run_captured(NO_ANSWER), 0);
+        CHECK_EQ(t.replies, 1);
+        CHECK(t.reply_null);
+        CHECK(strcmp(t.reply_why, "timed out") == 0);
+        CHECK(t.ready_at_reply);
+}
+
+static void agent_restarts(void)
+{
+        CHECK_EQ(run_captured(AGENT_RESTART), 0);
+        CHECK_EQ(t.replies, 1);
+        CHECK(t.reply_null);
+        CHECK(strstr(t.reply_why, "restarted") != NULL);
+        CHECK_EQ(t.ready, 2);
+        CHECK_EQ(t.rebooted, 1); /* a new boot id */
+}
+
+int main(void)
+{
+        RUN(garbage_before_greeting);
+        RUN(random_stream);
+        RUN(hangup_midframe);
+        RUN(request_times_out);
+        RUN(agent_restarts);
+        TEST_DONE();
+}
