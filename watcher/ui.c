@@ -104,8 +104,45 @@ void kw_json_string(FILE *f, const char *s)
         fputc('"', f);
 }
 
+/* The event being built: JSON text for --json, and the same fields kept as
+ * strings for the sinks (JUnit), which get the event when it ends. */
+struct field {
+        char key[32];
+        char *value; /* as JSON would print it, unquoted for strings */
+};
+
+static struct {
+        bool active;
+        char name[32];
+        struct field f[16];
+        size_t n;
+} cur;
+
+static kw_ev_sink_fn sink;
+static void *sink_userdata;
+
+void kw_ev_set_sink(kw_ev_sink_fn fn, void *userdata)
+{
+        sink = fn;
+        sink_userdata = userdata;
+}
+
+const char *kw_ev_field(const struct kw_ev *e, const char *k)
+{
+        (void)e;
+        for (size_t i = 0; i < cur.n; i++)
+                if (strcmp(cur.f[i].key, k) == 0)
+                        return cur.f[i].value;
+        return NULL;
+}
+
 void kw_ev_begin(const char *event)
 {
+        cur.active = opts.json || sink;
+        if (!cur.active)
+                return;
+        snprintf(cur.name, sizeof(cur.name), "%s", event);
+        cur.n = 0;
         if (!opts.json)
                 return;
         ev = open_memstream(&ev_buf, &ev_size);
@@ -115,6 +152,16 @@ void kw_ev_begin(const char *event)
         kw_json_string(ev, event);
         fprintf(ev, ",\"t\":%llu", (unsigned long long)kw_now_ms());
         ev_first = false;
+}
+
+static void keep(const char *k, const char *value)
+{
+        if (!sink || cur.n >= sizeof(cur.f) / sizeof(cur.f[0]))
+                return;
+        snprintf(cur.f[cur.n].key, sizeof(cur.f[cur.n].key), "%s", k);
+        cur.f[cur.n].value = strdup(value);
+        if (cur.f[cur.n].value)
+                cur.n++;
 }
 
 static bool key(const char *k)
@@ -129,24 +176,39 @@ static bool key(const char *k)
 
 void kw_ev_str(const char *k, const char *value)
 {
+        if (!cur.active)
+                return;
+        keep(k, value ? value : "");
         if (key(k))
                 kw_json_string(ev, value ? value : "");
 }
 
 void kw_ev_int(const char *k, long long value)
 {
+        char buf[32];
+
+        if (!cur.active)
+                return;
+        snprintf(buf, sizeof(buf), "%lld", value);
+        keep(k, buf);
         if (key(k))
-                fprintf(ev, "%lld", value);
+                fputs(buf, ev);
 }
 
 void kw_ev_bool(const char *k, bool value)
 {
+        if (!cur.active)
+                return;
+        keep(k, value ? "true" : "false");
         if (key(k))
                 fputs(value ? "true" : "false", ev);
 }
 
 void kw_ev_strv(const char *k, const char *const *values, size_t n)
 {
+        if (!cur.active)
+                return;
+        keep(k, n ? values[0] : "");
         if (!key(k))
                 return;
         fputc('[', ev);
@@ -160,16 +222,23 @@ void kw_ev_strv(const char *k, const char *const *values, size_t n)
 
 void kw_ev_end(void)
 {
-        if (!ev)
+        if (!cur.active)
                 return;
-        fputs("}\n", ev);
-        fclose(ev);
-        ev = NULL;
-        fwrite(ev_buf, 1, ev_size, stdout);
-        fflush(stdout);
-        free(ev_buf);
-        ev_buf = NULL;
-        (void)ev_first;
+        cur.active = false;
+        if (ev) {
+                fputs("}\n", ev);
+                fclose(ev);
+                ev = NULL;
+                fwrite(ev_buf, 1, ev_size, stdout);
+                fflush(stdout);
+                free(ev_buf);
+                ev_buf = NULL;
+        }
+        if (sink)
+                sink(sink_userdata, cur.name, NULL);
+        for (size_t i = 0; i < cur.n; i++)
+                free(cur.f[i].value);
+        cur.n = 0;
 }
 
 /* Colours as dmesg uses them: emerg…err red, warning yellow, notice bold. */

@@ -43,6 +43,14 @@ void kw_ev_bool(const char *key, bool value);
 void kw_ev_strv(const char *key, const char *const *values, size_t n);
 void kw_ev_end(void);
 
+/* A sink sees every event as it ends (JUnit output listens here), with
+ * kw_ev_field() to read its fields as text (strings unquoted, true/false,
+ * numbers; a list gives its first item). Valid only inside the callback. */
+struct kw_ev;
+typedef void (*kw_ev_sink_fn)(void *userdata, const char *event, const struct kw_ev *e);
+void kw_ev_set_sink(kw_ev_sink_fn fn, void *userdata);
+const char *kw_ev_field(const struct kw_ev *e, const char *key);
+
 /* Escapes s as a JSON string (quotes included) into a FILE. */
 struct _IO_FILE;
 void kw_json_string(struct _IO_FILE *f, const char *s);

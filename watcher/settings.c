@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * settings.c — see settings.h. Values are taken verbatim after trimming (no
+ * quoting rules to learn): `expect = a  b` expects "a  b".
+ */
+#include "settings.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *trim(char *s)
+{
+        while (isspace((unsigned char)*s))
+                s++;
+        char *e = s + strlen(s);
+        while (e > s && isspace((unsigned char)e[-1]))
+                *--e = 0;
+        return s;
+}
+
+int kw_settings_parse(const char *text, char ***ret_argv, size_t *ret_n, unsigned *ret_line)
+{
+        char **v = NULL;
+        size_t n = 0;
+        unsigned lineno = 0;
+        int r = 0;
+        char *copy = strdup(text);
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                /* strtok_r skips empty lines: count them in the original text */
+                lineno = 1;
+                for (const char *p = text; p < text + (line - copy); p++)
+                        lineno += *p == '\n';
+                char *s = trim(line);
+                if (!*s || *s == '#' || *s == ';' || *s == '[')
+                        continue;
+                char *eq = strchr(s, '=');
+                char *name = s, *value = NULL;
+                if (eq) {
+                        *eq = 0;
+                        name = trim(s);
+                        value = trim(eq + 1);
+                }
+                if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name) ||
+                    name[0] == '-') {
+                        r = -EINVAL;
+                        break;
+                }
+                char **nv = realloc(v, (n + 1) * sizeof(*v));
+                if (!nv) {
+                        r = -ENOMEM;
+                        break;
+                }
+                v = nv;
+                if (asprintf(&v[n], "--%s%s%s", name, value ? "=" : "", value ? value : "") < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                n++;
+        }
+        free(copy);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        free(v[i]);
+                free(v);
+                if (ret_line)
+                        *ret_line = lineno;
+                return r;
+        }
+        *ret_argv = v;
+        *ret_n = n;
+        return 0;
+}
+
+int kw_settings_load(const char *file, const char *dir, char ***ret_argv, size_t *ret_n)
+{
+        char path[4200];
+
+        *ret_argv = NULL;
+        *ret_n = 0;
+        if (file)
+                snprintf(path, sizeof(path), "%s", file);
+        else
+                snprintf(path, sizeof(path), "%s/.kmod-watch", dir);
+        FILE *f = fopen(path, "re");
+        if (!f) {
+                if (!file && errno == ENOENT)
+                        return 0;
+                int r = -errno;
+                fprintf(stderr, "kmod-watch: cannot read the settings file %s: %s\n", path, strerror(-r));
+                return r;
+        }
+        char *text = NULL;
+        size_t cap = 0;
+        ssize_t len = getdelim(&text, &cap, '\0', f);
+        fclose(f);
+        if (len < 0) {
+                free(text);
+                return 0; /* empty file */
+        }
+        unsigned line = 0;
+        int r = kw_settings_parse(text, ret_argv, ret_n, &line);
+        free(text);
+        if (r == -EINVAL)
+                fprintf(stderr, "kmod-watch: %s:%u: not 'option = value' (an option is a long option's "
+                        "name, like: arch = arm64)\n", path, line);
+        return r;
+}
