@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * guest.c — the managed guest's life: a private runtime directory (0700)
- * with the agent socket and the boot initrd (the kit's initramfs with the
- * agent appended as a second cpio segment, so the kit never needs rebuilding
- * for a new agent), QEMU started and restarted, the boot bounded in time, and
- * --accel auto falling back from KVM to TCG when KVM fails or hangs (nested
- * KVM here does both).
+ * guest.c — which guest, and the managed guest's life: a private runtime
+ * directory (0700) with the agent socket and the boot initrd (the kit's
+ * initramfs with the agent appended as a second cpio segment, so the kit never
+ * needs rebuilding for a new agent), QEMU started and restarted, the boot
+ * bounded in time, and --accel auto falling back from KVM to TCG when KVM
+ * fails or hangs (nested KVM here does both). A QEMU the user started
+ * (--connect) is reached through attach.c; its share and tag through share.c.
  */
 #include "guest.h"
 
@@ -21,10 +22,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cpio.h"
 #include "kit.h"
 #include "paths.h"
 #include "qemu.h"
+#include "share.h"
+#include "ssh.h"
 #include "transport.h"
 #include "ui.h"
 
@@ -40,6 +44,9 @@ struct kw_guest_ctl {
         char dir[PATH_MAX];
         char tag[64];
         bool managed;
+        char subdir[PATH_MAX]; /* DIR under the share root ("" managed) */
+        struct kw_attach *attach; /* --connect */
+        struct kw_ssh *ssh;       /* --ssh */
 
         struct kw_kit kit;
         char kdir[PATH_MAX];
@@ -149,8 +156,12 @@ static void on_boot_timeout(void *userdata)
 
 static void on_console_line(void *userdata, const char *line)
 {
+        struct kw_guest_ctl *g = userdata;
+
         if (kw_ui_verbosity() >= 1)
                 fprintf(stderr, "guest| %s\n", line);
+        if (g->ops->console)
+                g->ops->console(g->userdata, line);
 }
 
 static bool restart_allowed(struct kw_guest_ctl *g)
@@ -281,6 +292,87 @@ static int load_kit(struct kw_guest_ctl *g)
         return 0;
 }
 
+static int set_build_tree(struct kw_guest_ctl *g)
+{
+        const struct kw_opts *o = g->o;
+        const char *kdir = o->kdir ? o->kdir : g->kit.kdir;
+
+        if (!realpath(kdir, g->kdir)) {
+                kw_err("--kdir %s: %s", kdir, strerror(errno));
+                return -EINVAL;
+        }
+        const char *cc = o->cross_compile ? o->cross_compile : getenv("CROSS_COMPILE");
+        if (!cc && strcmp(o->arch, kw_host_arch()) != 0)
+                cc = strcmp(o->arch, "arm64") == 0 ? "aarch64-linux-gnu-" : "x86_64-linux-gnu-";
+        snprintf(g->cross, sizeof(g->cross), "%s", cc ? cc : "");
+        return 0;
+}
+
+/* --connect unix:PATH: the user's QEMU, share and tag; we only attach. */
+static void on_attach_channel(void *userdata, int fd)
+{
+        struct kw_guest_ctl *g = userdata;
+
+        g->ops->channel(g->userdata, fd);
+}
+
+static void on_attach_lost(void *userdata, const char *why, bool fatal)
+{
+        struct kw_guest_ctl *g = userdata;
+
+        g->ops->lost(g->userdata, why, fatal);
+}
+
+static const struct kw_attach_ops attach_ops = {
+        .channel = on_attach_channel,
+        .lost = on_attach_lost,
+};
+
+static int new_connected(struct kw_guest_ctl *g)
+{
+        const struct kw_opts *o = g->o;
+        struct kw_share share;
+        char err[PATH_MAX + 256];
+        int r = kw_share_resolve(o, g->dir, &share, err, sizeof(err));
+
+        if (r < 0) {
+                kw_err("%s", err);
+                return -EINVAL;
+        }
+        r = kw_share_subdir(share.root, g->dir, g->subdir, sizeof(g->subdir));
+        if (r < 0) {
+                kw_err("%s is not inside the 9p share %s (from %s), so the guest cannot see it: share a "
+                       "directory that contains it (--share or QEMU_9P_PATH)",
+                       g->dir, share.root, share.root_from);
+                return -EINVAL;
+        }
+        if (strcmp(share.root_from, "DIR") == 0)
+                kw_info("no --share and no QEMU_9P_PATH: taking it that your QEMU shares %s itself", g->dir);
+        snprintf(g->tag, sizeof(g->tag), "%s", share.tag);
+        if (!o->kdir) {
+                r = kw_kit_load(o->arch, &g->kit);
+                if (r < 0) {
+                        kw_err("--connect needs --kdir, the build tree or headers of the kernel your QEMU boots "
+                               "(or 'kmod-watch kit fetch' to build against the kit's kernel)");
+                        return -EINVAL;
+                }
+        }
+        r = set_build_tree(g);
+        if (r < 0)
+                return r;
+        const struct kw_attach_opts ao = {
+                .path = o->connect + strlen("unix:"),
+                .boot_timeout_ms = o->boot_timeout_s * 1000u,
+                .once = o->once,
+        };
+        r = kw_attach_new(g->loop, &ao, &attach_ops, g, &g->attach);
+        if (r < 0) {
+                kw_err("--connect %s: %s", o->connect, strerror(-r));
+                return r == -ENAMETOOLONG ? -EINVAL : r;
+        }
+        return 0;
+}
+
 int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, const char *tag,
                  const struct kw_guest_ops *ops, void *userdata, struct kw_guest_ctl **ret)
 {
@@ -298,11 +390,12 @@ int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
         snprintf(g->tag, sizeof(g->tag), "%s", tag);
         *ret = g;
 
-        if (o->connect || o->ssh) {
-                kw_err("%s is not supported by this build yet; use the managed guest (no option)",
-                       o->connect ? "--connect" : "--ssh");
-                return -EINVAL;
+        if (o->ssh) {
+                g->tag[0] = 0; /* no share: modules go over SFTP (kw_guest_deliver) */
+                return kw_ssh_new(l, o, g->dir, ops, userdata, &g->ssh);
         }
+        if (o->connect)
+                return new_connected(g);
         g->managed = true;
         if (o->kernel && !o->kdir) {
                 fprintf(stderr, "kmod-watch: --kernel needs --kdir (the tree to build modules against)\n");
@@ -322,15 +415,9 @@ int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
                 if (r < 0)
                         return r;
         }
-        const char *kdir = o->kdir ? o->kdir : g->kit.kdir;
-        if (!realpath(kdir, g->kdir)) {
-                kw_err("--kdir %s: %s", kdir, strerror(errno));
-                return -EINVAL;
-        }
-        const char *cc = o->cross_compile ? o->cross_compile : getenv("CROSS_COMPILE");
-        if (!cc && strcmp(o->arch, kw_host_arch()) != 0)
-                cc = strcmp(o->arch, "arm64") == 0 ? "aarch64-linux-gnu-" : "x86_64-linux-gnu-";
-        snprintf(g->cross, sizeof(g->cross), "%s", cc ? cc : "");
+        r = set_build_tree(g);
+        if (r < 0)
+                return r;
 
         r = kw_path_runtime_new(g->runtime, sizeof(g->runtime));
         if (r < 0) {
@@ -363,6 +450,10 @@ int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
 
 int kw_guest_start(struct kw_guest_ctl *g)
 {
+        if (g->attach)
+                return kw_attach_start(g->attach);
+        if (g->ssh)
+                return kw_ssh_start(g->ssh);
         return start_qemu(g);
 }
 
@@ -370,6 +461,10 @@ void kw_guest_ready(struct kw_guest_ctl *g)
 {
         g->greeted = true;
         kw_timer_disarm(g->boot_timer);
+        if (g->attach)
+                kw_attach_ready(g->attach);
+        if (g->ssh)
+                kw_ssh_ready(g->ssh);
 }
 
 void kw_guest_free(struct kw_guest_ctl *g)
@@ -377,7 +472,9 @@ void kw_guest_free(struct kw_guest_ctl *g)
         if (!g)
                 return;
         g->stopping = true;
-        kw_qemu_stop(g->qemu);
+        kw_qemu_stop(g->qemu); /* managed only: a --connect guest is the user's and keeps running */
+        kw_attach_free(g->attach);
+        kw_ssh_free(g->ssh);
         kw_timer_free(g->boot_timer);
         if (g->listen_fd >= 0) {
                 kw_loop_del(g->loop, g->listen_fd);
@@ -390,15 +487,57 @@ void kw_guest_free(struct kw_guest_ctl *g)
 
 const char *kw_guest_kdir(const struct kw_guest_ctl *g)
 {
+        if (g->ssh)
+                return kw_ssh_kdir(g->ssh);
         return g->kdir;
 }
 
 const char *kw_guest_cross_compile(const struct kw_guest_ctl *g)
 {
+        if (g->ssh)
+                return kw_ssh_cross_compile(g->ssh);
         return g->cross[0] ? g->cross : NULL;
 }
 
 const char *kw_guest_transport(const struct kw_guest_ctl *g)
 {
-        return "virtio-serial";
+        return g->ssh ? "ssh" : "virtio-serial";
+}
+
+const char *kw_guest_tag(const struct kw_guest_ctl *g)
+{
+        return g->tag;
+}
+
+const char *kw_guest_subdir(const struct kw_guest_ctl *g)
+{
+        return g->subdir;
+}
+
+int kw_guest_deliver(struct kw_guest_ctl *g, const char *relpath, char *ret_guest_path, size_t size,
+                     void (*done)(void *ud, int err), void *ud)
+{
+        if (g->ssh)
+                return kw_ssh_deliver(g->ssh, relpath, ret_guest_path, size, done, ud);
+        /* 9p: the guest sees DIR through the share already */
+        const char *sub = g->subdir;
+        if ((size_t)snprintf(ret_guest_path, size, KW_GUEST_MOUNT "/%s%s%s", sub, sub[0] ? "/" : "", relpath) >= size)
+                return -ENAMETOOLONG;
+        done(ud, 0);
+        return 0;
+}
+
+int kw_guest_restart(struct kw_guest_ctl *g, const char *reason)
+{
+        if (!g->managed)
+                return -EOPNOTSUPP;
+        if (!restart_allowed(g))
+                return -EAGAIN;
+        kw_debug("restarting the guest: %s", reason);
+        g->stopping = true;
+        kw_qemu_stop(g->qemu);
+        g->qemu = NULL;
+        g->stopping = false;
+        kw_timer_disarm(g->boot_timer);
+        return start_qemu(g);
 }

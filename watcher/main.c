@@ -9,9 +9,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "doctor.h"
+#include "inject.h"
+#include "junit.h"
 #include "kit.h"
 #include "opts.h"
+#include "qemuargs.h"
 #include "reload.h"
+#include "settings.h"
 #include "ui.h"
 
 static bool want_color(const struct kw_opts *o, int fd)
@@ -30,12 +35,45 @@ int main(int argc, char **argv)
 
         if (kw_opts_parse(argc, argv, &o) < 0)
                 return KW_EXIT_USAGE;
+        if (o.cmd == KW_CMD_WATCH || o.cmd == KW_CMD_DOCTOR) {
+                /* The project's .kmod-watch comes first, so the command line wins. */
+                char **set;
+                size_t n;
+                if (kw_settings_load(o.config, o.dir, &set, &n) < 0)
+                        return KW_EXIT_USAGE;
+                if (n) {
+                        int first = o.cmd == KW_CMD_WATCH ? 1 : 2;
+                        char **v = calloc((size_t)argc + n + 1, sizeof(*v));
+                        if (!v)
+                                return KW_EXIT_USAGE;
+                        int k = 0;
+                        for (int i = 0; i < first; i++)
+                                v[k++] = argv[i];
+                        for (size_t i = 0; i < n; i++)
+                                v[k++] = set[i];
+                        for (int i = first; i < argc; i++)
+                                v[k++] = argv[i];
+                        if (kw_opts_parse(k, v, &o) < 0) {
+                                fprintf(stderr, "kmod-watch: (options from %s%s included)\n",
+                                        o.config ? o.config : o.dir, o.config ? "" : "/.kmod-watch");
+                                return KW_EXIT_USAGE;
+                        }
+                        /* set and v stay: o points into them until exit */
+                }
+        }
         struct kw_ui_opts ui = {
                 .json = o.json,
                 .color = want_color(&o, STDOUT_FILENO) && want_color(&o, STDERR_FILENO),
                 .verbosity = o.verbosity,
         };
         kw_ui_setup(&ui);
+        if (o.junit && (o.cmd == KW_CMD_WATCH)) {
+                int r = kw_junit_open(o.junit);
+                if (r < 0) {
+                        fprintf(stderr, "kmod-watch: --junit %s: %s\n", o.junit, strerror(-r));
+                        return KW_EXIT_USAGE;
+                }
+        }
 
         switch (o.cmd) {
         case KW_CMD_HELP:
@@ -49,10 +87,11 @@ int main(int argc, char **argv)
         case KW_CMD_WATCH:
                 return kw_run(&o);
         case KW_CMD_DOCTOR:
+                return kw_doctor_main(&o);
         case KW_CMD_INJECT:
+                return kw_inject_main(&o);
         case KW_CMD_QEMU_ARGS:
-                fprintf(stderr, "kmod-watch: '%s' is not in this build yet\n", argv[1]);
-                return KW_EXIT_USAGE;
+                return kw_qemu_args_main(&o);
         }
         return KW_EXIT_USAGE;
 }

@@ -19,7 +19,8 @@
 enum {
         O_ONCE = 0x100, O_POSTPONE, O_ARCH, O_ACCEL, O_EXPECT, O_TIMEOUT, O_BOOT_TIMEOUT, O_JSON,
         O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_CONNECT, O_SHARE, O_TAG,
-        O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_HELP, O_VERSION,
+        O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_HELP, O_VERSION, O_SOCKET,
+        O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
 };
 
 static const struct option longopts[] = {
@@ -30,6 +31,10 @@ static const struct option longopts[] = {
         { "expect", required_argument, NULL, O_EXPECT },
         { "timeout", required_argument, NULL, O_TIMEOUT },
         { "boot-timeout", required_argument, NULL, O_BOOT_TIMEOUT },
+        { "load-timeout", required_argument, NULL, O_LOAD_TIMEOUT },
+        { "config", required_argument, NULL, O_CONFIG },
+        { "junit", required_argument, NULL, O_JUNIT },
+        { "force-unload", no_argument, NULL, O_FORCE_UNLOAD },
         { "json", no_argument, NULL, O_JSON },
         { "param", required_argument, NULL, O_PARAM },
         { "run", required_argument, NULL, O_RUN },
@@ -43,7 +48,11 @@ static const struct option longopts[] = {
         { "connect", required_argument, NULL, O_CONNECT },
         { "share", required_argument, NULL, O_SHARE },
         { "tag", required_argument, NULL, O_TAG },
+        { "socket", required_argument, NULL, O_SOCKET },
         { "ssh", required_argument, NULL, O_SSH },
+        { "identity", required_argument, NULL, O_IDENTITY },
+        { "known-hosts", required_argument, NULL, O_KNOWN_HOSTS },
+        { "accept-new-host-key", no_argument, NULL, O_ACCEPT_NEW_HOST_KEY },
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
         { "kdir", required_argument, NULL, O_KDIR },
@@ -60,6 +69,11 @@ void kw_opts_help(FILE *f)
               "  kmod-watch [OPTIONS] [DIR]             watch DIR (default .): build, reload, stream the log\n"
               "  kmod-watch --once [OPTIONS] [DIR]      one cycle: build, load, collect, unload, exit\n"
               "  kmod-watch kit fetch|path|list [--arch A]  the default guest kit\n"
+              "  kmod-watch doctor [OPTIONS] [DIR]      check what the loop needs, say how to fix it\n"
+              "  kmod-watch qemu-args [--socket PATH] [--share DIR] [--tag TAG] [DIR]\n"
+              "                                         QEMU arguments for your own QEMU (--connect)\n"
+              "  kmod-watch inject-agent IN.cpio[.gz] OUT.cpio.gz [--arch A]\n"
+              "                                         the agent added to your initramfs\n"
               "\n"
               "Guest:\n"
               "      --arch ARCH         x86_64 or arm64 (default: the host's)\n"
@@ -69,10 +83,23 @@ void kw_opts_help(FILE *f)
               "      --kdir DIR          kernel build tree or headers to build against\n"
               "      --memory MIB        guest memory (default 256)\n"
               "      --boot-timeout S    seconds for the guest agent to greet (default 120)\n"
+              "      --connect unix:PATH  a QEMU you started (see qemu-args), its agent socket\n"
+              "      --share DIR         its 9p share root (default $QEMU_9P_PATH)\n"
+              "      --tag TAG           its 9p mount_tag (default $QEMU_9P_TAG or hostshare)\n"
+              "      --socket PATH       qemu-args: where the agent channel's socket goes\n"
+              "      --ssh [USER@]HOST[:PORT]  a board or VM over SSH (~/.ssh/config applies)\n"
+              "      --identity FILE     SSH private key (besides ssh-agent and ~/.ssh/id_*)\n"
+              "      --known-hosts FILE  SSH known_hosts file (default ~/.ssh/known_hosts)\n"
+              "      --accept-new-host-key  record an unknown host key (a changed one is\n"
+              "                          always refused)\n"
+              "      --load-timeout S    seconds a load or unload may take before the guest\n"
+              "                          counts as hung and is restarted (default 10)\n"
               "\n"
               "Build and load:\n"
               "      --param NAME=VALUE  module parameter (repeatable)\n"
               "      --run CMD           run CMD in the guest after each load\n"
+              "      --force-unload      unload even a module in use or without an exit\n"
+              "                          function (delete_module O_TRUNC; taints the kernel)\n"
               "  -j, --jobs N            make -j N\n"
               "      --cross-compile P   CROSS_COMPILE prefix (default from the environment)\n"
               "\n"
@@ -88,6 +115,8 @@ void kw_opts_help(FILE *f)
               "      --expect REGEX      a kernel log line that must appear (repeatable)\n"
               "      --timeout S         how long --once waits for --expect (default 30)\n"
               "      --json              one JSON event per line on stdout\n"
+              "      --junit FILE        JUnit XML: a test case per load, unload, --expect, --run\n"
+              "      --config FILE       settings (default DIR/.kmod-watch: 'option = value' lines)\n"
               "\n"
               "Output:\n"
               "      --no-color          no colours (also NO_COLOR, or not a terminal)\n"
@@ -151,6 +180,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 .arch = kw_host_arch(),
                 .timeout_s = 30,
                 .boot_timeout_s = 120,
+                .load_timeout_s = 10,
                 .debounce_ms = 20,
                 .mem_mb = 256,
         };
@@ -206,6 +236,10 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_BOOT_TIMEOUT:
                         r = parse_uint("--boot-timeout", optarg, 1, 86400, &o->boot_timeout_s);
                         break;
+                case O_LOAD_TIMEOUT:
+                        r = parse_uint("--load-timeout", optarg, 1, 86400, &o->load_timeout_s);
+                        break;
+                case O_FORCE_UNLOAD: o->force_unload = true; break;
                 case O_JSON: o->json = true; break;
                 case O_PARAM:
                         if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -227,7 +261,13 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                         break;
                 case O_SHARE: o->share = optarg; break;
                 case O_TAG: o->tag = optarg; break;
+                case O_SOCKET: o->socket = optarg; break;
+                case O_CONFIG: o->config = optarg; break;
+                case O_JUNIT: o->junit = optarg; break;
                 case O_SSH: o->ssh = optarg; break;
+                case O_IDENTITY: o->identity = optarg; break;
+                case O_KNOWN_HOSTS: o->known_hosts = optarg; break;
+                case O_ACCEPT_NEW_HOST_KEY: o->accept_new_host_key = true; break;
                 case O_KERNEL: o->kernel = optarg; break;
                 case O_INITRD: o->initrd = optarg; break;
                 case O_KDIR: o->kdir = optarg; break;
@@ -275,6 +315,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 return usage("--expect goes with --once");
         if (o->connect && o->ssh)
                 return usage("--connect and --ssh exclude each other");
+        if ((o->identity || o->known_hosts || o->accept_new_host_key) && !o->ssh)
+                return usage("--identity, --known-hosts and --accept-new-host-key go with --ssh");
         if ((o->connect || o->ssh) && o->kernel)
                 return usage("--kernel is for a managed guest, not with --connect or --ssh");
         if (o->initrd && !o->kernel)

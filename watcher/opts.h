@@ -35,6 +35,8 @@ struct kw_opts {
         size_t n_expect;
         unsigned timeout_s;              /* --once: wait for expectations; default 30 */
         unsigned boot_timeout_s;         /* guest boot until the agent greets; default 120 */
+        unsigned load_timeout_s;         /* a LOAD/UNLOAD (or a ping) unanswered this long: the guest hangs; default 10 */
+        bool force_unload;               /* UNLOAD with KW_UNLOAD_FORCE */
         bool json;
         const char *param[KW_MAX_LIST];
         size_t n_param;
@@ -50,12 +52,18 @@ struct kw_opts {
         const char *connect;             /* unix:PATH */
         const char *share;
         const char *tag;
-        const char *ssh;
+        const char *socket;              /* qemu-args: the agent channel's socket */
+        const char *ssh;                 /* [USER@]HOST[:PORT] */
+        const char *identity;            /* --ssh: a private key file */
+        const char *known_hosts;         /* --ssh: instead of ~/.ssh/known_hosts */
+        bool accept_new_host_key;        /* --ssh: record an unknown (never a changed) host key */
         const char *kernel;
         const char *initrd;
         const char *kdir;
         const char *cross_compile;
         unsigned mem_mb;
+        const char *config;              /* --config FILE (default DIR/.kmod-watch) */
+        const char *junit;               /* --junit FILE */
         const char *args[4];             /* subcommand operands (kit verb, inject IN OUT) */
         size_t n_args;
 };

@@ -174,6 +174,12 @@ static void on_kmsg_started(void *userdata, const struct kw_frame *f, const char
         s->ops->ready(s->userdata, &s->guest, rebooted);
 }
 
+static void start_kmsg(struct kw_session *s)
+{
+        kw_msg_init(&s->msg, KW_KMSG_START, kw_session_next_id(s));
+        (void)kw_session_call(s, &s->msg, 10000, on_kmsg_started, s);
+}
+
 static void on_mounted(void *userdata, const struct kw_frame *f, const char *why)
 {
         struct kw_session *s = userdata;
@@ -190,8 +196,7 @@ static void on_mounted(void *userdata, const struct kw_frame *f, const char *why
                 setup_failed(s, what, f, NULL);
                 return;
         }
-        kw_msg_init(&s->msg, KW_KMSG_START, kw_session_next_id(s));
-        (void)kw_session_call(s, &s->msg, 10000, on_kmsg_started, s);
+        start_kmsg(s);
 }
 
 static void on_hello(struct kw_session *s, const struct kw_frame *f)
@@ -223,6 +228,10 @@ static void on_hello(struct kw_session *s, const struct kw_frame *f)
         (void)kw_frame_str(f, KW_F_BOOT_ID, g.boot_id, sizeof(g.boot_id));
         s->guest = g;
         s->state = S_SETUP;
+        if (!s->tag[0] || !s->mount_path[0]) {
+                start_kmsg(s); /* no share (SSH): modules are copied to the guest instead */
+                return;
+        }
         kw_msg_init(&s->msg, KW_MOUNT, kw_session_next_id(s));
         kw_msg_put_str(&s->msg, KW_F_TAG, s->tag);
         kw_msg_put_str(&s->msg, KW_F_PATH, s->mount_path);
@@ -330,8 +339,8 @@ int kw_session_new(struct kw_loop *l, const struct kw_session_ops *ops, void *us
         s->loop = l;
         s->ops = ops;
         s->userdata = userdata;
-        snprintf(s->tag, sizeof(s->tag), "%s", tag);
-        snprintf(s->mount_path, sizeof(s->mount_path), "%s", mount_path);
+        snprintf(s->tag, sizeof(s->tag), "%s", tag ? tag : "");
+        snprintf(s->mount_path, sizeof(s->mount_path), "%s", mount_path ? mount_path : "");
         int r = kw_timer_new(l, on_deadline, s, &s->timer);
         if (r < 0) {
                 free(s);

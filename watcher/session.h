@@ -39,6 +39,9 @@ typedef void (*kw_reply_fn)(void *userdata, const struct kw_frame *f, const char
 
 struct kw_session;
 
+/* tag and mount_path: the 9p share the agent mounts. An empty (or NULL) one
+ * means no share (SSH: modules are copied instead), and no MOUNT request:
+ * the set-up goes from the greeting straight to KMSG_START. */
 int kw_session_new(struct kw_loop *l, const struct kw_session_ops *ops, void *userdata, const char *tag,
                    const char *mount_path, struct kw_session **ret);
 struct kw_session *kw_session_free(struct kw_session *s);
