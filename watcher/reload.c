@@ -44,6 +44,7 @@
 #include "oops.h"
 #include "proto.h"
 #include "session.h"
+#include "sha256.h"
 #include "symbolize.h"
 #include "ui.h"
 #include "watch.h"
@@ -69,6 +70,9 @@
 struct module {
         char name[KW_MODULE_NAME_LEN];
         char relpath[PATH_MAX]; /* .ko relative to DIR */
+        char depends[512];      /* from .modinfo, comma-separated */
+        uint8_t hash[KW_SHA256_LEN]; /* of the .ko; all zero: unknown (a stale module) */
+        bool reload;            /* built[]: part of this reload (changed, or depends on one that is) */
 };
 
 enum load_step { L_IDLE, L_UNLOAD, L_LOAD, L_QUIT_UNLOAD };
@@ -113,6 +117,12 @@ struct app {
         size_t n_built;
         struct module loaded[KW_MAX_MODULES];
         size_t n_loaded;
+        size_t n_keep; /* loaded[0..n_keep) stay loaded through this reload */
+        bool run_busy;     /* a --run is in flight */
+        uint64_t run_start_us;
+        bool run_done;     /* --once: --run has run */
+        int run_final;     /* --once: the status to end with after --run */
+        bool expects_told; /* --once: the expect events are out */
         bool module_busy_logging; /* kmsg lines now belong to a load/unload */
 
         /* the load sequence */
@@ -537,7 +547,86 @@ static void on_gap(void *userdata, uint64_t seq, uint64_t count)
 
 static void on_output(void *userdata, uint32_t id, unsigned stream, const char *text, size_t len)
 {
-        kw_ui_text(text, len);
+        if (!kw_ui_json()) {
+                kw_ui_text(text, len);
+                return;
+        }
+        char *t = strndup(text, len);
+        kw_ev_begin("run_output");
+        kw_ev_int("stream", stream);
+        kw_ev_str("text", t ? t : "");
+        kw_ev_end();
+        free(t);
+}
+
+/* ---- --run: a command in the guest after each load ---- */
+
+static void on_run_done(void *userdata, const struct kw_frame *f, const char *why)
+{
+        struct app *a = userdata;
+        uint64_t status = 255, err = 0;
+        char text[512] = "";
+
+        a->run_busy = false;
+        if (f) {
+                (void)kw_frame_u64(f, KW_F_ERRNO, &err);
+                (void)kw_frame_u64(f, KW_F_STATUS, &status);
+                (void)kw_frame_str(f, KW_F_ERROR, text, sizeof(text));
+        }
+        if (!f || err) {
+                status = 255;
+                if (!text[0])
+                        snprintf(text, sizeof(text), "%s", f ? strerror((int)err) : why);
+        }
+        uint64_t ms = (kw_now_us() - a->run_start_us + 500) / 1000;
+        kw_ev_begin("run");
+        kw_ev_str("cmd", a->o->run);
+        kw_ev_int("status", (long long)status);
+        kw_ev_int("ms", (long long)ms);
+        if (text[0])
+                kw_ev_str("error", text);
+        kw_ev_end();
+        if (!kw_ui_json()) {
+                if (status == 0)
+                        kw_info("--run '%s': exit status 0 (%.2f s)", a->o->run, (double)ms / 1000.0);
+                else
+                        kw_err("--run '%s': exit status %llu%s%s", a->o->run, (unsigned long long)status,
+                               text[0] ? ": " : "", text);
+        }
+        if (a->o->once)
+                once_finish(a, a->run_final == KW_EXIT_OK && status != 0 ? KW_EXIT_EXPECT : a->run_final);
+}
+
+static int start_run(struct app *a)
+{
+        if (a->run_busy) {
+                kw_warn("--run '%s' from the last load is still running: not started again", a->o->run);
+                return -EBUSY;
+        }
+        kw_msg_init(&a->msg, KW_RUN, kw_session_next_id(a->session));
+        kw_msg_put_str(&a->msg, KW_F_CMD, a->o->run);
+        a->run_start_us = kw_now_us();
+        int r = kw_session_call(a->session, &a->msg, a->o->timeout_s * 1000u, on_run_done, a);
+        if (r < 0) {
+                kw_err("cannot start --run: %s", strerror(-r));
+                return r;
+        }
+        a->run_busy = true;
+        return 0;
+}
+
+/* --once: each --expect becomes an event (JUnit makes a test case of it). */
+static void tell_expects(struct app *a)
+{
+        if (a->expects_told || !a->o->once)
+                return;
+        a->expects_told = true;
+        for (size_t i = 0; i < a->o->n_expect; i++) {
+                kw_ev_begin("expect");
+                kw_ev_str("pattern", a->o->expect[i]);
+                kw_ev_bool("ok", a->matched[i]);
+                kw_ev_end();
+        }
 }
 
 static void on_pong(void *userdata, const struct kw_frame *f, const char *why)
@@ -754,8 +843,11 @@ static void load_done_all(struct app *a)
                         kw_info("%s loaded: build %.2f s, load %.0f ms", names, (double)a->build_ms / 1000.0,
                                 (double)a->load_total_us / 1000.0);
         }
-        if (!a->o->once)
+        if (!a->o->once) {
+                if (!a->load_failed && a->o->run && a->n_loaded)
+                        (void)start_run(a);
                 return;
+        }
         if (a->load_failed) {
                 once_finish(a, KW_EXIT_LOAD);
                 return;
@@ -916,11 +1008,13 @@ static void load_next(struct app *a)
         if (a->step == L_UNLOAD || a->step == L_QUIT_UNLOAD) {
                 if (a->idx < a->n_loaded) /* on_unloaded finished loaded[idx] */
                         a->n_loaded = a->idx;
-                if (a->n_loaded > 0) {
+                if (a->step == L_QUIT_UNLOAD)
+                        a->n_keep = 0;
+                if (a->n_loaded > a->n_keep) {
                         a->idx = a->n_loaded - 1;
                         if (send_unload(a, a->loaded[a->idx].name) == 0)
                                 return;
-                        a->n_loaded = 0;
+                        a->n_loaded = a->n_keep;
                 }
                 if (a->step == L_QUIT_UNLOAD) {
                         a->step = L_IDLE;
@@ -935,6 +1029,8 @@ static void load_next(struct app *a)
                 a->step = L_LOAD;
                 a->idx = 0;
         }
+        while (a->idx < a->n_built && !a->built[a->idx].reload)
+                a->idx++; /* unchanged and independent of what changed: stays loaded */
         if (a->idx >= a->n_built) {
                 load_done_all(a);
                 return;
@@ -985,6 +1081,57 @@ static void send_load(void *userdata, int err)
         }
 }
 
+static bool depends_on(const struct module *m, const char *name)
+{
+        size_t len = strlen(name);
+
+        for (const char *p = m->depends; *p;) {
+                size_t n = strcspn(p, ",");
+                if (n == len && strncmp(p, name, len) == 0)
+                        return true;
+                p += n + (p[n] == ',');
+        }
+        return false;
+}
+
+static const struct module *find_module(const struct module *v, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i].name, name) == 0)
+                        return &v[i];
+        return NULL;
+}
+
+/* Which built modules this reload loads: those whose .ko differs from the
+ * loaded one, and (built[] being in dependency order) everything that depends
+ * on one of them. Returns how many. */
+static size_t plan_reload(struct app *a)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < a->n_built; i++) {
+                struct module *b = &a->built[i];
+                const struct module *l = find_module(a->loaded, a->n_loaded, b->name);
+                b->reload = !l || memcmp(l->hash, b->hash, KW_SHA256_LEN) != 0;
+                for (size_t j = 0; j < i && !b->reload; j++)
+                        b->reload = a->built[j].reload && depends_on(b, a->built[j].name);
+                n += b->reload;
+        }
+        return n;
+}
+
+static void show_unchanged(struct app *a)
+{
+        char names[256];
+
+        module_names(a->built, a->n_built, names, sizeof(names));
+        kw_ev_begin("unchanged");
+        kw_ev_str("modules", names);
+        kw_ev_end();
+        if (!kw_ui_json() && kw_ui_verbosity() >= 0)
+                kw_info("%s unchanged (the build produced the same .ko): not reloaded", names);
+}
+
 static void start_load(struct app *a)
 {
         if (a->step != L_IDLE || !kw_session_ready(a->session) || a->restart_reason[0])
@@ -992,22 +1139,73 @@ static void start_load(struct app *a)
         a->have_build = false;
         a->load_failed = false;
         a->load_total_us = 0;
-        a->module_busy_logging = true;
         a->suspect = false;
-        /* Modules of the new build that an earlier run left loaded are stale: unload them too. */
-        for (size_t i = 0; i < a->n_built; i++) {
-                bool known = false;
-                for (size_t j = 0; j < a->n_loaded; j++)
-                        known |= strcmp(a->loaded[j].name, a->built[i].name) == 0;
-                if (!known && a->n_loaded < KW_MAX_MODULES)
-                        a->loaded[a->n_loaded++] = a->built[i];
+        /* Modules of the new build that an earlier run left loaded are stale: unload them too
+         * (their hash is unknown, so they count as changed). */
+        for (size_t i = 0; i < a->n_built; i++)
+                if (!find_module(a->loaded, a->n_loaded, a->built[i].name) && a->n_loaded < KW_MAX_MODULES) {
+                        struct module stale = a->built[i];
+                        memset(stale.hash, 0, sizeof(stale.hash));
+                        a->loaded[a->n_loaded++] = stale;
+                }
+        size_t n_reload = plan_reload(a);
+        /* Keep, in load order, what is loaded, still built and not reloaded; the
+         * rest goes to the end of loaded[], to be unloaded last-first. */
+        struct module keep[KW_MAX_MODULES], drop[KW_MAX_MODULES];
+        size_t nk = 0, nd = 0;
+        for (size_t j = 0; j < a->n_loaded; j++) {
+                const struct module *b = find_module(a->built, a->n_built, a->loaded[j].name);
+                if (b && !b->reload)
+                        keep[nk++] = a->loaded[j];
+                else
+                        drop[nd++] = a->loaded[j];
         }
+        if (n_reload == 0 && nd == 0) {
+                show_unchanged(a);
+                return;
+        }
+        memcpy(a->loaded, keep, nk * sizeof(keep[0]));
+        memcpy(a->loaded + nk, drop, nd * sizeof(drop[0]));
+        a->n_keep = nk;
+        a->module_busy_logging = true;
         a->step = L_UNLOAD;
         a->idx = a->n_loaded; /* nothing finished yet */
         a->collecting = a->o->once; /* the module's first lines come while it loads */
         load_next(a);
 }
 /* ---- building ---- */
+
+/* built[] in dependency order (.modinfo depends=): a module after every module
+ * of this build it uses; otherwise kbuild's modules.order order. */
+static int order_by_depends(struct app *a)
+{
+        struct module sorted[KW_MAX_MODULES];
+        bool placed[KW_MAX_MODULES] = { false };
+        size_t n = 0;
+
+        while (n < a->n_built) {
+                size_t before = n;
+                for (size_t i = 0; i < a->n_built; i++) {
+                        if (placed[i])
+                                continue;
+                        bool ready = true;
+                        for (size_t j = 0; j < a->n_built && ready; j++)
+                                if (j != i && !placed[j] && depends_on(&a->built[i], a->built[j].name))
+                                        ready = false;
+                        if (!ready)
+                                continue;
+                        sorted[n++] = a->built[i];
+                        placed[i] = true;
+                }
+                if (n == before) {
+                        kw_err("the modules of this build depend on each other in a circle (see their "
+                               "depends= in modinfo)");
+                        return -ELOOP;
+                }
+        }
+        memcpy(a->built, sorted, n * sizeof(sorted[0]));
+        return 0;
+}
 
 static int collect_modules(struct app *a)
 {
@@ -1050,9 +1248,12 @@ static int collect_modules(struct app *a)
                 struct module *m = &a->built[a->n_built++];
                 snprintf(m->name, sizeof(m->name), "%s", mi.name);
                 snprintf(m->relpath, sizeof(m->relpath), "%s", kos[i]);
+                snprintf(m->depends, sizeof(m->depends), "%s", mi.depends);
+                if (kw_sha256_file(path, m->hash) < 0)
+                        memset(m->hash, 0, sizeof(m->hash)); /* unknown: always reloaded */
         }
         kw_strv_free(kos, n);
-        return 0;
+        return order_by_depends(a);
 }
 
 static void on_built(void *userdata, bool ok, const char *output, size_t len, uint64_t ms)
@@ -1224,6 +1425,18 @@ static void once_finish(struct app *a, int status)
                 return; /* a report already decided: its grace timer ends the run */
         kw_timer_disarm(a->once_timer);
         a->collecting = false;
+        if (a->run_busy)
+                return; /* on_run_done finishes */
+        if (status == KW_EXIT_OK || status == KW_EXIT_EXPECT)
+                tell_expects(a);
+        /* --run after the log was collected, before the unload */
+        if (a->o->run && !a->run_done && (status == KW_EXIT_OK || status == KW_EXIT_EXPECT) && !a->oopsed &&
+            kw_session_ready(a->session) && a->n_loaded) {
+                a->run_done = true;
+                a->run_final = status;
+                if (start_run(a) == 0)
+                        return;
+        }
         if (a->oops.open && status != KW_EXIT_OOPS) {
                 /* a report is still arriving (a load fails as its oops is printed): it decides */
                 a->finish_pending = status;
