@@ -408,7 +408,9 @@ int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
                 snprintf(g->kit.machine, sizeof(g->kit.machine), "%s", strcmp(o->arch, "arm64") == 0 ? "virt" : "");
                 snprintf(g->kit.console, sizeof(g->kit.console), "%s",
                          strcmp(o->arch, "arm64") == 0 ? "ttyAMA0" : "ttyS0");
-                snprintf(g->kit.cpu, sizeof(g->kit.cpu), "max");
+                /* TCG emulates arm64 pointer authentication 4x faster with QEMU's own algorithm */
+                snprintf(g->kit.cpu, sizeof(g->kit.cpu), "%s",
+                         strcmp(o->arch, "arm64") == 0 ? "max,pauth-impdef=on" : "max");
                 snprintf(g->kit.release, sizeof(g->kit.release), "(--kernel)");
         } else {
                 r = load_kit(g);

@@ -62,6 +62,34 @@ def case_wrong_arch(t, args):
     kw.cleanup(args, base)
 
 
+def kit_env(args, arch):
+    d = subprocess.run([args.kmod_watch, "kit", "path", "--arch", arch], capture_output=True, text=True,
+                       check=True).stdout.strip()
+    env = {}
+    with open(os.path.join(d, "kit.env")) as f:
+        for line in f:
+            k, _, v = line.strip().partition("=")
+            env[k] = v
+    return env
+
+
+def case_own_kernel(t, args):
+    """Your own tree: --kernel IMAGE --kdir TREE (--initrd) instead of the kit
+    (here the arm64 kit's files, passed explicitly, stand in for a user's
+    out/build_latest_arm64)."""
+    kit = kit_env(args, "arm64")
+    base, d = kw.copy_example(args, "arm64-own")
+    env, run_dir = kw.isolated_env(base)
+    cmd = ["--once", "--json", "--arch", "arm64", "--kernel", kit["KW_KIT_KERNEL"], "--initrd",
+           kit["KW_KIT_INITRD"], "--kdir", kit["KW_KIT_KDIR"], "--expect", "build A", d]
+    k = kw.run(args.kmod_watch, cmd, TIMEOUT, run_dir=run_dir, env=env, needles=[base])
+    t.diag(f"--kernel/--kdir/--initrd → exit {k.returncode} in {k.elapsed:.1f} s")
+    kw.check(k.returncode == 0, f"expected exit 0, got {k.returncode}", k)
+    kw.check(elf_machine(os.path.join(d, "hello.ko")) == EM_AARCH64, "hello.ko is not AArch64", k)
+    kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
+    kw.cleanup(args, base)
+
+
 def main():
     args = kw.parse_args()
     args.arch = "arm64"
@@ -70,6 +98,7 @@ def main():
     t.case("--arch arm64 --once --expect 'build A' → exit 0, hello.ko is AArch64", case_once, t, args)
     t.case("an x86_64 .ko with --arch arm64 → refused on the host, both arches named",
            case_wrong_arch, t, args)
+    t.case("--arch arm64 --kernel IMAGE --kdir TREE --initrd CPIO → exit 0", case_own_kernel, t, args)
     return t.done()
 
 
