@@ -5,6 +5,8 @@
  */
 #include "doctor.h"
 
+#include "ssh.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -404,6 +406,8 @@ int kw_doctor_main(const struct kw_opts *o)
 {
         struct doctor d = { .o = o };
 
+        if (o->ssh) /* a board over SSH: reachability, login, host key, arch, root, headers */
+                return kw_ssh_doctor(o, stdout) == 0 ? 0 : 1;
         printf("kmod-watch doctor: %s guest, %s\n", o->arch,
                o->connect ? "your own QEMU (--connect)" : o->kernel ? "managed QEMU with --kernel"
                                                                     : "managed QEMU with the kit");

@@ -87,6 +87,14 @@ def case_connect_pitfalls(args, arch, d, base):
     kw.check(any("is relative" in f for f in fails), "relative QEMU_9P_PATH not caught:\n" + show(r))
 
 
+def case_ssh_unreachable(args, d):
+    """doctor --ssh to a loopback port nothing listens on: one FAIL line with the fix, exit 1."""
+    r, _, fails = doctor(args, ["--ssh", "root@127.0.0.1:1", d], env=clean_env())
+    kw.check(r.returncode == 1, f"want exit 1: {show(r)}")
+    kw.check(len(fails) == 1 and "cannot reach" in fails[0] and "fix:" in fails[0],
+             f"want one FAIL line saying it cannot reach the target: {show(r)}")
+
+
 def main():
     args = kw.parse_args()
     arch = kw.require_guest(args)
@@ -108,6 +116,8 @@ def main():
                case_missing_9p, args, arch, d, kit, base)
         t.case("--connect pitfalls: outside the share, tag mismatch, no socket, relative path",
                case_connect_pitfalls, args, arch, d, base)
+        t.case("--ssh to an unreachable target: one FAIL line with the fix, exit 1",
+               case_ssh_unreachable, args, d)
     finally:
         kw.cleanup(args, base)
     return t.done()
