@@ -5,8 +5,10 @@ in a real arm64 guest (qemu-system-aarch64 -M virt, TCG); a .ko of the wrong
 architecture is refused on the host, naming both."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import kw
 
@@ -62,6 +64,63 @@ def case_wrong_arch(t, args):
     kw.cleanup(args, base)
 
 
+def newc_entries(data):
+    """(name, mode, bytes) of every entry of concatenated newc archives."""
+    out, off = [], 0
+    while off + 110 <= len(data):
+        if data[off:off + 6] != b"070701":
+            off += 1  # padding between archives
+            continue
+        h = data[off:off + 110]
+        mode = int(h[14:22], 16)
+        size = int(h[54:62], 16)
+        nsize = int(h[94:102], 16)
+        name = data[off + 110:off + 110 + nsize - 1].decode()
+        doff = (off + 110 + nsize + 3) & ~3
+        out.append((name, mode, data[doff:doff + size]))
+        off = (doff + size + 3) & ~3
+    return out
+
+
+def case_inject_arm64(t, args):
+    import gzip
+    base = tempfile.mkdtemp(prefix="kw-e2e-inject-arm64-")
+    try:
+        root = os.path.join(base, "root")
+        os.makedirs(os.path.join(root, "bin"))
+        kw.write_file(os.path.join(root, "init"), "#!/bin/sh\necho the user's init\n")
+        r = subprocess.run("find . | cpio -o -H newc --quiet | gzip -n > ../in.cpio.gz", shell=True,
+                           cwd=root, capture_output=True, text=True)
+        kw.check(r.returncode == 0, f"making the user's initramfs: {r.stderr}")
+        inp, outp = os.path.join(base, "in.cpio.gz"), os.path.join(base, "out.cpio.gz")
+        r = subprocess.run([args.kmod_watch, "inject-agent", "--arch", "arm64", inp, outp],
+                           capture_output=True, text=True)
+        kw.check(r.returncode == 0, f"inject-agent exited {r.returncode}: {r.stderr}")
+        with open(inp, "rb") as f:
+            theirs = f.read()
+        with open(outp, "rb") as f:
+            ours = f.read()
+        kw.check(ours.startswith(theirs), "the user's archive was not kept byte for byte")
+        entries = newc_entries(gzip.decompress(ours))
+        names = [n for n, _, _ in entries]
+        kw.check("init" in names, f"the user's /init is gone: {names}")
+        agents = [b for n, m, b in entries if n.endswith("kmod-agent") and b]
+        kw.check(len(agents) == 1, f"want one kmod-agent in the archive, names: {names}")
+        elf = agents[0]
+        kw.check(elf[:4] == b"\x7fELF" and int.from_bytes(elf[18:20], "little") == EM_AARCH64,
+                 "the injected agent is not an AArch64 ELF")
+        phoff = int.from_bytes(elf[0x20:0x28], "little")
+        phentsize = int.from_bytes(elf[0x36:0x38], "little")
+        phnum = int.from_bytes(elf[0x38:0x3a], "little")
+        types = [int.from_bytes(elf[phoff + i * phentsize:phoff + i * phentsize + 4], "little")
+                 for i in range(phnum)]
+        kw.check(3 not in types, "the injected agent has a PT_INTERP: not static")
+        t.diag(f"agent {len(elf)} bytes, AArch64, static; archive {len(theirs)} + {len(ours) - len(theirs)} bytes")
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
 def kit_env(args, arch):
     d = subprocess.run([args.kmod_watch, "kit", "path", "--arch", arch], capture_output=True, text=True,
                        check=True).stdout.strip()
@@ -99,6 +158,8 @@ def main():
     t.case("an x86_64 .ko with --arch arm64 → refused on the host, both arches named",
            case_wrong_arch, t, args)
     t.case("--arch arm64 --kernel IMAGE --kdir TREE --initrd CPIO → exit 0", case_own_kernel, t, args)
+    t.case("inject-agent --arch arm64: the user's archive kept, the agent a static AArch64 ELF",
+           case_inject_arm64, t, args)
     return t.done()
 
 
