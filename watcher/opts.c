@@ -20,7 +20,7 @@ enum {
         O_ONCE = 0x100, O_POSTPONE, O_ARCH, O_ACCEL, O_EXPECT, O_TIMEOUT, O_BOOT_TIMEOUT, O_JSON,
         O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_CONNECT, O_SHARE, O_TAG,
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_HELP, O_VERSION, O_SOCKET,
-        O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
+        O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
 };
 
 static const struct option longopts[] = {
@@ -34,6 +34,8 @@ static const struct option longopts[] = {
         { "load-timeout", required_argument, NULL, O_LOAD_TIMEOUT },
         { "config", required_argument, NULL, O_CONFIG },
         { "junit", required_argument, NULL, O_JUNIT },
+        { "clear", no_argument, NULL, O_CLEAR },
+        { "bell", no_argument, NULL, O_BELL },
         { "force-unload", no_argument, NULL, O_FORCE_UNLOAD },
         { "json", no_argument, NULL, O_JSON },
         { "param", required_argument, NULL, O_PARAM },
@@ -122,8 +124,13 @@ void kw_opts_help(FILE *f)
               "      --no-color          no colours (also NO_COLOR, or not a terminal)\n"
               "  -v, --verbose           show make's output and the guest console\n"
               "  -q, --quiet             only the kernel log and errors\n"
+              "      --clear             clear the screen before each build (like entr -c)\n"
+              "      --bell              ring the terminal bell when a build, load or the kernel fails\n"
               "      --help              this text\n"
               "      --version           the version\n"
+              "\n"
+              "Keys (on a terminal): r rebuild and reload, u unload, b reboot the guest,\n"
+              "c clear, q quit, ? help.\n"
               "\n"
               "--once exit status: 0 ok, 1 --expect not matched, 2 build failed, 3 load or\n"
               "unload failed, 4 oops/panic/BUG/WARNING, 5 no guest, 64 usage error.\n",
@@ -264,6 +271,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_SOCKET: o->socket = optarg; break;
                 case O_CONFIG: o->config = optarg; break;
                 case O_JUNIT: o->junit = optarg; break;
+                case O_CLEAR: o->clear = true; break;
+                case O_BELL: o->bell = true; break;
                 case O_SSH: o->ssh = optarg; break;
                 case O_IDENTITY: o->identity = optarg; break;
                 case O_KNOWN_HOSTS: o->known_hosts = optarg; break;

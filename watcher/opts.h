@@ -36,6 +36,8 @@ struct kw_opts {
         unsigned timeout_s;              /* --once: wait for expectations; default 30 */
         unsigned boot_timeout_s;         /* guest boot until the agent greets; default 120 */
         unsigned load_timeout_s;         /* a LOAD/UNLOAD (or a ping) unanswered this long: the guest hangs; default 10 */
+        bool clear;                      /* --clear: clear the screen before each build */
+        bool bell;                       /* --bell: ring on failure */
         bool force_unload;               /* UNLOAD with KW_UNLOAD_FORCE */
         bool json;
         const char *param[KW_MAX_LIST];

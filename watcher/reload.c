@@ -39,6 +39,7 @@
 #include "debounce.h"
 #include "filter.h"
 #include "guest.h"
+#include "keys.h"
 #include "loop.h"
 #include "modinfo.h"
 #include "oops.h"
@@ -75,7 +76,7 @@ struct module {
         bool reload;            /* built[]: part of this reload (changed, or depends on one that is) */
 };
 
-enum load_step { L_IDLE, L_UNLOAD, L_LOAD, L_QUIT_UNLOAD };
+enum load_step { L_IDLE, L_UNLOAD, L_LOAD, L_QUIT_UNLOAD, L_UNLOAD_ONLY };
 
 /* A frame's source position, as shown. */
 struct resolved {
@@ -118,6 +119,8 @@ struct app {
         struct module loaded[KW_MAX_MODULES];
         size_t n_loaded;
         size_t n_keep; /* loaded[0..n_keep) stay loaded through this reload */
+        bool force_reload; /* the 'r' key: reload even an unchanged build */
+        bool keys;         /* one-key commands are on */
         bool run_busy;     /* a --run is in flight */
         uint64_t run_start_us;
         bool run_done;     /* --once: --run has run */
@@ -420,6 +423,8 @@ static void on_show_timer(void *userdata)
 
 static void report_oops(struct app *a, const struct kw_oops *o)
 {
+        if (a->o->bell)
+                fputc('\a', stderr);
         struct resolved *res = a->shown_res, where = { .src = "" };
         static char frames[KW_OOPS_MAX_FRAMES][PATH_MAX + 400];
         const char *fv[KW_OOPS_MAX_FRAMES];
@@ -971,6 +976,8 @@ static void on_loaded(void *userdata, const struct kw_frame *f, const char *why)
         if (err) {
                 show_pending(a);
                 kw_err("loading %s failed: %s", m->name, text[0] ? text : strerror((int)err));
+                if (a->o->bell)
+                        fputc('\a', stderr);
                 a->load_failed = true;
                 if (hung) {
                         char what[128];
@@ -1005,16 +1012,22 @@ static int send_unload(struct app *a, const char *name)
 /* One step: unload what is loaded (last first), then load the build in order. */
 static void load_next(struct app *a)
 {
-        if (a->step == L_UNLOAD || a->step == L_QUIT_UNLOAD) {
+        if (a->step == L_UNLOAD || a->step == L_QUIT_UNLOAD || a->step == L_UNLOAD_ONLY) {
                 if (a->idx < a->n_loaded) /* on_unloaded finished loaded[idx] */
                         a->n_loaded = a->idx;
-                if (a->step == L_QUIT_UNLOAD)
+                if (a->step != L_UNLOAD)
                         a->n_keep = 0;
                 if (a->n_loaded > a->n_keep) {
                         a->idx = a->n_loaded - 1;
                         if (send_unload(a, a->loaded[a->idx].name) == 0)
                                 return;
                         a->n_loaded = a->n_keep;
+                }
+                if (a->step == L_UNLOAD_ONLY) { /* the 'u' key */
+                        a->step = L_IDLE;
+                        a->module_busy_logging = false;
+                        kw_info("unloaded; press r to load again");
+                        return;
                 }
                 if (a->step == L_QUIT_UNLOAD) {
                         a->step = L_IDLE;
@@ -1112,7 +1125,7 @@ static size_t plan_reload(struct app *a)
         for (size_t i = 0; i < a->n_built; i++) {
                 struct module *b = &a->built[i];
                 const struct module *l = find_module(a->loaded, a->n_loaded, b->name);
-                b->reload = !l || memcmp(l->hash, b->hash, KW_SHA256_LEN) != 0;
+                b->reload = a->force_reload || !l || memcmp(l->hash, b->hash, KW_SHA256_LEN) != 0;
                 for (size_t j = 0; j < i && !b->reload; j++)
                         b->reload = a->built[j].reload && depends_on(b, a->built[j].name);
                 n += b->reload;
@@ -1149,6 +1162,7 @@ static void start_load(struct app *a)
                         a->loaded[a->n_loaded++] = stale;
                 }
         size_t n_reload = plan_reload(a);
+        a->force_reload = false;
         /* Keep, in load order, what is loaded, still built and not reloaded; the
          * rest goes to the end of loaded[], to be unloaded last-first. */
         struct module keep[KW_MAX_MODULES], drop[KW_MAX_MODULES];
@@ -1281,6 +1295,8 @@ static void on_built(void *userdata, bool ok, const char *output, size_t len, ui
         }
         if (!ok) {
                 kw_err("build failed%s", a->o->once ? "" : "; the loaded module stays as it was");
+                if (a->o->bell)
+                        fputc('\a', stderr);
                 if (a->o->once)
                         once_finish(a, KW_EXIT_BUILD);
                 return;
@@ -1311,6 +1327,10 @@ static void start_build(struct app *a)
 
         if (a->build)
                 return;
+        if (a->o->clear && !kw_ui_json()) {
+                fputs("\033[H\033[2J\033[3J", stdout); /* like entr -c */
+                fflush(stdout);
+        }
         kw_ev_begin("build_start");
         kw_ev_end();
         if (!kw_ui_json() && kw_ui_verbosity() >= 0)
@@ -1464,6 +1484,55 @@ static int on_signal(void *userdata, int fd, short revents)
         return 0;
 }
 
+/* ---- keys ---- */
+
+static const char keys_help[] = "keys: r rebuild and reload, u unload, b reboot the guest, c clear, q quit, ? help";
+
+static void on_key(void *userdata, char key)
+{
+        struct app *a = userdata;
+
+        if (a->quitting)
+                return;
+        switch (key) {
+        case 'r':
+                a->force_reload = true;
+                a->change_ms = 0;
+                start_build(a);
+                break;
+        case 'u':
+                if (a->step != L_IDLE || !a->n_loaded || !kw_session_ready(a->session)) {
+                        kw_info(a->n_loaded ? "busy: try again in a moment" : "nothing is loaded");
+                        break;
+                }
+                a->step = L_UNLOAD_ONLY;
+                a->idx = a->n_loaded;
+                a->module_busy_logging = true;
+                load_next(a);
+                break;
+        case 'b':
+                if (a->o->connect || a->o->ssh) {
+                        kw_info("b reboots a guest kmod-watch started; reboot yours from its console");
+                        break;
+                }
+                schedule_restart(a, "restarted from the keyboard (b)", false, 0);
+                break;
+        case 'c':
+                fputs("\033[H\033[2J\033[3J", stdout);
+                fflush(stdout);
+                break;
+        case 'q':
+                quit(a, 0);
+                break;
+        case '?':
+        case 'h':
+                kw_info("%s", keys_help);
+                break;
+        default:
+                break;
+        }
+}
+
 /* ---- set-up ---- */
 
 static int compile_expects(struct app *a)
@@ -1573,6 +1642,8 @@ int kw_run(const struct kw_opts *o)
         r = kw_guest_start(a->guest);
         if (r < 0)
                 goto out;
+        if (!o->once && (a->keys = kw_keys_start(a->loop, on_key, a)))
+                kw_info("%s", keys_help);
         if (!o->postpone || o->once)
                 start_build(a);
         else
@@ -1584,6 +1655,7 @@ int kw_run(const struct kw_opts *o)
                 status = KW_EXIT_GUEST;
         }
 out:
+        kw_keys_stop();
         kw_build_cancel(a->build);
         kw_guest_free(a->guest);
         kw_watch_stop(a->watch);

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""kmod-watch in a real terminal (tmux): the key help is shown once at start,
+`r` rebuilds and reloads (even an unchanged build), `u` unloads, `q` quits and
+leaves no QEMU behind. What a person sees is read with capture-pane."""
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import kw
+
+START = 240
+STEP = 90
+
+
+def tmux(*args, check=True):
+    return subprocess.run(["tmux", "-L", SOCK] + list(args), capture_output=True, text=True, check=check)
+
+
+def screen():
+    return tmux("capture-pane", "-p", "-S", "-2000", "-t", SESSION, check=False).stdout
+
+
+def wait_screen(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        s = screen()
+        if pred(s):
+            return s
+        time.sleep(0.2)  # polling a screen scraper; the program under test never polls
+    raise kw.KWError(f"timed out waiting for {what}; the screen:\n{screen()}")
+
+
+SOCK = "kw-e2e-" + uuid.uuid4().hex[:8]
+SESSION = "kw"
+
+
+def main():
+    args = kw.parse_args()
+    kw.require_guest(args)
+    if shutil.which("tmux") is None:
+        kw.skip("tmux is not installed (tests/packages.txt lists it)")
+    t = kw.Tap("kmod-watch keys in a terminal (tmux)")
+    base, d = kw.copy_example(args, "keys")
+    env, run_dir = kw.isolated_env(base)
+    cmd = " ".join(shlex.quote(x) for x in [args.kmod_watch, "--accel", "tcg", "--no-color", d])
+    envs = " ".join(f"{k}={shlex.quote(env[k])}" for k in ("XDG_RUNTIME_DIR", "NO_COLOR"))
+    tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"env {envs} {cmd}; sleep 600")
+    try:
+        def start():
+            s = wait_screen(lambda s: "hello loaded" in s, START, "the first load")
+            kw.check(s.count("keys: r rebuild and reload") == 1, "the key help is not shown once at start")
+            kw.check("9p iter: build A" in s, "the module's printk is not on the screen")
+        t.case("start: key help shown once, hello loaded, its printk on screen", start)
+
+        def key_r():
+            before = screen().count("hello loaded")
+            tmux("send-keys", "-t", SESSION, "r")
+            wait_screen(lambda s: s.count("hello loaded") > before, STEP, "a reload after r")
+            s = screen()
+            kw.check(s.count("My First Module exit") >= 1, "r did not unload the old module first")
+        t.case("r: rebuild and reload (the unchanged build is reloaded anyway)", key_r)
+
+        def key_u():
+            tmux("send-keys", "-t", SESSION, "u")
+            wait_screen(lambda s: "unloaded; press r" in s, STEP, "the unload after u")
+        t.case("u: unload", key_u)
+
+        def kmod_watch_pids():
+            mine = []
+            for p in (p for p in os.listdir("/proc") if p.isdigit()):
+                try:
+                    with open(f"/proc/{p}/cmdline", "rb") as f:
+                        c = f.read().split(b"\0")
+                except OSError:
+                    continue
+                if c and c[0].endswith(b"kmod-watch") and d.encode() in c:
+                    mine.append(p)
+            return mine
+
+        def key_q():
+            tmux("send-keys", "-t", SESSION, "q")
+            end = time.monotonic() + 30
+            while time.monotonic() < end and (kw.find_qemu([base]) or kmod_watch_pids()):
+                time.sleep(0.2)
+            kw.check(not kw.find_qemu([base]), "QEMU is still running 30 s after q")
+            kw.check(not kmod_watch_pids(), f"kmod-watch is still running 30 s after q: {kmod_watch_pids()}")
+            left = [os.path.join(r, f) for r, _, fs in os.walk(run_dir) for f in fs]
+            kw.check(not left, f"runtime files left: {left}")
+        t.case("q: quits, no QEMU, no kmod-watch, no runtime files left", key_q)
+    finally:
+        tmux("kill-server", check=False)
+        kw.kill_pids(kw.find_qemu([base]))
+        kw.cleanup(args, base)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * keys.h — one-key commands on a terminal: stdin in non-canonical, no-echo
+ * mode, each key handed to the controller through the loop. Only when stdin
+ * is a terminal; the terminal is put back as it was on exit.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "loop.h"
+
+typedef void (*kw_key_fn)(void *userdata, char key);
+
+/* true when keys are on (stdin is a terminal and could be set up). */
+bool kw_keys_start(struct kw_loop *l, kw_key_fn fn, void *userdata);
+/* Restores the terminal (also done at exit). */
+void kw_keys_stop(void);
