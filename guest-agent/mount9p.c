@@ -184,6 +184,8 @@ void mount9p_request(const struct kw_frame *req, struct kw_msg *reply)
         /* A virtio 9p tag mounts once (EBUSY again): if the user's init
          * mounted it elsewhere (the tutorial's /mnt/share), bind that. */
         struct by_tag b = { .tag = tag };
+        bool retried = false;
+again:
         if (each_9p_mount(find_tag, &b)) {
                 if (mount(b.path, path, NULL, MS_BIND, NULL) < 0) {
                         r = errno;
@@ -198,6 +200,11 @@ void mount9p_request(const struct kw_frame *req, struct kw_msg *reply)
         r = mount(tag, path, "9p", 0, OPTS_FAST);
         if (r < 0 && errno == EINVAL)
                 r = mount(tag, path, "9p", 0, OPTS_PLAIN);
+        if (r < 0 && errno == EBUSY && !retried) {
+                /* the user's init mounted the tag just now, between our look and our mount */
+                retried = true;
+                goto again;
+        }
         if (r < 0) {
                 r = errno;
                 if (r == ENODEV)
