@@ -29,7 +29,9 @@
 #define KW_FRAME_HDR 16
 #define KW_MAX_PAYLOAD (60 * 1024) /* a frame fits one 64 KiB buffer */
 #define KW_MAX_FRAME (KW_FRAME_HDR + KW_MAX_PAYLOAD)
-#define KW_PORT_NAME "org.kmodwatch.0"
+#define KW_PORT_NAME "org.kmodwatch.0"     /* the virtio-serial port the agent opens */
+#define KW_SHARE_TAG "kmodwatch"          /* the 9p mount tag of a guest kmod-watch starts */
+#define KW_GUEST_MOUNT "/mnt/kmod-watch"  /* where the agent mounts the 9p share */
 #define KW_SYNC_BYTE 0xFF /* sent before SYNC: never valid frame start */
 
 enum kw_type {

@@ -21,10 +21,10 @@
 
 #include "kit.h"
 #include "paths.h"
+#include "proto.h"
 #include "qemuargs.h"
 #include "share.h"
 
-#define KW_GUEST_MOUNT "/mnt/kmod-watch"
 
 struct doctor {
         const struct kw_opts *o;

@@ -26,6 +26,7 @@
 #include "cpio.h"
 #include "kit.h"
 #include "paths.h"
+#include "proto.h"
 #include "qemu.h"
 #include "share.h"
 #include "ssh.h"

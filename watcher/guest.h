@@ -16,8 +16,6 @@
 
 struct kw_guest_ctl;
 
-/* Where the agent mounts the 9p share in the guest. */
-#define KW_GUEST_MOUNT "/mnt/kmod-watch"
 
 struct kw_guest_ops {
         /* A new byte channel to the agent (the controller owns fd). */

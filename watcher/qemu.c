@@ -4,6 +4,7 @@
  */
 #include "qemu.h"
 
+#include "proto.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -106,7 +107,7 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
         arg(&a, "-chardev");
         arg(&a, "socket,id=kw0,path=%s", o->sock_path);
         arg(&a, "-device");
-        arg(&a, "virtserialport,chardev=kw0,name=org.kmodwatch.0");
+        arg(&a, "virtserialport,chardev=kw0,name=" KW_PORT_NAME);
         return a.err ? a.err : (int)a.n;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proto.h"
 #include "share.h"
 
 int kw_shell_quote(const char *s, char *buf, size_t size)
@@ -112,7 +113,7 @@ int kw_qemu_args_line(const struct kw_qemu_args_in *in, char *buf, size_t size)
         word(&l, "-chardev");
         word(&l, "socket,id=kmodwatch,path=%s,server=on,wait=off", sock);
         word(&l, "-device");
-        word(&l, "virtserialport,bus=kmodwatch-serial.0,chardev=kmodwatch,name=%s", KW_QEMU_PORT_NAME);
+        word(&l, "virtserialport,bus=kmodwatch-serial.0,chardev=kmodwatch,name=%s", KW_PORT_NAME);
         return l.err;
 }
 

@@ -12,7 +12,6 @@
 
 #include "opts.h"
 
-#define KW_QEMU_PORT_NAME "org.kmodwatch.0"
 
 struct kw_qemu_args_in {
         const char *share; /* absolute; NULL: no -virtfs (the user's script adds it) */

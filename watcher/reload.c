@@ -51,8 +51,6 @@
 #include "watch.h"
 
 #define KW_MAX_MODULES 32
-#define KW_GUEST_MOUNT "/mnt/kmod-watch"
-#define KW_TAG "kmodwatch"
 
 #define KW_OOPS_QUIET_MS 1000    /* a report without an end marker is over after this much quiet */
 #define KW_OOPS_MAX_AGE_MS 5000  /* … or this long after it began */
@@ -1622,7 +1620,7 @@ int kw_run(const struct kw_opts *o)
         if (r < 0)
                 goto out;
 
-        r = kw_guest_new(a->loop, o, a->dir, KW_TAG, &guest_ops, a, &a->guest);
+        r = kw_guest_new(a->loop, o, a->dir, KW_SHARE_TAG, &guest_ops, a, &a->guest);
         if (r < 0) {
                 status = r == -EINVAL ? KW_EXIT_USAGE : KW_EXIT_GUEST;
                 goto out;
