@@ -105,8 +105,7 @@ int kw_session_call(struct kw_session *s, struct kw_msg *m, unsigned timeout_ms,
                 }
         if (slot < 0)
                 return -EBUSY;
-        uint32_t id = (uint32_t)m->buf[4] | (uint32_t)m->buf[5] << 8 | (uint32_t)m->buf[6] << 16 |
-                      (uint32_t)m->buf[7] << 24;
+        uint32_t id = kw_msg_id(m);
         int r = kw_chan_send(s->chan, m);
         if (r < 0)
                 return r;
