@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * session.c — protocol state over a kw_chan. The SYNC nonce makes a reconnect
- * safe: until the HELLO carrying our nonce (or a fresh agent's unsolicited
- * HELLO) arrives, stale frames from an earlier conversation are ignored.
+ * session.c — protocol state over a kw_chan: the greeting and set-up, and
+ * requests matched to their RESULTs (typed calls built and read here, see
+ * session.h). The SYNC nonce makes a reconnect safe: until the HELLO carrying
+ * our nonce (or a fresh agent's unsolicited HELLO) arrives, stale frames from
+ * an earlier conversation are ignored.
  */
 #include "session.h"
 
