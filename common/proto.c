@@ -115,15 +115,18 @@ void kw_msg_init(struct kw_msg *m, enum kw_type type, uint32_t id)
         m->overflow = false;
 }
 
+bool kw_msg_fits(const struct kw_msg *m, size_t n)
+{
+        return !m->overflow && n <= UINT16_MAX && n + 3 <= KW_MAX_FRAME - m->len;
+}
+
 /* Reserves a field of n value bytes; NULL (and the overflow flag) if it does
  * not fit. */
 static uint8_t *put_field(struct kw_msg *m, enum kw_field key, size_t n)
 {
         uint8_t *p;
 
-        if (m->overflow)
-                return NULL;
-        if (n > UINT16_MAX || n + 3 > KW_MAX_FRAME - m->len) {
+        if (!kw_msg_fits(m, n)) {
                 m->overflow = true;
                 return NULL;
         }

@@ -97,6 +97,8 @@ void kw_msg_put_bytes(struct kw_msg *m, enum kw_field key, const void *p, size_t
 void kw_msg_put_str(struct kw_msg *m, enum kw_field key, const char *s);
 /* Truncates the string to what still fits (kmsg text, command output). */
 void kw_msg_put_str_trunc(struct kw_msg *m, enum kw_field key, const char *s);
+/* Whether one more field of n value bytes still fits (and nothing overflowed). */
+bool kw_msg_fits(const struct kw_msg *m, size_t n);
 /* Fills in length and CRC. Returns the frame length, or -EMSGSIZE. */
 int kw_msg_finish(struct kw_msg *m);
 /* What kw_msg_init() was given, read back from the frame being built. */

@@ -113,8 +113,3 @@ void result_error(struct kw_msg *m, int err, const char *fmt, ...)
         kw_msg_put_u64(m, KW_F_ERRNO, (uint64_t)err);
         kw_msg_put_str_trunc(m, KW_F_ERROR, text);
 }
-
-int msg_fits(const struct kw_msg *m, size_t n)
-{
-        return !m->overflow && m->len + 3 + n <= sizeof(m->buf);
-}

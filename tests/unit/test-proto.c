@@ -162,13 +162,17 @@ static void test_overflow(void)
 
         /* The largest field that fits exactly. */
         kw_msg_init(&msg, KW_OUTPUT, 1);
+        CHECK(kw_msg_fits(&msg, KW_MAX_PAYLOAD - 3));
+        CHECK(!kw_msg_fits(&msg, KW_MAX_PAYLOAD - 2));
         kw_msg_put_bytes(&msg, KW_F_TEXT, big, KW_MAX_PAYLOAD - 3);
+        CHECK(!kw_msg_fits(&msg, 0)); /* not even an empty field */
         CHECK_EQ(kw_msg_finish(&msg), KW_MAX_FRAME);
 
         /* One more byte does not, and poisons the message. */
         kw_msg_init(&msg, KW_OUTPUT, 1);
         kw_msg_put_bytes(&msg, KW_F_TEXT, big, KW_MAX_PAYLOAD - 2);
         CHECK(msg.overflow);
+        CHECK(!kw_msg_fits(&msg, 0)); /* an overflowed message takes nothing more */
         kw_msg_put_u64(&msg, KW_F_STREAM, 1);
         CHECK_EQ(kw_msg_finish(&msg), -EMSGSIZE);
 
