@@ -115,15 +115,18 @@ void kw_msg_init(struct kw_msg *m, enum kw_type type, uint32_t id)
         m->overflow = false;
 }
 
+bool kw_msg_fits(const struct kw_msg *m, size_t n)
+{
+        return !m->overflow && n <= UINT16_MAX && n + 3 <= KW_MAX_FRAME - m->len;
+}
+
 /* Reserves a field of n value bytes; NULL (and the overflow flag) if it does
  * not fit. */
 static uint8_t *put_field(struct kw_msg *m, enum kw_field key, size_t n)
 {
         uint8_t *p;
 
-        if (m->overflow)
-                return NULL;
-        if (n > UINT16_MAX || n + 3 > KW_MAX_FRAME - m->len) {
+        if (!kw_msg_fits(m, n)) {
                 m->overflow = true;
                 return NULL;
         }
@@ -182,6 +185,26 @@ int kw_msg_finish(struct kw_msg *m)
         put_le32(m->buf + 8, (uint32_t)n);
         put_le32(m->buf + 12, frame_crc(m->buf, m->buf + KW_FRAME_HDR, n));
         return (int)m->len;
+}
+
+enum kw_type kw_msg_type(const struct kw_msg *m)
+{
+        return (enum kw_type)m->buf[3];
+}
+
+uint32_t kw_msg_id(const struct kw_msg *m)
+{
+        return get_le32(m->buf + 4);
+}
+
+void kw_msg_view(const struct kw_msg *m, struct kw_frame *ret)
+{
+        *ret = (struct kw_frame){
+                .type = m->buf[3],
+                .id = get_le32(m->buf + 4),
+                .payload = m->buf + KW_FRAME_HDR,
+                .len = m->len - KW_FRAME_HDR,
+        };
 }
 
 /* ---- decoding a stream ---- */
@@ -265,6 +288,8 @@ static long check_header(const uint8_t *p, size_t avail)
 {
         uint32_t n;
 
+        if (avail >= 1 && p[0] != 'K')
+                return HDR_BAD;
         if (avail >= 2 && p[1] != 'W')
                 return HDR_BAD;
         if (avail >= 3 && p[2] != KW_PROTO_VERSION)
@@ -275,6 +300,34 @@ static long check_header(const uint8_t *p, size_t avail)
         if (n > KW_MAX_PAYLOAD)
                 return HDR_BAD;
         return KW_FRAME_HDR + (long)n;
+}
+
+int kw_frame_header(const uint8_t *h, size_t n, struct kw_frame_hdr *ret)
+{
+        long total = check_header(h, n);
+
+        if (total == HDR_BAD)
+                return -EBADMSG;
+        if (n < KW_FRAME_HDR)
+                return -EAGAIN;
+        *ret = (struct kw_frame_hdr){
+                .type = h[3],
+                .id = get_le32(h + 4),
+                .len = get_le32(h + 8),
+                .total = (size_t)total,
+        };
+        return 0;
+}
+
+size_t kw_decoder_skip_sync(struct kw_decoder *d)
+{
+        size_t n = 0;
+
+        while (d->consumed < d->len && d->buf[d->consumed] == KW_SYNC_BYTE) {
+                d->consumed++;
+                n++;
+        }
+        return n;
 }
 
 int kw_decoder_next(struct kw_decoder *d, struct kw_frame *ret)

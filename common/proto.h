@@ -18,6 +18,9 @@
  * A stream decoder skips bytes until a frame whose magic, version, length and
  * CRC all check out, so garbage, partial reads and a reconnect mid-frame only
  * cost the bytes that were damaged; it counts what it skipped.
+ *
+ * Only proto.c knows these offsets: everyone else reads a frame through
+ * kw_frame_header(), kw_msg_type()/kw_msg_id()/kw_msg_view() and kw_frame_*().
  */
 #pragma once
 
@@ -94,8 +97,13 @@ void kw_msg_put_bytes(struct kw_msg *m, enum kw_field key, const void *p, size_t
 void kw_msg_put_str(struct kw_msg *m, enum kw_field key, const char *s);
 /* Truncates the string to what still fits (kmsg text, command output). */
 void kw_msg_put_str_trunc(struct kw_msg *m, enum kw_field key, const char *s);
+/* Whether one more field of n value bytes still fits (and nothing overflowed). */
+bool kw_msg_fits(const struct kw_msg *m, size_t n);
 /* Fills in length and CRC. Returns the frame length, or -EMSGSIZE. */
 int kw_msg_finish(struct kw_msg *m);
+/* What kw_msg_init() was given, read back from the frame being built. */
+enum kw_type kw_msg_type(const struct kw_msg *m);
+uint32_t kw_msg_id(const struct kw_msg *m);
 
 /* A decoded frame. payload points into the decoder; valid until the next
  * kw_decoder_feed()/kw_decoder_next() call. */
@@ -105,6 +113,23 @@ struct kw_frame {
         const uint8_t *payload;
         size_t len;
 };
+
+/* The fields put so far, as a frame to read with kw_frame_*() (valid while m
+ * is not changed). */
+void kw_msg_view(const struct kw_msg *m, struct kw_frame *ret);
+
+/* A frame header, parsed. */
+struct kw_frame_hdr {
+        uint8_t type;
+        uint32_t id;
+        uint32_t len; /* payload bytes */
+        size_t total; /* the whole frame: KW_FRAME_HDR + len */
+};
+
+/* Parses the header at h (n bytes available there; the CRC is not checked,
+ * it covers the payload). 0; -EAGAIN when n < KW_FRAME_HDR and what there is
+ * looks right so far; -EBADMSG for a wrong magic, version or length. */
+int kw_frame_header(const uint8_t *h, size_t n, struct kw_frame_hdr *ret);
 
 struct kw_decoder {
         uint8_t buf[KW_MAX_FRAME];
@@ -125,6 +150,9 @@ int kw_decoder_next(struct kw_decoder *d, struct kw_frame *ret);
 /* Garbage bytes skipped since the last call (KW_SYNC_BYTEs are dropped but
  * not counted); resets the count. */
 uint64_t kw_decoder_take_skipped(struct kw_decoder *d);
+/* Drops the KW_SYNC_BYTEs where the next frame would start, uncounted, and
+ * returns how many (kw_decoder_next() drops them too, but cannot say). */
+size_t kw_decoder_skip_sync(struct kw_decoder *d);
 /* Forget everything buffered (a reconnect). */
 void kw_decoder_reset(struct kw_decoder *d);
 

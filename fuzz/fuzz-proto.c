@@ -59,9 +59,13 @@ static void check_frame(const uint8_t *hdr, const struct kw_frame *orig)
         /* A frame whose fields all parse is exactly what the encoder makes,
          * header and CRC included. */
         if (r == 0) {
+                struct kw_frame again;
+
                 if (kw_msg_finish(&msg) != (int)(KW_FRAME_HDR + f->len) ||
-                    memcmp(msg.buf, hdr, KW_FRAME_HDR) ||
-                    memcmp(msg.buf + KW_FRAME_HDR, f->payload, f->len))
+                    memcmp(msg.buf, hdr, KW_FRAME_HDR))
+                        abort();
+                kw_msg_view(&msg, &again);
+                if (again.len != f->len || memcmp(again.payload, f->payload, f->len))
                         abort();
         }
 
@@ -82,10 +86,12 @@ static void check_frame(const uint8_t *hdr, const struct kw_frame *orig)
 static void frame_done(struct summary *sum, const struct kw_frame *f)
 {
         uint8_t hdr[KW_FRAME_HDR];
+        struct kw_frame_hdr h;
 
         /* The header is behind the payload in the decoder's buffer. */
         memcpy(hdr, f->payload - KW_FRAME_HDR, sizeof(hdr));
-        if (hdr[0] != 'K' || hdr[1] != 'W' || hdr[3] != f->type)
+        if (kw_frame_header(hdr, sizeof(hdr), &h) < 0 || h.type != f->type || h.id != f->id ||
+            h.total != KW_FRAME_HDR + f->len)
                 abort();
         sum->frames++;
         sum->bytes += KW_FRAME_HDR + f->len;

@@ -35,9 +35,12 @@ void chan_attach(struct chan *c, int in_fd, int out_fd)
 
 static size_t frame_len_at(const struct chan *c, size_t off)
 {
-        const uint8_t *h = c->q + off;
+        struct kw_frame_hdr h;
 
-        return KW_FRAME_HDR + ((size_t)h[8] | (size_t)h[9] << 8 | (size_t)h[10] << 16 | (size_t)h[11] << 24);
+        /* Only whole frames we finished ourselves are queued: cannot fail. */
+        if (kw_frame_header(c->q + off, c->q_tail - off, &h) < 0)
+                return c->q_tail - off;
+        return h.total;
 }
 
 void chan_hangup(struct chan *c)
@@ -83,11 +86,11 @@ static int finish(struct kw_msg *m, const struct chan *c)
         int n = kw_msg_finish(m);
 
         if (n < 0) {
-                log_msg("dropped a %s frame: %s", kw_type_name(m->buf[3]), strerror(-n));
+                log_msg("dropped a %s frame: %s", kw_type_name(kw_msg_type(m)), strerror(-n));
                 return n;
         }
         if ((size_t)n > chan_room(c)) {
-                log_msg("output queue full: dropped a %s frame", kw_type_name(m->buf[3]));
+                log_msg("output queue full: dropped a %s frame", kw_type_name(kw_msg_type(m)));
                 return -ENOBUFS;
         }
         return n;
@@ -194,9 +197,6 @@ int chan_next(struct chan *c, struct kw_frame *ret)
         /* The host sends 0xFF before a SYNC. 0xFF can never start a frame,
          * so where a frame could start it is dropped here, uncounted, rather
          * than reported back as garbage on every resync. */
-        while (d->consumed < d->len && d->buf[d->consumed] == KW_SYNC_BYTE) {
-                d->consumed++;
-                c->sync_bytes++;
-        }
+        c->sync_bytes += kw_decoder_skip_sync(d);
         return kw_decoder_next(d, ret);
 }

@@ -73,7 +73,7 @@ static void send_record(struct chan *c, const struct kw_kmsg_rec *rec)
         kw_msg_put_u64(&m, KW_F_FACILITY, rec->facility);
         kw_msg_put_u64(&m, KW_F_TS, rec->ts_usec);
         /* A record is at most ~8 KiB; a frame holds 60. Trunc is a guard. */
-        if (msg_fits(&m, rec->text_len))
+        if (kw_msg_fits(&m, rec->text_len))
                 kw_msg_put_bytes(&m, KW_F_TEXT, rec->text, rec->text_len);
         else
                 kw_msg_put_bytes(&m, KW_F_TEXT, rec->text, 4096);

@@ -68,7 +68,7 @@ static int put_one(const char *tag, const char *path, void *arg)
         char field[4200];
         int n = snprintf(field, sizeof(field), "%s %s", tag, path);
 
-        if (n < 0 || (size_t)n >= sizeof(field) || !msg_fits(m, (size_t)n + 256))
+        if (n < 0 || (size_t)n >= sizeof(field) || !kw_msg_fits(m, (size_t)n + 256))
                 return 0;
         kw_msg_put_str(m, KW_F_MOUNT, field);
         return 0;

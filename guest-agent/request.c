@@ -50,7 +50,7 @@ static void modules(struct kw_msg *m)
                 size_t n = strcspn(line, " \n");
 
                 /* Leave room for ERRNO; a guest has nowhere near 1000 modules. */
-                if (n == 0 || !msg_fits(m, n + 64))
+                if (n == 0 || !kw_msg_fits(m, n + 64))
                         continue;
                 kw_msg_put_bytes(m, KW_F_MODULE, line, n);
         }

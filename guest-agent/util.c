@@ -94,13 +94,10 @@ void result_init(struct kw_msg *m, uint32_t id)
 
 void result_default_ok(struct kw_msg *m)
 {
-        struct kw_frame view = {
-                .type = m->buf[3],
-                .payload = m->buf + KW_FRAME_HDR,
-                .len = m->len - KW_FRAME_HDR,
-        };
+        struct kw_frame view;
         uint64_t err;
 
+        kw_msg_view(m, &view);
         if (kw_frame_u64(&view, KW_F_ERRNO, &err) == -ENOENT)
                 kw_msg_put_u64(m, KW_F_ERRNO, 0);
 }
@@ -115,9 +112,4 @@ void result_error(struct kw_msg *m, int err, const char *fmt, ...)
         va_end(ap);
         kw_msg_put_u64(m, KW_F_ERRNO, (uint64_t)err);
         kw_msg_put_str_trunc(m, KW_F_ERROR, text);
-}
-
-int msg_fits(const struct kw_msg *m, size_t n)
-{
-        return !m->overflow && m->len + 3 + n <= sizeof(m->buf);
 }

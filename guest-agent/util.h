@@ -31,5 +31,3 @@ void result_init(struct kw_msg *m, uint32_t id);
 void result_default_ok(struct kw_msg *m);
 /* Adds ERRNO=err (positive) and ERROR=formatted text to a RESULT. */
 void result_error(struct kw_msg *m, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Room left for one more field of n value bytes. */
-int msg_fits(const struct kw_msg *m, size_t n);

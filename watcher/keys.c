@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * keys.c — see keys.h. ISIG stays on, so Ctrl-C still arrives as SIGINT and
- * takes the same clean way out as a signal.
+ * keys.c — one-key commands on a terminal: the terminal in and out of
+ * non-canonical mode, and each key read handed to the controller (see
+ * keys.h). ISIG stays on, so Ctrl-C still arrives as SIGINT and takes the
+ * same clean way out as a signal.
  */
 #include "keys.h"
 

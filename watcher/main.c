@@ -54,6 +54,7 @@ int main(int argc, char **argv)
                         for (int i = first; i < argc; i++)
                                 v[k++] = argv[i];
                         if (kw_opts_parse(k, v, &o) < 0) {
+                                /* not kw_err: the output is not set up yet, these options decide how */
                                 fprintf(stderr, "kmod-watch: (options from %s%s included)\n",
                                         o.config ? o.config : o.dir, o.config ? "" : "/.kmod-watch");
                                 return KW_EXIT_USAGE;
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
         if (o.junit && (o.cmd == KW_CMD_WATCH)) {
                 int r = kw_junit_open(o.junit);
                 if (r < 0) {
-                        fprintf(stderr, "kmod-watch: --junit %s: %s\n", o.junit, strerror(-r));
+                        kw_err("--junit %s: %s", o.junit, strerror(-r));
                         return KW_EXIT_USAGE;
                 }
         }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * session.c — protocol state over a kw_chan. The SYNC nonce makes a reconnect
- * safe: until the HELLO carrying our nonce (or a fresh agent's unsolicited
- * HELLO) arrives, stale frames from an earlier conversation are ignored.
+ * session.c — protocol state over a kw_chan: the greeting and set-up, and
+ * requests matched to their RESULTs (typed calls built and read here, see
+ * session.h). The SYNC nonce makes a reconnect safe: until the HELLO carrying
+ * our nonce (or a fresh agent's unsolicited HELLO) arrives, stale frames from
+ * an earlier conversation are ignored.
  */
 #include "session.h"
 
@@ -16,9 +18,12 @@
 
 #define KW_MAX_PENDING 64
 
+/* A request waiting for its RESULT: either a low-level call (fn gets the
+ * frame) or a typed one (result_fn gets a struct kw_reply). */
 struct pending {
         uint32_t id;
         kw_reply_fn fn;
+        kw_result_fn result_fn;
         void *userdata;
         uint64_t deadline_ms; /* 0: none */
 };
@@ -43,15 +48,60 @@ struct kw_session {
         struct kw_msg msg; /* scratch for our own requests */
 };
 
+static bool in_use(const struct pending *p)
+{
+        return p->fn || p->result_fn;
+}
+
+/* What a typed request's caller is told: the RESULT's fields, or why none came. */
+static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_reply_kind kind, const char *why)
+{
+        uint64_t err = 0;
+
+        r->kind = kind;
+        r->status = 255;
+        r->usec = 0;
+        r->error[0] = 0;
+        r->why = NULL;
+        if (kind != KW_REPLY_OK) {
+                r->err = EIO;
+                r->why = why ? why : "";
+                return;
+        }
+        (void)kw_frame_u64(f, KW_F_ERRNO, &err);
+        (void)kw_frame_u64(f, KW_F_STATUS, &r->status);
+        (void)kw_frame_u64(f, KW_F_USEC, &r->usec);
+        if (kw_frame_str(f, KW_F_ERROR, r->error, sizeof(r->error)) < 0)
+                r->error[0] = 0;
+        r->err = (int)err;
+        if (err)
+                r->status = 255; /* a RUN that did not run has no exit status */
+}
+
+/* Ends the request in slot i: f is its RESULT (kind KW_REPLY_OK), or NULL
+ * and why says what happened instead. The slot is free before the callback
+ * runs, so the callback may send the next request. */
+static void complete(struct kw_session *s, int i, const struct kw_frame *f, enum kw_reply_kind kind,
+                     const char *why)
+{
+        struct pending p = s->pending[i];
+
+        s->pending[i] = (struct pending){ 0 };
+        if (p.fn) {
+                p.fn(p.userdata, f, why);
+                return;
+        }
+        struct kw_reply r;
+        reply_from(&r, f, kind, why);
+        p.result_fn(p.userdata, &r);
+}
+
+/* The channel or the agent is gone: nothing pending will be answered. */
 static void fail_all(struct kw_session *s, const char *why)
 {
-        for (int i = 0; i < KW_MAX_PENDING; i++) {
-                struct pending p = s->pending[i];
-                if (!p.fn)
-                        continue;
-                s->pending[i].fn = NULL;
-                p.fn(p.userdata, NULL, why);
-        }
+        for (int i = 0; i < KW_MAX_PENDING; i++)
+                if (in_use(&s->pending[i]))
+                        complete(s, i, NULL, KW_REPLY_LOST, why);
 }
 
 static void arm_deadlines(struct kw_session *s)
@@ -59,7 +109,7 @@ static void arm_deadlines(struct kw_session *s)
         uint64_t next = 0;
 
         for (int i = 0; i < KW_MAX_PENDING; i++)
-                if (s->pending[i].fn && s->pending[i].deadline_ms &&
+                if (in_use(&s->pending[i]) && s->pending[i].deadline_ms &&
                     (!next || s->pending[i].deadline_ms < next))
                         next = s->pending[i].deadline_ms;
         if (!next) {
@@ -76,11 +126,9 @@ static void on_deadline(void *userdata)
         uint64_t now = kw_now_ms();
 
         for (int i = 0; i < KW_MAX_PENDING; i++) {
-                struct pending p = s->pending[i];
-                if (!p.fn || !p.deadline_ms || p.deadline_ms > now)
-                        continue;
-                s->pending[i].fn = NULL;
-                p.fn(p.userdata, NULL, "timed out");
+                const struct pending *p = &s->pending[i];
+                if (in_use(p) && p->deadline_ms && p->deadline_ms <= now)
+                        complete(s, i, NULL, KW_REPLY_TIMEOUT, "timed out");
         }
         arm_deadlines(s);
 }
@@ -92,33 +140,78 @@ uint32_t kw_session_next_id(struct kw_session *s)
         return s->next_id;
 }
 
-int kw_session_call(struct kw_session *s, struct kw_msg *m, unsigned timeout_ms, kw_reply_fn fn, void *userdata)
+/* Sends m and remembers p (its callback) until the RESULT with m's id. */
+static int send_request(struct kw_session *s, struct kw_msg *m, unsigned timeout_ms, struct pending p)
 {
         int slot = -1;
 
         if (!s->chan)
                 return -ENOTCONN;
         for (int i = 0; i < KW_MAX_PENDING; i++)
-                if (!s->pending[i].fn) {
+                if (!in_use(&s->pending[i])) {
                         slot = i;
                         break;
                 }
         if (slot < 0)
                 return -EBUSY;
-        uint32_t id = (uint32_t)m->buf[4] | (uint32_t)m->buf[5] << 8 | (uint32_t)m->buf[6] << 16 |
-                      (uint32_t)m->buf[7] << 24;
         int r = kw_chan_send(s->chan, m);
         if (r < 0)
                 return r;
-        s->pending[slot] = (struct pending){
-                .id = id,
-                .fn = fn,
-                .userdata = userdata,
-                .deadline_ms = timeout_ms ? kw_now_ms() + timeout_ms : 0,
-        };
+        p.id = kw_msg_id(m);
+        p.deadline_ms = timeout_ms ? kw_now_ms() + timeout_ms : 0;
+        s->pending[slot] = p;
         if (timeout_ms)
                 arm_deadlines(s);
         return 0;
+}
+
+int kw_session_call(struct kw_session *s, struct kw_msg *m, unsigned timeout_ms, kw_reply_fn fn, void *userdata)
+{
+        return send_request(s, m, timeout_ms, (struct pending){ .fn = fn, .userdata = userdata });
+}
+
+/* ---- typed requests: the frame is built here, the RESULT read here ---- */
+
+/* Sends the request built in s->msg. */
+static int send_typed(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata)
+{
+        if (!fn)
+                return -EINVAL;
+        return send_request(s, &s->msg, timeout_ms, (struct pending){ .result_fn = fn, .userdata = userdata });
+}
+
+int kw_session_load(struct kw_session *s, const char *path, const char *params, unsigned timeout_ms,
+                    kw_result_fn fn, void *userdata)
+{
+        kw_msg_init(&s->msg, KW_LOAD, kw_session_next_id(s));
+        kw_msg_put_str(&s->msg, KW_F_PATH, path);
+        if (params && params[0])
+                kw_msg_put_str(&s->msg, KW_F_PARAMS, params);
+        return send_typed(s, timeout_ms, fn, userdata);
+}
+
+int kw_session_unload(struct kw_session *s, const char *module, bool force, unsigned timeout_ms,
+                      kw_result_fn fn, void *userdata)
+{
+        kw_msg_init(&s->msg, KW_UNLOAD, kw_session_next_id(s));
+        kw_msg_put_str(&s->msg, KW_F_MODULE, module);
+        if (force)
+                kw_msg_put_u64(&s->msg, KW_F_FLAGS, KW_UNLOAD_FORCE);
+        return send_typed(s, timeout_ms, fn, userdata);
+}
+
+int kw_session_run(struct kw_session *s, const char *cmd, unsigned timeout_ms, kw_result_fn fn,
+                   void *userdata)
+{
+        kw_msg_init(&s->msg, KW_RUN, kw_session_next_id(s));
+        kw_msg_put_str(&s->msg, KW_F_CMD, cmd);
+        return send_typed(s, timeout_ms, fn, userdata);
+}
+
+int kw_session_ping(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata)
+{
+        kw_msg_init(&s->msg, KW_MODULES, kw_session_next_id(s));
+        return send_typed(s, timeout_ms, fn, userdata);
 }
 
 static void send_sync(struct kw_session *s)
@@ -254,11 +347,9 @@ static void on_frame(void *userdata, const struct kw_frame *f)
         switch (f->type) {
         case KW_RESULT:
                 for (int i = 0; i < KW_MAX_PENDING; i++) {
-                        struct pending p = s->pending[i];
-                        if (!p.fn || p.id != f->id)
+                        if (!in_use(&s->pending[i]) || s->pending[i].id != f->id)
                                 continue;
-                        s->pending[i].fn = NULL;
-                        p.fn(p.userdata, f, NULL);
+                        complete(s, i, f, KW_REPLY_OK, NULL);
                         return;
                 }
                 kw_debug("a result for request %u that nobody waits for", f->id);
@@ -350,15 +441,14 @@ int kw_session_new(struct kw_loop *l, const struct kw_session_ops *ops, void *us
         return 0;
 }
 
-struct kw_session *kw_session_free(struct kw_session *s)
+void kw_session_free(struct kw_session *s)
 {
         if (!s)
-                return NULL;
+                return;
         if (s->chan)
                 kw_chan_free(s->chan);
         kw_timer_free(s->timer);
         free(s);
-        return NULL;
 }
 
 int kw_session_attach_fd(struct kw_session *s, int fd)

@@ -5,6 +5,11 @@
  * to their RESULTs by id, with kmsg records and --run output delivered as
  * they arrive. An unsolicited HELLO means the agent or the guest restarted:
  * pending requests fail, the set-up runs again, and the owner is told.
+ *
+ * Requests go out as typed calls (kw_session_load/unload/run/ping): the
+ * session builds the frame and hands back a struct kw_reply, saying whether
+ * the RESULT came, the deadline passed, or the channel was lost; the
+ * controller never builds a frame or reads a RESULT.
  */
 #pragma once
 
@@ -33,10 +38,6 @@ struct kw_session_ops {
         void (*failed)(void *userdata, const char *reason);
 };
 
-/* f is the RESULT frame, or NULL when the agent went away or timed out
- * (why says which). */
-typedef void (*kw_reply_fn)(void *userdata, const struct kw_frame *f, const char *why);
-
 struct kw_session;
 
 /* tag and mount_path: the 9p share the agent mounts. An empty (or NULL) one
@@ -44,7 +45,7 @@ struct kw_session;
  * the set-up goes from the greeting straight to KMSG_START. */
 int kw_session_new(struct kw_loop *l, const struct kw_session_ops *ops, void *userdata, const char *tag,
                    const char *mount_path, struct kw_session **ret);
-struct kw_session *kw_session_free(struct kw_session *s);
+void kw_session_free(struct kw_session *s); /* NULL is fine */
 
 /* Hand a fresh channel fd to the session (it owns the fd from here). */
 int kw_session_attach_fd(struct kw_session *s, int fd);
@@ -52,11 +53,44 @@ int kw_session_attach_fd(struct kw_session *s, int fd);
 void kw_session_detach(struct kw_session *s, const char *why);
 bool kw_session_ready(const struct kw_session *s);
 bool kw_session_attached(const struct kw_session *s);
+const struct kw_guest *kw_session_guest(const struct kw_session *s);
 
+/* How a request ended. */
+enum kw_reply_kind {
+        KW_REPLY_OK,      /* a RESULT came (err may still say the request failed) */
+        KW_REPLY_TIMEOUT, /* no RESULT before the deadline; the channel is still up */
+        KW_REPLY_LOST,    /* the channel went away (detach, agent restart) before a RESULT */
+};
+struct kw_reply {
+        enum kw_reply_kind kind;
+        int err;           /* the RESULT's errno, 0 = success; EIO when kind != KW_REPLY_OK */
+        uint64_t status;   /* RUN: the command's exit status (255 when unknown) */
+        uint64_t usec;     /* LOAD: how long finit_module took in the guest */
+        char error[1024];  /* the RESULT's error text, "" when none */
+        const char *why;   /* kind != KW_REPLY_OK: why no RESULT came (valid during the callback) */
+};
+typedef void (*kw_result_fn)(void *userdata, const struct kw_reply *r);
+/* Each sends one request; fn runs exactly once (not before the call returns); timeout_ms 0: none.
+ * Return <0 (-ENOTCONN, -EBUSY, …) and never call fn when the request cannot be sent. */
+int kw_session_load(struct kw_session *s, const char *path, const char *params, unsigned timeout_ms,
+                    kw_result_fn fn, void *userdata);       /* params NULL or "" : none */
+int kw_session_unload(struct kw_session *s, const char *module, bool force, unsigned timeout_ms,
+                      kw_result_fn fn, void *userdata);     /* force: KW_UNLOAD_FORCE flag */
+int kw_session_run(struct kw_session *s, const char *cmd, unsigned timeout_ms, kw_result_fn fn,
+                   void *userdata);
+int kw_session_ping(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata); /* a KW_MODULES request */
+
+/* The low-level path, for the session's own set-up (MOUNT, KMSG_START) and
+ * for reload.c until it moves to the typed calls above: the caller builds the
+ * frame and reads the RESULT itself. New code uses the typed calls. */
+
+/* f is the RESULT frame, or NULL when the agent went away or timed out
+ * (why says which: "timed out" for the deadline). */
+typedef void (*kw_reply_fn)(void *userdata, const struct kw_frame *f, const char *why);
 /* The next request id, for kw_msg_init(). */
 uint32_t kw_session_next_id(struct kw_session *s);
 /* Send a request built with kw_msg_init(m, TYPE, kw_session_next_id(s)).
  * timeout_ms 0: none. The reply function runs exactly once. */
 int kw_session_call(struct kw_session *s, struct kw_msg *m, unsigned timeout_ms, kw_reply_fn fn,
                     void *userdata);
-const struct kw_guest *kw_session_guest(const struct kw_session *s);
+

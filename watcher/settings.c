@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * settings.c — see settings.h. Values are taken verbatim after trimming (no
- * quoting rules to learn): `expect = a  b` expects "a  b".
+ * settings.c — the .kmod-watch settings file read into long options (see
+ * settings.h). Values are taken verbatim after trimming (no quoting rules to
+ * learn): `expect = a  b` expects "a  b".
+ *
+ * Problems are printed with fprintf, not ui.h's kw_err: the settings are read
+ * before the output is set up, since they may hold --json or --no-color.
  */
 #include "settings.h"
 

@@ -162,13 +162,17 @@ static void test_overflow(void)
 
         /* The largest field that fits exactly. */
         kw_msg_init(&msg, KW_OUTPUT, 1);
+        CHECK(kw_msg_fits(&msg, KW_MAX_PAYLOAD - 3));
+        CHECK(!kw_msg_fits(&msg, KW_MAX_PAYLOAD - 2));
         kw_msg_put_bytes(&msg, KW_F_TEXT, big, KW_MAX_PAYLOAD - 3);
+        CHECK(!kw_msg_fits(&msg, 0)); /* not even an empty field */
         CHECK_EQ(kw_msg_finish(&msg), KW_MAX_FRAME);
 
         /* One more byte does not, and poisons the message. */
         kw_msg_init(&msg, KW_OUTPUT, 1);
         kw_msg_put_bytes(&msg, KW_F_TEXT, big, KW_MAX_PAYLOAD - 2);
         CHECK(msg.overflow);
+        CHECK(!kw_msg_fits(&msg, 0)); /* an overflowed message takes nothing more */
         kw_msg_put_u64(&msg, KW_F_STREAM, 1);
         CHECK_EQ(kw_msg_finish(&msg), -EMSGSIZE);
 
@@ -567,6 +571,93 @@ static void test_str_truncation(void)
         CHECK_EQ(kw_frame_str(&f, KW_F_TEXT, s, 0), -EINVAL);
 }
 
+/* What a frame being built says about itself, without its byte offsets. */
+static void test_msg_accessors(void)
+{
+        struct kw_frame view;
+        uint64_t v = 0;
+        char str[16];
+
+        kw_msg_init(&msg, KW_UNLOAD, 0xdeadbeef);
+        CHECK_EQ(kw_msg_type(&msg), KW_UNLOAD);
+        CHECK_EQ(kw_msg_id(&msg), 0xdeadbeef);
+        kw_msg_view(&msg, &view);
+        CHECK_EQ(view.len, 0);
+        CHECK_EQ(kw_frame_u64(&view, KW_F_FLAGS, &v), -ENOENT);
+
+        kw_msg_put_str(&msg, KW_F_MODULE, "m");
+        kw_msg_put_u64(&msg, KW_F_FLAGS, KW_UNLOAD_FORCE);
+        kw_msg_view(&msg, &view); /* before finish: the fields are readable already */
+        CHECK_EQ(view.type, KW_UNLOAD);
+        CHECK_EQ(view.id, 0xdeadbeef);
+        CHECK_EQ(kw_frame_u64(&view, KW_F_FLAGS, &v), 0);
+        CHECK_EQ(v, KW_UNLOAD_FORCE);
+        CHECK_EQ(kw_frame_str(&view, KW_F_MODULE, str, sizeof(str)), 0);
+        CHECK(strcmp(str, "m") == 0);
+        CHECK(kw_msg_finish(&msg) > 0);
+        CHECK_EQ(kw_msg_id(&msg), 0xdeadbeef); /* finish leaves them be */
+        CHECK_EQ(kw_msg_type(&msg), KW_UNLOAD);
+}
+
+static void test_frame_header(void)
+{
+        struct kw_frame_hdr h = { 0 };
+        uint8_t bad[KW_FRAME_HDR];
+        int n = build_hello(&msg, 0x01020304, "hdr");
+
+        CHECK_EQ(kw_frame_header(msg.buf, (size_t)n, &h), 0);
+        CHECK_EQ(h.type, KW_HELLO);
+        CHECK_EQ(h.id, 0x01020304);
+        CHECK_EQ(h.len, n - KW_FRAME_HDR);
+        CHECK_EQ(h.total, n);
+        /* Exactly a header is enough; less is "not yet", or wrong already. */
+        CHECK_EQ(kw_frame_header(msg.buf, KW_FRAME_HDR, &h), 0);
+        CHECK_EQ(h.total, n);
+        CHECK_EQ(kw_frame_header(msg.buf, KW_FRAME_HDR - 1, &h), -EAGAIN);
+        CHECK_EQ(kw_frame_header(msg.buf, 0, &h), -EAGAIN);
+        CHECK_EQ(kw_frame_header((const uint8_t *)"KX", 2, &h), -EBADMSG);
+        CHECK_EQ(kw_frame_header((const uint8_t *)"x", 1, &h), -EBADMSG);
+
+        memcpy(bad, msg.buf, sizeof(bad));
+        bad[2] = KW_PROTO_VERSION + 1;
+        CHECK_EQ(kw_frame_header(bad, sizeof(bad), &h), -EBADMSG);
+        memcpy(bad, msg.buf, sizeof(bad));
+        bad[10] = 0xff; /* payload length far over KW_MAX_PAYLOAD */
+        CHECK_EQ(kw_frame_header(bad, sizeof(bad), &h), -EBADMSG);
+        CHECK_EQ(kw_frame_header(bad, 12, &h), -EBADMSG); /* told as soon as the length shows */
+
+        /* The largest frame there is. */
+        static uint8_t xs[KW_MAX_PAYLOAD - 3];
+        kw_msg_init(&msg2, KW_OUTPUT, 1);
+        kw_msg_put_bytes(&msg2, KW_F_TEXT, xs, sizeof(xs));
+        CHECK_EQ(kw_msg_finish(&msg2), KW_MAX_FRAME);
+        CHECK_EQ(kw_frame_header(msg2.buf, KW_FRAME_HDR, &h), 0);
+        CHECK_EQ(h.type, KW_OUTPUT);
+        CHECK_EQ(h.total, KW_MAX_FRAME);
+}
+
+/* The agent counts the sync bytes before a frame on their own. */
+static void test_skip_sync(void)
+{
+        struct kw_frame f = { 0 };
+        int n = build_hello(&msg, 9, "s");
+
+        kw_decoder_init(&dec);
+        CHECK_EQ(kw_decoder_skip_sync(&dec), 0);
+        CHECK_EQ(kw_decoder_feed(&dec, "\xff\xff\xff", 3), 3);
+        CHECK_EQ(kw_decoder_feed(&dec, msg.buf, (size_t)n), n);
+        CHECK_EQ(kw_decoder_skip_sync(&dec), 3);
+        CHECK_EQ(kw_decoder_skip_sync(&dec), 0);
+        CHECK_EQ(kw_decoder_next(&dec, &f), 1);
+        CHECK_EQ(f.id, 9);
+        CHECK_EQ(kw_decoder_take_skipped(&dec), 0);
+        /* Only where a frame would start: garbage first stops it. */
+        CHECK_EQ(kw_decoder_feed(&dec, "a\xff", 2), 2);
+        CHECK_EQ(kw_decoder_skip_sync(&dec), 0);
+        CHECK_EQ(kw_decoder_next(&dec, &f), 0);
+        CHECK_EQ(kw_decoder_take_skipped(&dec), 1);
+}
+
 static void test_type_names(void)
 {
         CHECK(!strcmp(kw_type_name(KW_HELLO), "HELLO"));
@@ -598,6 +689,9 @@ int main(void)
         RUN(test_frame_lifetime);
         RUN(test_bad_fields);
         RUN(test_str_truncation);
+        RUN(test_msg_accessors);
+        RUN(test_frame_header);
+        RUN(test_skip_sync);
         RUN(test_type_names);
         TEST_DONE();
 }

@@ -8,12 +8,14 @@
  * cut off by a hang-up, a request never answered, an agent that restarts.
  * The session must warn, resynchronise, reach "ready" again, keep
  * delivering the kernel log — and never crash. Every run is bounded by a
- * watchdog timer.
+ * watchdog timer. Then the typed requests (load, unload, run, ping): what
+ * goes on the wire, what comes back, and a timeout told from a lost channel.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,7 +28,21 @@
 
 #define WATCHDOG_MS 20000
 
-enum scenario { GARBAGE_GREETING, RANDOM_STREAM, HANGUP_MIDFRAME, NO_ANSWER, AGENT_RESTART };
+enum scenario {
+        GARBAGE_GREETING, RANDOM_STREAM, HANGUP_MIDFRAME, NO_ANSWER, AGENT_RESTART,
+        TYPED, TYPED_TIMEOUT, TYPED_DETACH, TYPED_RESTART,
+};
+
+/* The typed requests of the TYPED scenarios, by the userdata they carry. */
+enum { T_LOAD, T_LOAD_BARE, T_UNLOAD, T_RUN, T_PING, T_N };
+
+struct typed_seen {
+        int calls;
+        struct kw_reply r;
+        char why[128];
+        bool in_call; /* the callback ran before the call returned */
+        bool ready;   /* the session was ready when it ran */
+};
 
 static struct {
         enum scenario sc;
@@ -53,6 +69,14 @@ static struct {
         int rounds;
         char boot_id[16];
         uint64_t rng;
+        /* the typed requests: what the fake agent got, what the host was told */
+        char got_path[2][64], got_params[2][64], got_module[32], got_cmd[64];
+        int got_loads;
+        bool got_no_params;
+        uint64_t got_flags;
+        bool in_call;
+        struct typed_seen typed[T_N];
+        int typed_replies;
 } t;
 
 static struct kw_msg m;
@@ -148,10 +172,74 @@ static void finish(void)
 
 /* ---- the fake agent's input ---- */
 
+/* The fake agent's answers in the TYPED scenarios. */
+static void typed_request(const struct kw_frame *f)
+{
+        char params[64];
+
+        switch (f->type) {
+        case KW_LOAD:
+                if (t.sc == TYPED_TIMEOUT)
+                        return; /* an init function that never returns */
+                if (t.got_loads < 2)
+                        (void)kw_frame_str(f, KW_F_PATH, t.got_path[t.got_loads], sizeof(t.got_path[0]));
+                kw_msg_init(&m, KW_RESULT, f->id);
+                if (kw_frame_str(f, KW_F_PARAMS, params, sizeof(params)) == -ENOENT) {
+                        t.got_no_params = true;
+                        kw_msg_put_u64(&m, KW_F_ERRNO, ENOEXEC);
+                        kw_msg_put_str(&m, KW_F_ERROR, "Exec format error: bad module");
+                } else {
+                        snprintf(t.got_params[t.got_loads & 1], sizeof(t.got_params[0]), "%s", params);
+                        kw_msg_put_u64(&m, KW_F_ERRNO, 0);
+                        kw_msg_put_u64(&m, KW_F_USEC, 1234);
+                }
+                t.got_loads++;
+                put_msg(&m);
+                return;
+        case KW_UNLOAD:
+                (void)kw_frame_str(f, KW_F_MODULE, t.got_module, sizeof(t.got_module));
+                (void)kw_frame_u64(f, KW_F_FLAGS, &t.got_flags);
+                if (t.sc == TYPED_DETACH) {
+                        kw_session_detach(t.s, "QEMU exited"); /* the guest died with the request */
+                        return;
+                }
+                result(f->id);
+                return;
+        case KW_RUN:
+                (void)kw_frame_str(f, KW_F_CMD, t.got_cmd, sizeof(t.got_cmd));
+                if (t.sc == TYPED_RESTART) {
+                        snprintf(t.boot_id, sizeof(t.boot_id), "boot-2");
+                        hello(0, 0);
+                        return;
+                }
+                kw_msg_init(&m, KW_OUTPUT, f->id);
+                kw_msg_put_u64(&m, KW_F_STREAM, 1);
+                kw_msg_put_str(&m, KW_F_TEXT, "hi\n");
+                put_msg(&m);
+                kw_msg_init(&m, KW_RESULT, f->id);
+                kw_msg_put_u64(&m, KW_F_ERRNO, 0);
+                kw_msg_put_u64(&m, KW_F_STATUS, 3);
+                put_msg(&m);
+                return;
+        case KW_MODULES:
+                kw_msg_init(&m, KW_RESULT, f->id);
+                kw_msg_put_u64(&m, KW_F_ERRNO, 0);
+                kw_msg_put_str(&m, KW_F_MODULE, "hello");
+                put_msg(&m);
+                return;
+        default:
+                result(f->id);
+        }
+}
+
 static void on_request(const struct kw_frame *f)
 {
         uint64_t nonce = 0;
 
+        if (t.sc >= TYPED && f->type != KW_SYNC && f->type != KW_MOUNT && f->type != KW_KMSG_START) {
+                typed_request(f);
+                return;
+        }
         switch (f->type) {
         case KW_SYNC:
                 t.syncs++;
@@ -294,8 +382,60 @@ static void on_reply(void *userdata, const struct kw_frame *f, const char *why)
                 finish();
 }
 
+static void on_typed(void *userdata, const struct kw_reply *r)
+{
+        struct typed_seen *seen = &t.typed[(intptr_t)userdata];
+
+        seen->calls++;
+        seen->r = *r;
+        seen->r.why = NULL;
+        snprintf(seen->why, sizeof(seen->why), "%s", r->why ? r->why : "(null)");
+        seen->in_call = t.in_call;
+        seen->ready = kw_session_ready(t.s);
+        if (++t.typed_replies == (t.sc == TYPED ? T_N : 1))
+                finish();
+}
+
+#define TYPED_CALL(call)                       \
+        do {                                   \
+                t.in_call = true;              \
+                CHECK_EQ(call, 0);             \
+                t.in_call = false;             \
+        } while (0)
+
+static void typed_requests(void)
+{
+        const unsigned ms = t.sc == TYPED_TIMEOUT ? 200 : 5000;
+
+        switch (t.sc) {
+        case TYPED:
+                TYPED_CALL(kw_session_load(t.s, "/mnt/kmod-watch/a.ko", "a=1 b=\"x y\"", ms, on_typed,
+                                           (void *)T_LOAD));
+                TYPED_CALL(kw_session_load(t.s, "/mnt/kmod-watch/b.ko", "", ms, on_typed, (void *)T_LOAD_BARE));
+                TYPED_CALL(kw_session_unload(t.s, "a", true, ms, on_typed, (void *)T_UNLOAD));
+                TYPED_CALL(kw_session_run(t.s, "echo hi; exit 3", ms, on_typed, (void *)T_RUN));
+                TYPED_CALL(kw_session_ping(t.s, ms, on_typed, (void *)T_PING));
+                return;
+        case TYPED_TIMEOUT:
+                TYPED_CALL(kw_session_load(t.s, "/mnt/kmod-watch/a.ko", NULL, ms, on_typed, (void *)T_LOAD));
+                return;
+        case TYPED_DETACH:
+                TYPED_CALL(kw_session_unload(t.s, "a", false, ms, on_typed, (void *)T_UNLOAD));
+                return;
+        case TYPED_RESTART:
+                TYPED_CALL(kw_session_run(t.s, "sleep 100", ms, on_typed, (void *)T_RUN));
+                return;
+        default:
+                abort();
+        }
+}
+
 static void request(void)
 {
+        if (t.sc >= TYPED) {
+                typed_requests();
+                return;
+        }
         kw_msg_init(&m, KW_MODULES, kw_session_next_id(t.s));
         CHECK_EQ(kw_session_call(t.s, &m, t.sc == NO_ANSWER ? 200 : 5000, on_reply, NULL), 0);
 }
@@ -470,6 +610,103 @@ static void agent_restarts(void)
         CHECK_EQ(t.rebooted, 1); /* a new boot id */
 }
 
+/* Every typed call: the frame the agent got and the reply the caller got. */
+static void typed_calls(void)
+{
+        CHECK_EQ(run_captured(TYPED), 0);
+        for (int k = 0; k < T_N; k++) {
+                CHECK_EQ(t.typed[k].calls, 1);
+                CHECK_EQ(t.typed[k].r.kind, KW_REPLY_OK);
+                CHECK(!t.typed[k].in_call);
+                CHECK(strcmp(t.typed[k].why, "(null)") == 0);
+        }
+        /* load with parameters; without, no PARAMS field at all */
+        CHECK(strcmp(t.got_path[0], "/mnt/kmod-watch/a.ko") == 0);
+        CHECK(strcmp(t.got_params[0], "a=1 b=\"x y\"") == 0);
+        CHECK(strcmp(t.got_path[1], "/mnt/kmod-watch/b.ko") == 0);
+        CHECK(t.got_no_params);
+        CHECK_EQ(t.typed[T_LOAD].r.err, 0);
+        CHECK_EQ(t.typed[T_LOAD].r.usec, 1234);
+        CHECK(strcmp(t.typed[T_LOAD].r.error, "") == 0);
+        CHECK_EQ(t.typed[T_LOAD_BARE].r.err, ENOEXEC); /* a RESULT that says it failed */
+        CHECK(strcmp(t.typed[T_LOAD_BARE].r.error, "Exec format error: bad module") == 0);
+        /* unload with force */
+        CHECK(strcmp(t.got_module, "a") == 0);
+        CHECK_EQ(t.got_flags, KW_UNLOAD_FORCE);
+        CHECK_EQ(t.typed[T_UNLOAD].r.err, 0);
+        /* run: the command and its exit status */
+        CHECK(strcmp(t.got_cmd, "echo hi; exit 3") == 0);
+        CHECK_EQ(t.typed[T_RUN].r.err, 0);
+        CHECK_EQ(t.typed[T_RUN].r.status, 3);
+        CHECK_EQ(t.typed[T_PING].r.err, 0);
+        CHECK_EQ(t.typed[T_PING].r.status, 255); /* not a RUN: no status */
+}
+
+static void typed_timeout(void)
+{
+        struct typed_seen *seen = &t.typed[T_LOAD];
+
+        CHECK_EQ(run_captured(TYPED_TIMEOUT), 0);
+        CHECK_EQ(seen->calls, 1);
+        CHECK_EQ(seen->r.kind, KW_REPLY_TIMEOUT);
+        CHECK_EQ(seen->r.err, EIO);
+        CHECK_EQ(seen->r.status, 255);
+        CHECK(strcmp(seen->why, "timed out") == 0);
+        CHECK(strcmp(seen->r.error, "") == 0);
+        CHECK(seen->ready); /* hung, not gone */
+        CHECK(!seen->in_call);
+}
+
+static void typed_detach(void)
+{
+        struct typed_seen *seen = &t.typed[T_UNLOAD];
+
+        CHECK_EQ(run_captured(TYPED_DETACH), 0);
+        CHECK_EQ(t.got_flags, 0); /* no force: no flag */
+        CHECK_EQ(seen->calls, 1);
+        CHECK_EQ(seen->r.kind, KW_REPLY_LOST);
+        CHECK_EQ(seen->r.err, EIO);
+        CHECK(strcmp(seen->why, "QEMU exited") == 0);
+        CHECK(!seen->ready);
+}
+
+/* The session is still "ready" while it fails what the old agent had: only
+ * the kind tells the caller that the request was lost, not hung. */
+static void typed_agent_restart(void)
+{
+        struct typed_seen *seen = &t.typed[T_RUN];
+
+        CHECK_EQ(run_captured(TYPED_RESTART), 0);
+        CHECK_EQ(seen->calls, 1);
+        CHECK_EQ(seen->r.kind, KW_REPLY_LOST);
+        CHECK_EQ(seen->r.err, EIO);
+        CHECK_EQ(seen->r.status, 255);
+        CHECK(strstr(seen->why, "restarted") != NULL);
+}
+
+static void on_never(void *userdata, const struct kw_reply *r)
+{
+        CHECK(!"a request that was not sent was answered");
+}
+
+/* Not sent: an error, and the callback never runs. */
+static void typed_not_sent(void)
+{
+        struct kw_loop *l;
+        struct kw_session *s;
+
+        CHECK_EQ(kw_loop_new(&l), 0);
+        CHECK_EQ(kw_session_new(l, &ops, NULL, "", "", &s), 0);
+        CHECK_EQ(kw_session_load(s, "/x.ko", NULL, 100, on_never, NULL), -ENOTCONN);
+        CHECK_EQ(kw_session_unload(s, "x", true, 100, on_never, NULL), -ENOTCONN);
+        CHECK_EQ(kw_session_run(s, "true", 100, on_never, NULL), -ENOTCONN);
+        CHECK_EQ(kw_session_ping(s, 100, on_never, NULL), -ENOTCONN);
+        kw_session_detach(s, "nothing was attached");
+        kw_session_free(s);
+        kw_session_free(NULL);
+        kw_loop_free(l);
+}
+
 int main(void)
 {
         RUN(garbage_before_greeting);
@@ -477,5 +714,10 @@ int main(void)
         RUN(hangup_midframe);
         RUN(request_times_out);
         RUN(agent_restarts);
+        RUN(typed_calls);
+        RUN(typed_timeout);
+        RUN(typed_detach);
+        RUN(typed_agent_restart);
+        RUN(typed_not_sent);
         TEST_DONE();
 }

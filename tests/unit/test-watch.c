@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-watch.c — the watcher on real inotify (watcher/watch.c with the
+ * test-watch.c — the watcher on real inotify (watcher/watch*.c with the
  * filter and debounce): each case starts a kw_watch on a fresh temporary
  * directory, does to it what editors, sed, mkdir and make really do, then
  * runs a small poll loop like the program's and counts the batches. Timeouts
