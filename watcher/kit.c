@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "paths.h"
 
 #define KIT_ENV_MAX (64 * 1024)
@@ -90,15 +90,6 @@ int kw_kit_parse_env(const char *text, struct kw_kit *ret)
         return 0;
 }
 
-static const char *host_arch(void)
-{
-        struct utsname u;
-
-        if (uname(&u) == 0 && (strcmp(u.machine, "aarch64") == 0 || strcmp(u.machine, "arm64") == 0))
-                return "arm64";
-        return "x86_64";
-}
-
 static int read_text(const char *path, char *buf, size_t size)
 {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -133,7 +124,7 @@ int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret)
         char current[PATH_MAX], env[PATH_MAX];
 
         if (!arch)
-                arch = host_arch();
+                arch = kw_arch_host()->name;
         int n = snprintf(current, sizeof(current), "%s/kits/%s/current", cache, arch);
         if (n < 0 || (size_t)n >= sizeof(current))
                 return -ENAMETOOLONG;

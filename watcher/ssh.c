@@ -69,6 +69,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "kit.h"
 #include "paths.h"
 #include "sha256.h"
@@ -695,15 +696,6 @@ static int authenticate(const struct target *t, struct conn *c, struct fail *f)
                      "~/.ssh/authorized_keys", c->desc);
 }
 
-static const char *agent_arch_of(const char *machine)
-{
-        if (strcmp(machine, "x86_64") == 0)
-                return "x86_64";
-        if (strcmp(machine, "aarch64") == 0 || strcmp(machine, "arm64") == 0)
-                return "arm64";
-        return NULL;
-}
-
 static int pick_agent(struct kw_ssh *s, const char *arch, struct fail *f)
 {
         if (strcmp(s->agent_arch, arch) == 0)
@@ -812,10 +804,11 @@ static int do_connect(struct kw_ssh *s, struct conn *c, struct ev *ok, struct fa
         if (r != 0 || sscanf(out, "%63s %127s %u", machine, release, &c->uid) != 3)
                 return failf(f, r < 0, "cannot run 'uname -m; uname -r; id -u' on %s%s%s", c->desc,
                              r < 0 ? ": " : " (it printed nothing useful)", r < 0 ? ssh_get_error(c->ssh) : "");
-        const char *arch = agent_arch_of(machine);
-        if (!arch)
-                return failf(f, true, "%s is a %s machine: kmod-watch has agents for x86_64 and arm64 only",
-                             c->desc, machine);
+        const struct kw_arch *a = kw_arch_find(machine);
+        if (!a)
+                return failf(f, true, "%s is a %s machine: kmod-watch has agents for %s only", c->desc, machine,
+                             kw_arch_names());
+        const char *arch = a->name;
         if (pick_agent(s, arch, f) < 0)
                 return -1;
 
@@ -1304,9 +1297,7 @@ int kw_ssh_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, cons
         r = resolve_kdir(s);
         if (r < 0)
                 return r;
-        const char *cc = o->cross_compile ? o->cross_compile : getenv("CROSS_COMPILE");
-        if (!cc && strcmp(o->arch, kw_host_arch()) != 0)
-                cc = strcmp(o->arch, "arm64") == 0 ? "aarch64-linux-gnu-" : "x86_64-linux-gnu-";
+        const char *cc = kw_opts_cross_compile(o);
         snprintf(s->cross, sizeof(s->cross), "%s", cc ? cc : "");
         uint8_t h[KW_SHA256_LEN];
         struct kw_sha256 c;
