@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "backoff.h"
 #include "kit.h"
 #include "paths.h"
 #include "sha256.h"
@@ -169,7 +170,7 @@ struct kw_ssh {
         bool kdir_from_kit;
         char kit_release[64];
         struct kw_timer *retry;
-        unsigned backoff_ms;
+        struct kw_backoff backoff;
         uint64_t down_since_ms; /* when the current outage began; 0: up or never tried */
         bool connected;
         bool given_up;
@@ -1089,15 +1090,12 @@ static void schedule_retry(struct kw_ssh *s, const char *why)
                 give_up(s, line);
                 return;
         }
-        if (!s->backoff_ms)
-                s->backoff_ms = KW_SSH_BACKOFF_MIN_MS;
-        uint64_t wait = s->backoff_ms;
+        uint64_t wait = kw_backoff_next(&s->backoff);
         if (now + wait > s->down_since_ms + limit)
                 wait = s->down_since_ms + limit - now;
         if (why)
                 kw_warn("%s; trying again in %.0f s", why, (double)wait / 1000.0);
         kw_timer_arm_ms(s->retry, wait);
-        s->backoff_ms = s->backoff_ms * 2 > KW_SSH_BACKOFF_MAX_MS ? KW_SSH_BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
 
 static void on_retry(void *userdata)
@@ -1139,7 +1137,7 @@ static void on_connected(struct kw_ssh *s, struct ev *e)
         kw_debug("ssh: connected to %s (%s %s), agent in %s", s->o->ssh, e->arch, e->release, e->dir);
         s->connected = true;
         s->down_since_ms = 0;
-        s->backoff_ms = 0;
+        kw_backoff_reset(&s->backoff);
         s->n_up = 0; /* a new connection may be a new boot: send modules again */
         snprintf(s->remote_dir, sizeof(s->remote_dir), "%s", e->dir);
         s->ops->channel(s->userdata, e->fd);
@@ -1208,7 +1206,7 @@ static int on_events(void *userdata, int fd, short revents)
                 case E_LOST:
                         s->connected = false;
                         s->down_since_ms = kw_now_ms();
-                        s->backoff_ms = 0;
+                        kw_backoff_reset(&s->backoff);
                         /* the controller first, so a load waiting for an upload sees the loss */
                         s->ops->lost(s->userdata, e->text, false);
                         fail_deliveries(s, -ENOTCONN);
@@ -1274,6 +1272,7 @@ int kw_ssh_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, cons
         s->c.sp = -1;
         s->cmds_tail = &s->cmds;
         s->evs_tail = &s->evs;
+        s->backoff = (struct kw_backoff){ .min_ms = KW_SSH_BACKOFF_MIN_MS, .max_ms = KW_SSH_BACKOFF_MAX_MS };
         pthread_mutex_init(&s->lock, NULL);
         snprintf(s->dir, sizeof(s->dir), "%s", dir);
         *ret = s;
@@ -1334,7 +1333,7 @@ int kw_ssh_start(struct kw_ssh *s)
 
 void kw_ssh_ready(struct kw_ssh *s)
 {
-        s->backoff_ms = 0;
+        kw_backoff_reset(&s->backoff);
 }
 
 struct kw_ssh *kw_ssh_free(struct kw_ssh *s)
