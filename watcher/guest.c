@@ -540,3 +540,8 @@ int kw_guest_restart(struct kw_guest_ctl *g, const char *reason)
         kw_timer_disarm(g->boot_timer);
         return start_qemu(g);
 }
+
+bool kw_guest_can_restart(const struct kw_guest_ctl *g)
+{
+        return g->managed;
+}
