@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "ui.h"
 
 #define KW_ATTACH_BACKOFF_MIN_MS 100
@@ -43,7 +44,7 @@ struct kw_attach {
         int hup_fd;             /* dup of the channel fd: POLLHUP = QEMU closed it */
         struct kw_timer *retry; /* CONNECTING: next connect; WAITING: greeting deadline */
         struct kw_timer *boot;  /* the first greeting's deadline */
-        unsigned fails;         /* connects failed in a row */
+        struct kw_backoff backoff; /* connects failed in a row */
         unsigned greet_ms;
         int last_err;           /* the last connect's errno, 0 after a connect */
         bool ever_ready;
@@ -53,11 +54,7 @@ struct kw_attach {
 
 unsigned kw_attach_backoff_ms(unsigned n)
 {
-        unsigned ms = KW_ATTACH_BACKOFF_MIN_MS;
-
-        while (n-- && ms < KW_ATTACH_BACKOFF_MAX_MS)
-                ms *= 2;
-        return ms < KW_ATTACH_BACKOFF_MAX_MS ? ms : KW_ATTACH_BACKOFF_MAX_MS;
+        return kw_backoff_ms(KW_ATTACH_BACKOFF_MIN_MS, KW_ATTACH_BACKOFF_MAX_MS, n);
 }
 
 /* Non-blocking, so a full backlog (another client attached, QEMU not
@@ -90,7 +87,7 @@ static void drop_hup(struct kw_attach *a)
 static void reconnect_later(struct kw_attach *a)
 {
         a->state = A_CONNECTING;
-        kw_timer_arm_ms(a->retry, kw_attach_backoff_ms(a->fails++));
+        kw_timer_arm_ms(a->retry, kw_backoff_next(&a->backoff));
 }
 
 static int on_hup(void *userdata, int fd, short revents)
@@ -116,7 +113,7 @@ static int on_hup(void *userdata, int fd, short revents)
         /* The user may restart their QEMU: keep knocking, without a deadline. */
         kw_warn("%s; waiting for it to come back (Ctrl-C to quit)", why);
         a->t_lost = kw_now_ms();
-        a->fails = 0;
+        kw_backoff_reset(&a->backoff);
         a->said_waiting = true;
         reconnect_later(a);
         return 0;
@@ -248,6 +245,7 @@ int kw_attach_new(struct kw_loop *l, const struct kw_attach_opts *o, const struc
         a->userdata = userdata;
         a->hup_fd = -1;
         a->greet_ms = KW_ATTACH_GREET_MS;
+        a->backoff = (struct kw_backoff){ .min_ms = KW_ATTACH_BACKOFF_MIN_MS, .max_ms = KW_ATTACH_BACKOFF_MAX_MS };
         r = kw_timer_new(l, on_retry, a, &a->retry);
         if (r >= 0)
                 r = kw_timer_new(l, on_boot_timeout, a, &a->boot);
@@ -275,7 +273,7 @@ void kw_attach_ready(struct kw_attach *a)
         a->t_lost = 0;
         a->state = A_READY;
         a->ever_ready = true;
-        a->fails = 0;
+        kw_backoff_reset(&a->backoff);
         a->said_waiting = false;
         a->greet_ms = KW_ATTACH_GREET_MS;
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "kit.h"
 #include "paths.h"
 #include "proto.h"
@@ -269,36 +270,30 @@ static void check_tools(struct doctor *d)
 {
         const struct kw_opts *o = d->o;
         char found[PATH_MAX], fix[256];
-        bool foreign = strcmp(o->arch, kw_host_arch()) != 0;
+        const struct kw_arch *a = kw_arch_find(o->arch);
+        bool foreign = a != kw_arch_host();
 
         if (in_path("make", found, sizeof(found)))
                 ok(d, "make: %s", found);
         else
                 fail(d, "apt-get install make", "make is not in PATH");
-        const char *cc = o->cross_compile ? o->cross_compile : getenv("CROSS_COMPILE");
-        if (!cc && foreign)
-                cc = strcmp(o->arch, "arm64") == 0 ? "aarch64-linux-gnu-" : "x86_64-linux-gnu-";
+        const char *cc = kw_opts_cross_compile(o);
         char gcc[256];
         snprintf(gcc, sizeof(gcc), "%sgcc", cc ? cc : "");
         if (in_path(gcc, found, sizeof(found)))
                 ok(d, "compiler for %s: %s", o->arch, found);
         else {
-                snprintf(fix, sizeof(fix), "apt-get install %s",
-                         !cc || !cc[0] ? "gcc"
-                         : strcmp(o->arch, "arm64") == 0 ? "gcc-aarch64-linux-gnu"
-                                                         : "gcc-x86-64-linux-gnu");
+                snprintf(fix, sizeof(fix), "apt-get install %s", !cc || !cc[0] ? "gcc" : a->cross_package);
                 fail(d, fix, "%s is not in PATH (the kernel's modules are built with it)", gcc);
         }
-        const char *qemu = strcmp(o->arch, "arm64") == 0 ? "qemu-system-aarch64" : "qemu-system-x86_64";
-        if (in_path(qemu, found, sizeof(found)))
+        if (in_path(a->qemu_binary, found, sizeof(found)))
                 ok(d, "QEMU for %s: %s", o->arch, found);
         else {
-                snprintf(fix, sizeof(fix), "apt-get install %s",
-                         strcmp(o->arch, "arm64") == 0 ? "qemu-system-arm" : "qemu-system-x86");
-                fail(d, fix, "%s is not in PATH", qemu);
+                snprintf(fix, sizeof(fix), "apt-get install %s", a->qemu_package);
+                fail(d, fix, "%s is not in PATH", a->qemu_binary);
         }
         if (foreign) {
-                ok(d, "KVM: not for an %s guest on this %s host (TCG, software emulation)", o->arch, kw_host_arch());
+                ok(d, "KVM: not for an %s guest on this %s host (TCG, software emulation)", o->arch, kw_arch_host()->name);
                 return;
         }
         int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

@@ -24,6 +24,7 @@
 
 #include "attach.h"
 #include "cpio.h"
+#include "arch.h"
 #include "kit.h"
 #include "paths.h"
 #include "proto.h"
@@ -302,9 +303,7 @@ static int set_build_tree(struct kw_guest_ctl *g)
                 kw_err("--kdir %s: %s", kdir, strerror(errno));
                 return -EINVAL;
         }
-        const char *cc = o->cross_compile ? o->cross_compile : getenv("CROSS_COMPILE");
-        if (!cc && strcmp(o->arch, kw_host_arch()) != 0)
-                cc = strcmp(o->arch, "arm64") == 0 ? "aarch64-linux-gnu-" : "x86_64-linux-gnu-";
+        const char *cc = kw_opts_cross_compile(o);
         snprintf(g->cross, sizeof(g->cross), "%s", cc ? cc : "");
         return 0;
 }
@@ -403,15 +402,12 @@ int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
                 return -EINVAL;
         }
         if (o->kernel) {
-                snprintf(g->kit.arch, sizeof(g->kit.arch), "%s", o->arch);
-                snprintf(g->kit.qemu, sizeof(g->kit.qemu), "%s",
-                         strcmp(o->arch, "arm64") == 0 ? "qemu-system-aarch64" : "qemu-system-x86_64");
-                snprintf(g->kit.machine, sizeof(g->kit.machine), "%s", strcmp(o->arch, "arm64") == 0 ? "virt" : "");
-                snprintf(g->kit.console, sizeof(g->kit.console), "%s",
-                         strcmp(o->arch, "arm64") == 0 ? "ttyAMA0" : "ttyS0");
-                /* TCG emulates arm64 pointer authentication 4x faster with QEMU's own algorithm */
-                snprintf(g->kit.cpu, sizeof(g->kit.cpu), "%s",
-                         strcmp(o->arch, "arm64") == 0 ? "max,pauth-impdef=on" : "max");
+                const struct kw_arch *a = kw_arch_find(o->arch);
+                snprintf(g->kit.arch, sizeof(g->kit.arch), "%s", a->name);
+                snprintf(g->kit.qemu, sizeof(g->kit.qemu), "%s", a->qemu_binary);
+                snprintf(g->kit.machine, sizeof(g->kit.machine), "%s", a->qemu_machine);
+                snprintf(g->kit.console, sizeof(g->kit.console), "%s", a->console);
+                snprintf(g->kit.cpu, sizeof(g->kit.cpu), "%s", a->qemu_cpu);
                 snprintf(g->kit.release, sizeof(g->kit.release), "(--kernel)");
         } else {
                 r = load_kit(g);
@@ -444,7 +440,7 @@ int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
         if (r < 0)
                 return r;
         /* KVM runs guests of the host's own architecture only */
-        bool same_arch = strcmp(o->arch, kw_host_arch()) == 0;
+        bool same_arch = kw_arch_find(o->arch) == kw_arch_host();
         g->kvm = o->accel == KW_ACCEL_KVM || (o->accel == KW_ACCEL_AUTO && same_arch && kvm_usable());
         if (o->accel == KW_ACCEL_KVM && !kvm_usable())
                 kw_warn("--accel kvm but /dev/kvm cannot be opened; QEMU will say why");
@@ -543,4 +539,9 @@ int kw_guest_restart(struct kw_guest_ctl *g, const char *reason)
         g->stopping = false;
         kw_timer_disarm(g->boot_timer);
         return start_qemu(g);
+}
+
+bool kw_guest_can_restart(const struct kw_guest_ctl *g)
+{
+        return g->managed;
 }

@@ -48,6 +48,8 @@ const char *kw_guest_subdir(const struct kw_guest_ctl *g);
  * not called). -EOPNOTSUPP: a guest kmod-watch did not start (--connect);
  * -EAGAIN: it was restarted too often lately; else start errors. */
 int kw_guest_restart(struct kw_guest_ctl *g, const char *reason);
+/* true: kw_guest_restart() can reboot it (managed QEMU); false: --connect / --ssh */
+bool kw_guest_can_restart(const struct kw_guest_ctl *g);
 /* Makes DIR/relpath (a built .ko) loadable in the guest: fills ret_guest_path
  * with the path the agent should load, and calls done(ud, 0 or -errno) once
  * the file is there: at once, before returning, over 9p (the share has it)

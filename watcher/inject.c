@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cpio.h"
 #include "paths.h"
+#include "spawn.h"
 
 static const char init_script[] =
         "#!/bin/sh\n"
@@ -105,35 +105,28 @@ static int write_segment(int fd, const char *agent)
 /* The segment through `gzip -n` onto out (at its current offset). */
 static int write_segment_gzip(int out, const char *agent)
 {
+        static const struct kw_spawn_opts so = { .same_group = true };
+        char *argv[] = { "gzip", "-n", "-9", "-c", NULL };
         int p[2];
+        pid_t pid;
 
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = -errno;
-                close(p[0]);
+        const struct kw_spawn_fds fds = { .in = p[0], .out = out, .err = KW_SPAWN_KEEP, .fd3 = KW_SPAWN_NULL };
+        int r = kw_spawn_run(argv, &so, &fds, &pid);
+        close(p[0]);
+        if (r < 0) {
                 close(p[1]);
                 return r;
         }
-        if (pid == 0) {
-                if (dup2(p[0], STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0)
-                        _exit(127);
-                execlp("gzip", "gzip", "-n", "-9", "-c", (char *)NULL);
-                _exit(127);
-        }
-        close(p[0]);
-        int r = write_segment(p[1], agent);
+        r = write_segment(p[1], agent);
         close(p[1]);
-        int st;
-        while (waitpid(pid, &st, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        int st = kw_spawn_wait(pid);
         if (r < 0)
                 return r;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                return WIFEXITED(st) && WEXITSTATUS(st) == 127 ? -ENOENT : -EIO;
-        return 0;
+        if (st < 0)
+                return st;
+        return st == 0 ? 0 : st == 127 ? -ENOENT : -EIO;
 }
 
 static int copy_fd(int in, int out, uint64_t *ret_bytes)

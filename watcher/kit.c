@@ -8,18 +8,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "paths.h"
+#include "spawn.h"
 
 #define KIT_ENV_MAX (64 * 1024)
 
@@ -90,15 +88,6 @@ int kw_kit_parse_env(const char *text, struct kw_kit *ret)
         return 0;
 }
 
-static const char *host_arch(void)
-{
-        struct utsname u;
-
-        if (uname(&u) == 0 && (strcmp(u.machine, "aarch64") == 0 || strcmp(u.machine, "arm64") == 0))
-                return "arm64";
-        return "x86_64";
-}
-
 static int read_text(const char *path, char *buf, size_t size)
 {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -133,7 +122,7 @@ int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret)
         char current[PATH_MAX], env[PATH_MAX];
 
         if (!arch)
-                arch = host_arch();
+                arch = kw_arch_host()->name;
         int n = snprintf(current, sizeof(current), "%s/kits/%s/current", cache, arch);
         if (n < 0 || (size_t)n >= sizeof(current))
                 return -ENAMETOOLONG;
@@ -198,34 +187,10 @@ int kw_kit_run_script(const char *verb, const char *arch)
         }
         argv[argc] = NULL;
 
-        fflush(stdout);
-        fflush(stderr);
-        pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                /* The caller may block signals (signalfd) or ignore some, and
-                 * hold descriptors without O_CLOEXEC: give the script a clean
-                 * slate so ^C stops it and it sees only stdio. */
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                signal(SIGPIPE, SIG_DFL);
-                signal(SIGINT, SIG_DFL);
-                signal(SIGTERM, SIG_DFL);
-                signal(SIGCHLD, SIG_DFL);
-#ifdef SYS_close_range
-                syscall(SYS_close_range, 3u, ~0u, 0u);
-#endif
-                execv(script, (char *const *)argv);
-                fprintf(stderr, "kmod-watch: cannot run %s: %s\n", script, strerror(errno));
-                _exit(errno == ENOENT ? 127 : 126);
-        }
-        int status;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (WIFSIGNALED(status))
-                return 128 + WTERMSIG(status);
-        return WEXITSTATUS(status);
+        /* in our process group, on our stdio: ^C stops it too */
+        static const struct kw_spawn_opts so = { .same_group = true };
+        const struct kw_spawn_fds fds = { KW_SPAWN_KEEP, KW_SPAWN_KEEP, KW_SPAWN_KEEP, KW_SPAWN_NULL };
+        pid_t pid;
+        int r = kw_spawn_run((char *const *)argv, &so, &fds, &pid);
+        return r < 0 ? r : kw_spawn_wait(pid);
 }

@@ -12,8 +12,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 
+#include "arch.h"
 #include "config.h"
 
 enum {
@@ -139,11 +139,15 @@ void kw_opts_help(FILE *f)
 
 const char *kw_host_arch(void)
 {
-        struct utsname u;
+        return kw_arch_host()->name;
+}
 
-        if (uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0)
-                return "arm64";
-        return "x86_64";
+const char *kw_opts_cross_compile(const struct kw_opts *o)
+{
+        const char *cc = o->cross_compile ? o->cross_compile : getenv("CROSS_COMPILE");
+        const struct kw_arch *a = kw_arch_find(o->arch);
+
+        return cc ? cc : a ? kw_arch_cross_compile(a) : NULL;
 }
 
 static int usage(const char *fmt, ...)
@@ -220,14 +224,13 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                         break;
                 case O_ONCE: o->once = true; break;
                 case O_POSTPONE: o->postpone = true; break;
-                case O_ARCH:
-                        if (strcmp(optarg, "x86_64") == 0 || strcmp(optarg, "amd64") == 0)
-                                o->arch = "x86_64";
-                        else if (strcmp(optarg, "arm64") == 0 || strcmp(optarg, "aarch64") == 0)
-                                o->arch = "arm64";
-                        else
-                                return usage("--arch is x86_64 or arm64, not '%s'", optarg);
+                case O_ARCH: {
+                        const struct kw_arch *a = kw_arch_find(optarg);
+                        if (!a)
+                                return usage("--arch is %s, not '%s'", kw_arch_names(), optarg);
+                        o->arch = a->name;
                         break;
+                }
                 case O_ACCEL:
                         if (strcmp(optarg, "auto") == 0)
                                 o->accel = KW_ACCEL_AUTO;

@@ -73,5 +73,8 @@ struct kw_opts {
 /* 0, or -EINVAL after printing one line to stderr (exit with KW_EXIT_USAGE). */
 int kw_opts_parse(int argc, char **argv, struct kw_opts *ret);
 void kw_opts_help(FILE *f);
-/* The host's arch in our naming ("x86_64", "arm64"). */
+/* The host's arch in our naming ("x86_64", "arm64"): kw_arch_host()->name. */
 const char *kw_host_arch(void);
+/* CROSS_COMPILE for o->arch: --cross-compile, else $CROSS_COMPILE, else the
+ * arch's default cross prefix when it is not the host's; NULL: native. */
+const char *kw_opts_cross_compile(const struct kw_opts *o);

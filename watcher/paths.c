@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "config.h"
-#include "opts.h"
 #include "ui.h"
 
 static bool in_build_tree(void)
@@ -66,16 +66,21 @@ static int pick(char *buf, size_t size, const char *env, const char *built, cons
 
 int kw_path_agent(const char *arch, char *buf, size_t size)
 {
-        char built[PATH_MAX], name[64];
-        /* the host's own arch is plain "kmod-agent"; others carry the arch */
-        bool native = strcmp(arch, kw_host_arch()) == 0;
+        const struct kw_arch *a = kw_arch_find(arch);
+        char built[PATH_MAX];
 
-        snprintf(name, sizeof(name), "kmod-agent%s%s", native ? "" : "-", native ? "" : arch);
+        if (!a) {
+                snprintf(buf, size, "no agent for an unknown arch '%s'", arch);
+                return -EINVAL;
+        }
+        /* the host's own arch is plain "kmod-agent"; others carry the arch */
+        bool native = a == kw_arch_host();
+        const char *name = native ? "kmod-agent" : a->agent_name;
         snprintf(built, sizeof(built), KW_BUILDDIR "/guest-agent/%s", name);
         int r = pick(buf, size, "KMOD_WATCH_AGENT", built, name);
-        if (r == -ENOENT && !native && strcmp(arch, "arm64") == 0 && !getenv("KMOD_WATCH_AGENT"))
-                kw_err("no %s agent: install the cross compiler (apt-get install gcc-aarch64-linux-gnu) "
-                       "and rebuild kmod-watch", arch);
+        if (r == -ENOENT && !native && !getenv("KMOD_WATCH_AGENT"))
+                kw_err("no %s agent: install the cross compiler (apt-get install %s) and rebuild kmod-watch",
+                       a->name, a->cross_package);
         return r;
 }
 

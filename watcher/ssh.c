@@ -69,6 +69,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch.h"
+#include "backoff.h"
 #include "kit.h"
 #include "paths.h"
 #include "sha256.h"
@@ -168,7 +170,7 @@ struct kw_ssh {
         bool kdir_from_kit;
         char kit_release[64];
         struct kw_timer *retry;
-        unsigned backoff_ms;
+        struct kw_backoff backoff;
         uint64_t down_since_ms; /* when the current outage began; 0: up or never tried */
         bool connected;
         bool given_up;
@@ -695,15 +697,6 @@ static int authenticate(const struct target *t, struct conn *c, struct fail *f)
                      "~/.ssh/authorized_keys", c->desc);
 }
 
-static const char *agent_arch_of(const char *machine)
-{
-        if (strcmp(machine, "x86_64") == 0)
-                return "x86_64";
-        if (strcmp(machine, "aarch64") == 0 || strcmp(machine, "arm64") == 0)
-                return "arm64";
-        return NULL;
-}
-
 static int pick_agent(struct kw_ssh *s, const char *arch, struct fail *f)
 {
         if (strcmp(s->agent_arch, arch) == 0)
@@ -812,10 +805,11 @@ static int do_connect(struct kw_ssh *s, struct conn *c, struct ev *ok, struct fa
         if (r != 0 || sscanf(out, "%63s %127s %u", machine, release, &c->uid) != 3)
                 return failf(f, r < 0, "cannot run 'uname -m; uname -r; id -u' on %s%s%s", c->desc,
                              r < 0 ? ": " : " (it printed nothing useful)", r < 0 ? ssh_get_error(c->ssh) : "");
-        const char *arch = agent_arch_of(machine);
-        if (!arch)
-                return failf(f, true, "%s is a %s machine: kmod-watch has agents for x86_64 and arm64 only",
-                             c->desc, machine);
+        const struct kw_arch *a = kw_arch_find(machine);
+        if (!a)
+                return failf(f, true, "%s is a %s machine: kmod-watch has agents for %s only", c->desc, machine,
+                             kw_arch_names());
+        const char *arch = a->name;
         if (pick_agent(s, arch, f) < 0)
                 return -1;
 
@@ -1096,15 +1090,12 @@ static void schedule_retry(struct kw_ssh *s, const char *why)
                 give_up(s, line);
                 return;
         }
-        if (!s->backoff_ms)
-                s->backoff_ms = KW_SSH_BACKOFF_MIN_MS;
-        uint64_t wait = s->backoff_ms;
+        uint64_t wait = kw_backoff_next(&s->backoff);
         if (now + wait > s->down_since_ms + limit)
                 wait = s->down_since_ms + limit - now;
         if (why)
                 kw_warn("%s; trying again in %.0f s", why, (double)wait / 1000.0);
         kw_timer_arm_ms(s->retry, wait);
-        s->backoff_ms = s->backoff_ms * 2 > KW_SSH_BACKOFF_MAX_MS ? KW_SSH_BACKOFF_MAX_MS : s->backoff_ms * 2;
 }
 
 static void on_retry(void *userdata)
@@ -1146,7 +1137,7 @@ static void on_connected(struct kw_ssh *s, struct ev *e)
         kw_debug("ssh: connected to %s (%s %s), agent in %s", s->o->ssh, e->arch, e->release, e->dir);
         s->connected = true;
         s->down_since_ms = 0;
-        s->backoff_ms = 0;
+        kw_backoff_reset(&s->backoff);
         s->n_up = 0; /* a new connection may be a new boot: send modules again */
         snprintf(s->remote_dir, sizeof(s->remote_dir), "%s", e->dir);
         s->ops->channel(s->userdata, e->fd);
@@ -1215,7 +1206,7 @@ static int on_events(void *userdata, int fd, short revents)
                 case E_LOST:
                         s->connected = false;
                         s->down_since_ms = kw_now_ms();
-                        s->backoff_ms = 0;
+                        kw_backoff_reset(&s->backoff);
                         /* the controller first, so a load waiting for an upload sees the loss */
                         s->ops->lost(s->userdata, e->text, false);
                         fail_deliveries(s, -ENOTCONN);
@@ -1281,6 +1272,7 @@ int kw_ssh_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, cons
         s->c.sp = -1;
         s->cmds_tail = &s->cmds;
         s->evs_tail = &s->evs;
+        s->backoff = (struct kw_backoff){ .min_ms = KW_SSH_BACKOFF_MIN_MS, .max_ms = KW_SSH_BACKOFF_MAX_MS };
         pthread_mutex_init(&s->lock, NULL);
         snprintf(s->dir, sizeof(s->dir), "%s", dir);
         *ret = s;
@@ -1304,9 +1296,7 @@ int kw_ssh_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, cons
         r = resolve_kdir(s);
         if (r < 0)
                 return r;
-        const char *cc = o->cross_compile ? o->cross_compile : getenv("CROSS_COMPILE");
-        if (!cc && strcmp(o->arch, kw_host_arch()) != 0)
-                cc = strcmp(o->arch, "arm64") == 0 ? "aarch64-linux-gnu-" : "x86_64-linux-gnu-";
+        const char *cc = kw_opts_cross_compile(o);
         snprintf(s->cross, sizeof(s->cross), "%s", cc ? cc : "");
         uint8_t h[KW_SHA256_LEN];
         struct kw_sha256 c;
@@ -1343,7 +1333,7 @@ int kw_ssh_start(struct kw_ssh *s)
 
 void kw_ssh_ready(struct kw_ssh *s)
 {
-        s->backoff_ms = 0;
+        kw_backoff_reset(&s->backoff);
 }
 
 struct kw_ssh *kw_ssh_free(struct kw_ssh *s)

@@ -12,18 +12,15 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "spawn.h"
 
 #define KW_MAX_IMAGES 32
 #define KW_MAX_KO (64u << 20)
@@ -192,94 +189,26 @@ static int elf_symbol(const uint8_t *p, size_t len, const char *name, char *sect
 
 /* ---- addr2line ---- */
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Runs "${cross}addr2line -e /dev/fd/3 -j SECTION 0xADDR" on image fd; its first output line. */
 static int addr2line(const struct kw_symbolizer *z, int fd, const char *section, uint64_t addr, char *out,
                      size_t size)
 {
         char prog[192], sect[128], a[32];
-        int pipefd[2];
 
         snprintf(prog, sizeof(prog), "%saddr2line", z->cross);
         snprintf(sect, sizeof(sect), "%s", section);
         snprintf(a, sizeof(a), "0x%" PRIx64, addr);
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = -errno;
-                close(pipefd[0]);
-                close(pipefd[1]);
-                return r;
+        char *argv[] = { prog, "-e", "/dev/fd/3", "-j", sect, a, NULL };
+        int r = kw_spawn_capture(argv, fd, KW_ADDR2LINE_MS, out, size);
+        if (r == 127 && z->cross[0]) { /* no cross binutils: the host's may still read it */
+                argv[0] = "addr2line";
+                r = kw_spawn_capture(argv, fd, KW_ADDR2LINE_MS, out, size);
         }
-        if (pid == 0) {
-                sigset_t none;
-                sigemptyset(&none);
-                sigprocmask(SIG_SETMASK, &none, NULL);
-                int devnull = open("/dev/null", O_RDWR);
-                dup2(devnull, 0);
-                dup2(pipefd[1], 1);
-                dup2(devnull, 2);
-                if (fd == 3)
-                        fcntl(3, F_SETFD, 0); /* addr2line opens /dev/fd/3 */
-                else
-                        dup2(fd, 3);
-
-                syscall(SYS_close_range, 4, ~0u, 0);
-                char *argv[] = { prog, "-e", "/dev/fd/3", "-j", sect, a, NULL };
-                execvp(prog, argv);
-                if (z->cross[0]) { /* no cross binutils: the host's may still read it */
-                        argv[0] = "addr2line";
-                        execvp("addr2line", argv);
-                }
-                _exit(127);
-        }
-        close(pipefd[1]);
-        size_t used = 0;
-        uint64_t deadline = now_ms() + KW_ADDR2LINE_MS;
-        int r = 0;
-        for (;;) {
-                uint64_t now = now_ms();
-                if (now >= deadline) {
-                        r = -ETIMEDOUT;
-                        break;
-                }
-                struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-                int n = poll(&pfd, 1, (int)(deadline - now));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        r = n < 0 ? -errno : -ETIMEDOUT;
-                        break;
-                }
-                ssize_t got = read(pipefd[0], out + used, size - 1 - used);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got <= 0)
-                        break;
-                used += (size_t)got;
-                if (used == size - 1)
-                        break;
-        }
-        close(pipefd[0]);
-        if (r < 0)
-                kill(pid, SIGKILL);
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
         if (r < 0)
                 return r;
-        out[used] = 0;
         out[strcspn(out, "\n")] = 0;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EIO;
+        if (r != 0)
+                return r == 127 ? -ENOENT : -EIO;
         return 0;
 }
 
