@@ -3,6 +3,10 @@
  * loop.c — poll() over a small table of fds. Handlers may add or remove
  * entries while the loop dispatches: removed entries are only marked during
  * dispatch and swept afterwards, so an index never goes stale under us.
+ *
+ * A virtual loop (kw_loop_new_virtual) has a clock of its own that only moves
+ * when kw_loop_advance() says so, and timers that fire from there, in order:
+ * the controller's unit test drives hours of timeouts in microseconds.
  */
 #include "loop.h"
 
@@ -36,8 +40,10 @@ struct child {
 
 struct kw_timer {
         struct kw_loop *loop;
-        int fd;
+        int fd;              /* -1 in a virtual loop */
         bool armed;
+        uint64_t due_us;     /* virtual loop: when it fires */
+        uint64_t seq;        /* virtual loop: arming order, for ties */
         kw_timer_fn fn;
         void *userdata;
 };
@@ -49,6 +55,10 @@ struct kw_loop {
         bool exiting;
         int status;
         struct child *children[KW_LOOP_MAX];
+        bool virtual_clock;
+        uint64_t now_us;                  /* virtual loop: its clock */
+        uint64_t arm_seq;
+        struct kw_timer *timers[KW_LOOP_MAX]; /* virtual loop: every timer */
 };
 
 static uint64_t start_us;
@@ -80,17 +90,65 @@ int kw_loop_new(struct kw_loop **ret)
         return 0;
 }
 
-struct kw_loop *kw_loop_free(struct kw_loop *l)
+int kw_loop_new_virtual(struct kw_loop **ret)
+{
+        int r = kw_loop_new(ret);
+
+        if (r == 0)
+                (*ret)->virtual_clock = true;
+        return r;
+}
+
+uint64_t kw_loop_now_us(const struct kw_loop *l)
+{
+        return l->virtual_clock ? l->now_us : kw_now_us();
+}
+
+uint64_t kw_loop_now_ms(const struct kw_loop *l)
+{
+        return kw_loop_now_us(l) / 1000u;
+}
+
+static struct kw_timer *next_due(struct kw_loop *l, uint64_t until_us)
+{
+        struct kw_timer *best = NULL;
+
+        for (int i = 0; i < KW_LOOP_MAX; i++) {
+                struct kw_timer *t = l->timers[i];
+                if (!t || !t->armed || t->due_us > until_us)
+                        continue;
+                if (!best || t->due_us < best->due_us || (t->due_us == best->due_us && t->seq < best->seq))
+                        best = t;
+        }
+        return best;
+}
+
+void kw_loop_advance(struct kw_loop *l, uint64_t ms)
+{
+        uint64_t until = l->now_us + ms * 1000u;
+        struct kw_timer *t;
+
+        while (!l->exiting && (t = next_due(l, until))) {
+                l->now_us = t->due_us;
+                t->armed = false;
+                t->fn(t->userdata);
+        }
+        if (!l->exiting)
+                l->now_us = until;
+}
+
+void kw_loop_free(struct kw_loop *l)
 {
         if (!l)
-                return NULL;
+                return;
         for (int i = 0; i < KW_LOOP_MAX; i++)
                 if (l->children[i]) {
                         close(l->children[i]->pidfd);
                         free(l->children[i]);
                 }
+        for (int i = 0; i < KW_LOOP_MAX; i++)
+                free(l->timers[i]);
         free(l);
-        return NULL;
 }
 
 static struct entry *find(struct kw_loop *l, int fd)
@@ -224,14 +282,25 @@ int kw_timer_new(struct kw_loop *l, kw_timer_fn fn, void *userdata, struct kw_ti
 
         if (!t)
                 return -ENOMEM;
+        t->loop = l;
+        t->fn = fn;
+        t->userdata = userdata;
+        if (l->virtual_clock) {
+                t->fd = -1;
+                for (int i = 0; i < KW_LOOP_MAX; i++)
+                        if (!l->timers[i]) {
+                                l->timers[i] = t;
+                                *ret = t;
+                                return 0;
+                        }
+                free(t);
+                return -ENOSPC;
+        }
         t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (t->fd < 0) {
                 free(t);
                 return -errno;
         }
-        t->loop = l;
-        t->fn = fn;
-        t->userdata = userdata;
         int r = kw_loop_add(l, t->fd, POLLIN, on_timer, t);
         if (r < 0) {
                 close(t->fd);
@@ -246,6 +315,12 @@ void kw_timer_arm_ms(struct kw_timer *t, uint64_t ms)
 {
         struct itimerspec its = { 0 };
 
+        if (t->fd < 0) {
+                t->due_us = t->loop->now_us + ms * 1000u;
+                t->seq = ++t->loop->arm_seq;
+                t->armed = true;
+                return;
+        }
         if (ms == 0)
                 its.it_value.tv_nsec = 1; /* 0 would disarm */
         else {
@@ -262,7 +337,8 @@ void kw_timer_disarm(struct kw_timer *t)
 
         if (!t)
                 return;
-        (void)timerfd_settime(t->fd, 0, &its, NULL);
+        if (t->fd >= 0)
+                (void)timerfd_settime(t->fd, 0, &its, NULL);
         t->armed = false;
 }
 
@@ -275,6 +351,13 @@ void kw_timer_free(struct kw_timer *t)
 {
         if (!t)
                 return;
+        if (t->fd < 0) {
+                for (int i = 0; i < KW_LOOP_MAX; i++)
+                        if (t->loop->timers[i] == t)
+                                t->loop->timers[i] = NULL;
+                free(t);
+                return;
+        }
         kw_loop_del(t->loop, t->fd);
         close(t->fd);
         free(t);

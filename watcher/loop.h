@@ -19,7 +19,13 @@ typedef void (*kw_timer_fn)(void *userdata);
 typedef void (*kw_child_fn)(void *userdata, pid_t pid, int wstatus);
 
 int kw_loop_new(struct kw_loop **ret);
-struct kw_loop *kw_loop_free(struct kw_loop *l);
+/* A loop whose clock stands still until kw_loop_advance() (unit tests): its
+ * timers fire from there, earliest first; it polls no fd. */
+int kw_loop_new_virtual(struct kw_loop **ret);
+/* Moves a virtual loop's clock MS forward, firing every timer due by then
+ * (0: the ones due now). Stops early when the loop is told to exit. */
+void kw_loop_advance(struct kw_loop *l, uint64_t ms);
+void kw_loop_free(struct kw_loop *l);
 
 int kw_loop_add(struct kw_loop *l, int fd, short events, kw_io_fn fn, void *userdata);
 int kw_loop_set_events(struct kw_loop *l, int fd, short events);
@@ -39,6 +45,10 @@ void kw_timer_free(struct kw_timer *t);
 int kw_loop_run(struct kw_loop *l);
 void kw_loop_exit(struct kw_loop *l, int status);
 bool kw_loop_exiting(const struct kw_loop *l);
+
+/* The loop's clock: kw_now_*() for a real loop, its own for a virtual one. */
+uint64_t kw_loop_now_ms(const struct kw_loop *l);
+uint64_t kw_loop_now_us(const struct kw_loop *l);
 
 /* Milliseconds since the program started (CLOCK_MONOTONIC). */
 uint64_t kw_now_ms(void);
