@@ -12,6 +12,7 @@
 #include "loop.h"
 
 static struct kw_ui_opts opts;
+static struct kw_ui_habits habits;
 static char *ev_buf;
 static size_t ev_size;
 static FILE *ev;
@@ -21,6 +22,11 @@ void kw_ui_setup(const struct kw_ui_opts *o)
 {
         opts = *o;
         setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+void kw_ui_set_habits(const struct kw_ui_habits *h)
+{
+        habits = *h;
 }
 
 bool kw_ui_json(void)
@@ -71,6 +77,67 @@ void kw_err(const char *fmt, ...)
         va_start(ap, fmt);
         vmsg("1;31", "kmod-watch: ", fmt, ap);
         va_end(ap);
+}
+
+void kw_note(const char *fmt, ...)
+{
+        va_list ap;
+
+        if (opts.json || opts.verbosity < 0)
+                return;
+        va_start(ap, fmt);
+        vmsg("1", "kmod-watch: ", fmt, ap);
+        va_end(ap);
+}
+
+void kw_note_err(const char *fmt, ...)
+{
+        va_list ap;
+
+        if (opts.json)
+                return;
+        va_start(ap, fmt);
+        vmsg("1;31", "kmod-watch: ", fmt, ap);
+        va_end(ap);
+}
+
+void kw_note_detail(const char *fmt, ...)
+{
+        va_list ap;
+
+        if (opts.json)
+                return;
+        va_start(ap, fmt);
+        vmsg(NULL, "    ", fmt, ap);
+        va_end(ap);
+}
+
+void kw_ui_bell(void)
+{
+        if (habits.bell)
+                fputc('\a', stderr);
+}
+
+void kw_ui_clear(bool force)
+{
+        if (!force && (opts.json || !habits.clear))
+                return;
+        fputs("\033[H\033[2J\033[3J", stdout); /* like entr -c */
+        fflush(stdout);
+}
+
+void kw_ui_run_output(unsigned stream, const char *text, size_t len)
+{
+        if (!opts.json) {
+                kw_ui_text(text, len);
+                return;
+        }
+        char *t = strndup(text, len);
+        kw_ev_begin("run_output");
+        kw_ev_int("stream", stream);
+        kw_ev_str("text", t ? t : "");
+        kw_ev_end();
+        free(t);
 }
 
 void kw_debug(const char *fmt, ...)

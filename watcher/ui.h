@@ -2,8 +2,13 @@
 /*
  * ui.h — everything kmod-watch shows: human lines on a terminal (coloured by
  * kernel log level, one summary per reload) or, with --json, one JSON object
- * per line on stdout as PRODUCT.md lists them. Diagnostics go to stderr in
- * both modes, so stdout stays machine-readable.
+ * per line on stdout as doc/contract.md lists them. Diagnostics go to stderr
+ * in both modes, so stdout stays machine-readable.
+ *
+ * The ui layer owns the difference between the modes: callers emit events
+ * (kw_ev_*, which the JSON writer and the JUnit sink see) and say what a person
+ * should read with kw_note*() and kw_ui_*(), which are silent in --json mode.
+ * Nothing outside ui.c tests the mode or writes terminal escapes.
  */
 #pragma once
 
@@ -11,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct kw_ui_opts {
         bool json;
@@ -18,7 +24,14 @@ struct kw_ui_opts {
         int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 };
 
+/* Terminal habits the run asked for (--bell, --clear). */
+struct kw_ui_habits {
+        bool bell;  /* a bell on a failed build or load and on a kernel report */
+        bool clear; /* clear the screen before each build */
+};
+
 void kw_ui_setup(const struct kw_ui_opts *o);
+void kw_ui_set_habits(const struct kw_ui_habits *h);
 bool kw_ui_json(void);
 int kw_ui_verbosity(void);
 
@@ -27,6 +40,19 @@ void kw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kw_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* For a person only (silent with --json): kw_note at normal verbosity (not
+ * with --quiet), kw_note_err always; kw_note_detail is an indented line under
+ * the last one (an oops block's body). */
+void kw_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kw_note_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kw_note_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The bell, if --bell asked for it (terminal mode only). */
+void kw_ui_bell(void);
+/* Clears the screen: always for the c key (force), before a build with --clear. */
+void kw_ui_clear(bool force);
+/* Output of a --run command: as printed, or a run_output event. */
+void kw_ui_run_output(unsigned stream, const char *text, size_t len);
 
 /* A kernel log line: JSON kmsg event, or a coloured line on stdout.
  * module_line: the line belongs to one of our modules (highlighted). */
@@ -52,5 +78,4 @@ void kw_ev_set_sink(kw_ev_sink_fn fn, void *userdata);
 const char *kw_ev_field(const struct kw_ev *e, const char *key);
 
 /* Escapes s as a JSON string (quotes included) into a FILE. */
-struct _IO_FILE;
-void kw_json_string(struct _IO_FILE *f, const char *s);
+void kw_json_string(FILE *f, const char *s);
