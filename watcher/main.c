@@ -15,7 +15,7 @@
 #include "kit.h"
 #include "opts.h"
 #include "qemuargs.h"
-#include "reload.h"
+#include "cycle.h"
 #include "settings.h"
 #include "ui.h"
 
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
         case KW_CMD_KIT:
                 return kw_kit_run_script(o.args[0], o.arch);
         case KW_CMD_WATCH:
-                return kw_run(&o);
+                return kw_cycle_run(&o);
         case KW_CMD_DOCTOR:
                 return kw_doctor_main(&o);
         case KW_CMD_INJECT:

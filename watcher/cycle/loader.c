@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loader.c — the unload/load sequence, one request at a time.
+ */
+#include "loader.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ui.h"
+
+static void next(struct kw_loader *ld);
+
+static void end(struct kw_loader *ld, enum kw_loader_end e, bool in_load, const char *what)
+{
+        struct kw_loader_report r = { .end = e, .failed = ld->failed, .in_load = in_load, .what = what };
+
+        ld->step = KW_STEP_IDLE;
+        ld->logging = false;
+        if (e == KW_END_HUNG)
+                ld->wedged = true;
+        ld->hooks->ended(ld->core, &r);
+}
+
+static void no_answer_text(const struct kw_loader *ld, const struct kw_reply *r, bool load, char *text,
+                           size_t size)
+{
+        if (r->kind == KW_REPLY_TIMEOUT)
+                snprintf(text, size, load ? "the load did not return within %u s: its init function hangs (or "
+                                            "needs more than --load-timeout)"
+                                          : "the unload did not return within %u s (its exit function hangs?)",
+                         ld->o->load_timeout_s);
+        else
+                snprintf(text, size, load ? "the guest went away during the load (%s)"
+                                          : "the agent did not answer (%s)",
+                         r->why ? r->why : "?");
+}
+
+static void on_unloaded(void *userdata, const struct kw_reply *r)
+{
+        struct kw_loader *ld = userdata;
+        const struct kw_module *m = &ld->loaded[ld->idx];
+        char text[1024];
+        int err = r->kind == KW_REPLY_OK ? r->err : EIO;
+
+        if (r->kind == KW_REPLY_OK)
+                snprintf(text, sizeof(text), "%s", r->error);
+        else
+                no_answer_text(ld, r, false, text, sizeof(text));
+        if (err != ENOENT) { /* ENOENT: a stale-module check that found none, not an unload */
+                bool ok = err == 0;
+                kw_ev_begin("unload");
+                kw_ev_str("module", m->name);
+                kw_ev_bool("ok", ok);
+                if (!ok)
+                        kw_ev_str("error", text[0] ? text : strerror(err));
+                kw_ev_end();
+                if (!ok) {
+                        bool forceable = err == EWOULDBLOCK || err == EBUSY;
+                        kw_err("unloading %s failed: %s%s", m->name, text[0] ? text : strerror(err),
+                               forceable && !ld->o->force_unload && r->kind == KW_REPLY_OK
+                                       ? " (--force-unload removes it anyway)"
+                                       : "");
+                        ld->failed = true;
+                }
+        }
+        if (r->kind == KW_REPLY_TIMEOUT) {
+                char what[128];
+                snprintf(what, sizeof(what), "unloading %s", m->name);
+                end(ld, KW_END_HUNG, false, what);
+                return;
+        }
+        if (r->kind == KW_REPLY_LOST && ld->step != KW_STEP_QUIT_UNLOAD) {
+                end(ld, KW_END_LOST, false, NULL);
+                return;
+        }
+        next(ld);
+}
+
+static void on_loaded(void *userdata, const struct kw_reply *r)
+{
+        struct kw_loader *ld = userdata;
+        const struct kw_module *m = &ld->built[ld->idx];
+        uint64_t now = kw_loop_now_us(ld->loop);
+        uint64_t ms = (now - ld->load_start_us + 500) / 1000;
+        int err = r->kind == KW_REPLY_OK ? r->err : EIO;
+        char text[1024];
+
+        if (r->kind == KW_REPLY_OK)
+                snprintf(text, sizeof(text), "%s", r->error);
+        else
+                no_answer_text(ld, r, true, text, sizeof(text));
+        if (err && ld->crash_what) {
+                /* the agent's words ("killed by signal 9") are the aftermath: say what happened */
+                char aftermath[sizeof(text)];
+                snprintf(aftermath, sizeof(aftermath), "%s", text);
+                snprintf(text, sizeof(text), "it crashed the kernel: %s (%.500s)", ld->crash_what, aftermath);
+        }
+        ld->load_total_us += now - ld->load_start_us;
+        kw_ev_begin("load");
+        kw_ev_str("module", m->name);
+        kw_ev_bool("ok", err == 0);
+        kw_ev_int("ms", (long long)ms);
+        kw_ev_int("guest_us", (long long)(r->kind == KW_REPLY_OK ? r->usec : 0));
+        if (err)
+                kw_ev_str("error", text[0] ? text : strerror(err));
+        kw_ev_end();
+        if (!err) {
+                ld->loaded[ld->n_loaded++] = *m;
+                ld->idx++;
+                next(ld);
+                return;
+        }
+        ld->hooks->flush_reports(ld->core);
+        kw_err("loading %s failed: %s", m->name, text[0] ? text : strerror(err));
+        kw_ui_bell();
+        ld->failed = true;
+        if (r->kind == KW_REPLY_TIMEOUT) {
+                char what[128];
+                snprintf(what, sizeof(what), "loading %s", m->name);
+                end(ld, KW_END_HUNG, true, what);
+                return;
+        }
+        end(ld, r->kind == KW_REPLY_LOST ? KW_END_LOST : KW_END_DONE, true, NULL);
+}
+
+static void send_load(void *userdata, int err)
+{
+        struct kw_loader *ld = userdata;
+        const struct kw_module *m = &ld->built[ld->idx];
+        char params[1024];
+
+        if (ld->step != KW_STEP_LOAD)
+                return; /* the guest went away while the module was copied */
+        if (err < 0) {
+                kw_err("cannot copy %s to the guest: %s", m->relpath, strerror(-err));
+                end(ld, KW_END_COPY_FAILED, true, NULL);
+                return;
+        }
+        kw_module_params(ld->o->param, ld->o->n_param, m->name, params, sizeof(params));
+        ld->load_start_us = kw_loop_now_us(ld->loop);
+        ld->suspect = true;
+        int r = ld->port->load(ld->impl, ld->load_path, params, ld->o->load_timeout_s * 1000u, on_loaded, ld);
+        if (r < 0) {
+                kw_err("cannot send the load request: %s", strerror(-r));
+                end(ld, KW_END_NOT_SENT, true, NULL);
+        }
+}
+
+/* The unload phase: what is loaded beyond n_keep, last first. true: a request is out. */
+static bool unload_next(struct kw_loader *ld)
+{
+        if (ld->idx < ld->n_loaded) /* on_unloaded finished loaded[idx] */
+                ld->n_loaded = ld->idx;
+        if (ld->step != KW_STEP_UNLOAD)
+                ld->n_keep = 0;
+        if (ld->n_loaded > ld->n_keep) {
+                ld->idx = ld->n_loaded - 1;
+                if (ld->port->unload(ld->impl, ld->loaded[ld->idx].name, ld->o->force_unload,
+                                     ld->o->load_timeout_s * 1000u, on_unloaded, ld) == 0)
+                        return true;
+                ld->n_loaded = ld->n_keep;
+        }
+        return false;
+}
+
+static void next(struct kw_loader *ld)
+{
+        if (ld->step == KW_STEP_UNLOAD || ld->step == KW_STEP_QUIT_UNLOAD || ld->step == KW_STEP_UNLOAD_ONLY) {
+                if (unload_next(ld))
+                        return;
+                if (ld->step == KW_STEP_UNLOAD_ONLY) {
+                        end(ld, KW_END_UNLOADED, false, NULL);
+                        return;
+                }
+                if (ld->step == KW_STEP_QUIT_UNLOAD) {
+                        end(ld, KW_END_QUIT, false, NULL);
+                        return;
+                }
+                if (ld->failed) {
+                        end(ld, KW_END_DONE, false, NULL);
+                        return;
+                }
+                ld->step = KW_STEP_LOAD;
+                ld->idx = 0;
+        }
+        while (ld->idx < ld->n_built && !ld->built[ld->idx].reload)
+                ld->idx++; /* unchanged and independent of what changed: stays loaded */
+        if (ld->idx >= ld->n_built) {
+                end(ld, KW_END_DONE, true, NULL);
+                return;
+        }
+        const struct kw_module *m = &ld->built[ld->idx];
+        /* 9p: the share has it already; SSH: copied first (send_load runs when it is there) */
+        int r = ld->port->deliver(ld->impl, m, ld->load_path, sizeof(ld->load_path), send_load, ld);
+        if (r < 0) {
+                kw_err("cannot copy %s to the guest: %s", m->relpath, strerror(-r));
+                end(ld, KW_END_NOT_SENT, true, NULL);
+        }
+}
+
+void kw_loader_reload(struct kw_loader *ld, const struct kw_module *built, size_t n_built,
+                      const struct kw_plan *plan)
+{
+        ld->built = built;
+        ld->n_built = n_built;
+        ld->failed = false;
+        ld->load_total_us = 0;
+        ld->suspect = false;
+        ld->n_keep = plan->keep;
+        ld->logging = true;
+        ld->step = KW_STEP_UNLOAD;
+        ld->idx = ld->n_loaded; /* nothing finished yet */
+        next(ld);
+}
+
+void kw_loader_unload_all(struct kw_loader *ld)
+{
+        ld->step = KW_STEP_UNLOAD_ONLY;
+        ld->idx = ld->n_loaded;
+        ld->logging = true;
+        next(ld);
+}
+
+bool kw_loader_quit(struct kw_loader *ld)
+{
+        if (!ld->n_loaded || ld->step != KW_STEP_IDLE || ld->wedged || !ld->port->channel_up(ld->impl))
+                return false;
+        ld->step = KW_STEP_QUIT_UNLOAD;
+        ld->idx = ld->n_loaded;
+        next(ld);
+        return true;
+}
+
+void kw_loader_reset(struct kw_loader *ld)
+{
+        ld->n_loaded = 0;
+        ld->step = KW_STEP_IDLE;
+        ld->logging = false;
+        ld->wedged = false;
+        ld->suspect = false;
+}
+
+bool kw_loader_idle(const struct kw_loader *ld)
+{
+        return ld->step == KW_STEP_IDLE;
+}
+
+bool kw_loader_owns_line(const struct kw_loader *ld, const char *text)
+{
+        if (ld->logging)
+                return true;
+        for (size_t i = 0; i < ld->n_loaded; i++) {
+                size_t n = strlen(ld->loaded[i].name);
+                if (strncmp(text, ld->loaded[i].name, n) == 0 && text[n] == ':')
+                        return true;
+        }
+        return false;
+}
+
+void kw_loader_init(struct kw_loader *ld, struct kw_loop *l, const struct kw_opts *o,
+                    const struct kw_cycle_port *port, void *impl, const struct kw_loader_hooks *hooks, void *core)
+{
+        *ld = (struct kw_loader){ .port = port, .impl = impl, .hooks = hooks, .core = core, .o = o, .loop = l };
+}

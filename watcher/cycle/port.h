@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * port.h — everything the cycle needs of the world, as one table: make, the
+ * source watch, the guest and the agent's session. world.c fills it with the
+ * real things (build.c, watch.c, guest.c, session.c); the controller's unit
+ * test fills it with fakes. Nothing under cycle/ but world.c calls those
+ * modules directly.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "debounce.h"
+#include "modules.h"
+#include "session.h"
+
+/* make's result: shown is what of its output a person wants (the compiler's
+ * words without kbuild's chatter, kw_build_filter_output), "" when nothing. */
+typedef void (*kw_port_built_fn)(void *core, bool ok, const char *shown, uint64_t ms);
+typedef void (*kw_port_delivered_fn)(void *ud, int err);
+
+struct kw_cycle_port {
+        /* building: one make at a time; cancel kills it (done is not called) */
+        int (*build_start)(void *impl, kw_port_built_fn done, void *core);
+        void (*build_cancel)(void *impl);
+        /* the modules the last successful make wrote, in modules.order order; 0 or -errno
+         * (the problem was already said in one line) */
+        int (*collect)(void *impl, struct kw_module *ret, size_t max, size_t *ret_n);
+
+        /* watching: moves the changes seen since the last call into d; <0: the watch
+         * stopped (already said) */
+        int (*watch_drain)(void *impl, struct kw_debounce *d, uint64_t now_ms);
+
+        /* the guest */
+        bool (*channel_up)(void *impl);       /* the agent is set up and answering */
+        bool (*can_restart)(void *impl);      /* a guest kmod-watch started and can boot again */
+        int (*restart)(void *impl, const char *reason); /* -EAGAIN: too often lately */
+        void (*detach)(void *impl, const char *why);    /* fail pending requests: the channel is gone */
+        void (*ready_ack)(void *impl);        /* the boot is over */
+        const char *(*transport)(void *impl); /* "virtio-serial", "unix:…", "ssh:…" */
+        /* makes m loadable in the guest: path to load into ret_path; done(ud, 0 or -errno)
+         * runs once the file is there (maybe before returning); <0: it cannot start */
+        int (*deliver)(void *impl, const struct kw_module *m, char *ret_path, size_t size,
+                       kw_port_delivered_fn done, void *ud);
+
+        /* requests to the agent (session.h's typed calls) */
+        int (*load)(void *impl, const char *path, const char *params, unsigned timeout_ms, kw_result_fn fn,
+                    void *ud);
+        int (*unload)(void *impl, const char *module, bool force, unsigned timeout_ms, kw_result_fn fn,
+                      void *ud);
+        int (*run)(void *impl, const char *cmd, unsigned timeout_ms, kw_result_fn fn, void *ud);
+        int (*ping)(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud);
+};

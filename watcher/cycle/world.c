@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * world.c — the cycle's real world: make (build.c), the source watch
+ * (watch.c, filter.c), the guest (guest.c) and the agent's session
+ * (session.c), the keys and the signals, wired to the cycle's inputs and
+ * behind its port. This is kw_cycle_run(): `kmod-watch [--once] DIR`.
+ */
+#include "cycle.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "build.h"
+#include "filter.h"
+#include "guest.h"
+#include "keys.h"
+#include "products.h"
+#include "proto.h"
+#include "session.h"
+#include "symbolize.h"
+#include "ui.h"
+#include "watch.h"
+
+struct world {
+        const struct kw_opts *o;
+        const struct kw_arch *arch;
+        struct kw_loop *loop;
+        char dir[PATH_MAX];
+        struct kw_cycle *cycle;
+        struct kw_guest_ctl *guest;
+        struct kw_session *session;
+        struct kw_symbolizer *sym;
+        struct kw_filter filter;
+        struct kw_watch *watch;
+        struct kw_build *build;
+        kw_port_built_fn built;
+        void *built_core;
+        int sig_fd;
+};
+
+/* ---- the port ---- */
+
+static void on_make_done(void *userdata, bool ok, const char *output, size_t len, uint64_t ms)
+{
+        struct world *w = userdata;
+        char *shown = kw_build_filter_output(output, len);
+
+        w->build = NULL;
+        w->built(w->built_core, ok, shown ? shown : "", ms);
+        free(shown);
+}
+
+static int p_build_start(void *impl, kw_port_built_fn done, void *core)
+{
+        struct world *w = impl;
+        struct kw_build_opts bo = {
+                .dir = w->dir,
+                .kdir = kw_guest_kdir(w->guest),
+                .arch = w->arch->kbuild_arch,
+                .cross_compile = kw_guest_cross_compile(w->guest),
+                .jobs = w->o->jobs,
+        };
+
+        w->built = done;
+        w->built_core = core;
+        return kw_build_start(w->loop, &bo, on_make_done, w, &w->build);
+}
+
+static void p_build_cancel(void *impl)
+{
+        struct world *w = impl;
+
+        kw_build_cancel(w->build);
+        w->build = NULL;
+}
+
+static int p_collect(void *impl, struct kw_module *ret, size_t max, size_t *ret_n)
+{
+        struct world *w = impl;
+
+        return kw_products_collect(w->dir, w->arch->elf_machine, ret, max, ret_n);
+}
+
+static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
+{
+        struct world *w = impl;
+        char err[512];
+        int r = kw_watch_drain(w->watch, d, now_ms);
+
+        if (r < 0) {
+                kw_err("watching %s stopped: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
+                kw_loop_del(w->loop, kw_watch_fd(w->watch));
+                return r;
+        }
+        int e = kw_watch_error(w->watch);
+        if (e)
+                kw_warn("%s", kw_watch_strerror(e, err, sizeof(err)));
+        return 0;
+}
+
+static bool p_channel_up(void *impl)
+{
+        return kw_session_ready(((struct world *)impl)->session);
+}
+
+static bool p_can_restart(void *impl)
+{
+        return kw_guest_can_restart(((struct world *)impl)->guest);
+}
+
+static int p_restart(void *impl, const char *reason)
+{
+        return kw_guest_restart(((struct world *)impl)->guest, reason);
+}
+
+static void p_detach(void *impl, const char *why)
+{
+        kw_session_detach(((struct world *)impl)->session, why);
+}
+
+static void p_ready_ack(void *impl)
+{
+        kw_guest_ready(((struct world *)impl)->guest);
+}
+
+static const char *p_transport(void *impl)
+{
+        return kw_guest_transport(((struct world *)impl)->guest);
+}
+
+static int p_deliver(void *impl, const struct kw_module *m, char *ret_path, size_t size, kw_port_delivered_fn done,
+                     void *ud)
+{
+        struct world *w = impl;
+        char host_ko[PATH_MAX * 2];
+
+        snprintf(host_ko, sizeof(host_ko), "%s/%s", w->dir, m->relpath);
+        int r = kw_symbolizer_snapshot(w->sym, m->name, host_ko); /* what an oops is resolved against */
+        if (r < 0)
+                kw_debug("cannot keep a copy of %s for oops reports: %s", host_ko, strerror(-r));
+        return kw_guest_deliver(w->guest, m->relpath, ret_path, size, done, ud);
+}
+
+static int p_load(void *impl, const char *path, const char *params, unsigned timeout_ms, kw_result_fn fn, void *ud)
+{
+        return kw_session_load(((struct world *)impl)->session, path, params, timeout_ms, fn, ud);
+}
+
+static int p_unload(void *impl, const char *module, bool force, unsigned timeout_ms, kw_result_fn fn, void *ud)
+{
+        return kw_session_unload(((struct world *)impl)->session, module, force, timeout_ms, fn, ud);
+}
+
+static int p_run(void *impl, const char *cmd, unsigned timeout_ms, kw_result_fn fn, void *ud)
+{
+        return kw_session_run(((struct world *)impl)->session, cmd, timeout_ms, fn, ud);
+}
+
+static int p_ping(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud)
+{
+        return kw_session_ping(((struct world *)impl)->session, timeout_ms, fn, ud);
+}
+
+static const struct kw_cycle_port real_port = {
+        .build_start = p_build_start,
+        .build_cancel = p_build_cancel,
+        .collect = p_collect,
+        .watch_drain = p_watch_drain,
+        .channel_up = p_channel_up,
+        .can_restart = p_can_restart,
+        .restart = p_restart,
+        .detach = p_detach,
+        .ready_ack = p_ready_ack,
+        .transport = p_transport,
+        .deliver = p_deliver,
+        .load = p_load,
+        .unload = p_unload,
+        .run = p_run,
+        .ping = p_ping,
+};
+
+/* ---- the inputs ---- */
+
+static void s_ready(void *userdata, const struct kw_guest *g, bool rebooted)
+{
+        kw_cycle_on_ready(((struct world *)userdata)->cycle, g, rebooted);
+}
+
+static void s_kmsg(void *userdata, uint64_t seq, unsigned level, uint64_t ts, const char *text)
+{
+        kw_cycle_on_kmsg(((struct world *)userdata)->cycle, seq, level, ts, text);
+}
+
+static void s_gap(void *userdata, uint64_t seq, uint64_t count)
+{
+        kw_cycle_on_gap(((struct world *)userdata)->cycle, seq, count);
+}
+
+static void s_output(void *userdata, uint32_t id, unsigned stream, const char *text, size_t len)
+{
+        kw_ui_run_output(stream, text, len);
+}
+
+static void s_failed(void *userdata, const char *reason)
+{
+        kw_cycle_on_failed(((struct world *)userdata)->cycle, reason);
+}
+
+static const struct kw_session_ops session_ops = {
+        .ready = s_ready,
+        .kmsg = s_kmsg,
+        .gap = s_gap,
+        .output = s_output,
+        .failed = s_failed,
+};
+
+static void g_channel(void *userdata, int fd)
+{
+        struct world *w = userdata;
+        int r = kw_session_attach_fd(w->session, fd);
+
+        if (r < 0)
+                kw_err("cannot use the guest channel: %s", strerror(-r));
+}
+
+static void g_lost(void *userdata, const char *why, bool fatal)
+{
+        kw_cycle_on_lost(((struct world *)userdata)->cycle, why, fatal);
+}
+
+static void g_console(void *userdata, const char *line)
+{
+        kw_cycle_on_console(((struct world *)userdata)->cycle, line);
+}
+
+static const struct kw_guest_ops guest_ops = {
+        .channel = g_channel,
+        .lost = g_lost,
+        .console = g_console,
+};
+
+static int on_watch(void *userdata, int fd, short revents)
+{
+        kw_cycle_on_changes(((struct world *)userdata)->cycle);
+        return 0;
+}
+
+static int on_signal(void *userdata, int fd, short revents)
+{
+        struct world *w = userdata;
+        struct signalfd_siginfo si;
+
+        while (read(fd, &si, sizeof(si)) == sizeof(si))
+                if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP)
+                        kw_cycle_on_signal(w->cycle, (int)si.ssi_signo);
+        return 0;
+}
+
+static void on_key(void *userdata, char key)
+{
+        kw_cycle_on_key(((struct world *)userdata)->cycle, key);
+}
+
+/* ---- set-up ---- */
+
+static int setup_watch(struct world *w)
+{
+        int r = 0;
+
+        for (size_t i = 0; r >= 0 && i < w->o->n_include; i++)
+                r = kw_filter_add_include(&w->filter, w->o->include[i]);
+        for (size_t i = 0; r >= 0 && i < w->o->n_exclude; i++)
+                r = kw_filter_add_exclude(&w->filter, w->o->exclude[i]);
+        if (r < 0)
+                return r;
+        r = kw_watch_start(w->dir, &w->filter, &w->watch);
+        if (r < 0) {
+                char err[512];
+                kw_err("cannot watch %s: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
+                return r;
+        }
+        return kw_loop_add(w->loop, kw_watch_fd(w->watch), POLLIN, on_watch, w);
+}
+
+/* Signals are handled in the loop; block them before any thread exists. */
+static int setup_signals(struct world *w)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sigdelset(&mask, SIGPIPE);
+        w->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (w->sig_fd < 0)
+                return -errno;
+        return kw_loop_add(w->loop, w->sig_fd, POLLIN, on_signal, w);
+}
+
+static int check_dir(const struct kw_opts *o, char *dir)
+{
+        struct stat st;
+
+        if (!realpath(o->dir, dir)) {
+                kw_err("%s: %m (give the module's source directory)", o->dir);
+                return -ENOENT;
+        }
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                kw_err("%s is not a directory (give the module's source directory)", o->dir);
+                return -ENOTDIR;
+        }
+        return 0;
+}
+
+static void ev_exit(int status)
+{
+        kw_ev_begin("exit");
+        kw_ev_int("status", status);
+        kw_ev_end();
+}
+
+int kw_cycle_run(const struct kw_opts *o)
+{
+        static struct world world;
+        struct world *w = &world;
+        int status = KW_EXIT_GUEST, r;
+
+        *w = (struct world){ .o = o, .sig_fd = -1, .arch = kw_arch_find(o->arch) };
+        if (check_dir(o, w->dir) < 0)
+                return KW_EXIT_USAGE;
+        if (!w->arch) {
+                kw_err("--arch %s: unknown architecture", o->arch);
+                return KW_EXIT_USAGE;
+        }
+        kw_ui_set_habits(&(struct kw_ui_habits){ .bell = o->bell, .clear = o->clear });
+        kw_filter_init(&w->filter);
+        r = kw_loop_new(&w->loop);
+        if (r < 0)
+                goto out;
+        r = kw_cycle_new(w->loop, o, w->dir, &real_port, w, NULL, &w->cycle);
+        if (r < 0) {
+                status = r == -EINVAL ? KW_EXIT_USAGE : KW_EXIT_GUEST;
+                goto out;
+        }
+        r = setup_signals(w);
+        if (r < 0)
+                goto out;
+        r = kw_guest_new(w->loop, o, w->dir, KW_SHARE_TAG, &guest_ops, w, &w->guest);
+        if (r < 0) {
+                status = r == -EINVAL ? KW_EXIT_USAGE : KW_EXIT_GUEST;
+                goto out;
+        }
+        /* the tag is the guest's: ours when managed, the user's with --connect */
+        r = kw_session_new(w->loop, &session_ops, w, kw_guest_tag(w->guest), KW_GUEST_MOUNT, &w->session);
+        if (r < 0)
+                goto out;
+        r = kw_symbolizer_new(w->dir, kw_guest_cross_compile(w->guest), &w->sym);
+        if (r < 0)
+                goto out;
+        kw_cycle_set_symbolizer(w->cycle, w->sym);
+        if (!o->once) {
+                r = setup_watch(w);
+                if (r < 0)
+                        goto out;
+        }
+        r = kw_guest_start(w->guest);
+        if (r < 0)
+                goto out;
+        if (!o->once && kw_keys_start(w->loop, on_key, w))
+                kw_info("%s", kw_cycle_keys_help);
+        kw_cycle_start(w->cycle);
+
+        status = kw_loop_run(w->loop);
+        if (status < 0) {
+                kw_err("internal error: %s", strerror(-status));
+                status = KW_EXIT_GUEST;
+        }
+out:
+        kw_keys_stop();
+        kw_build_cancel(w->build);
+        kw_guest_free(w->guest);
+        kw_watch_stop(w->watch);
+        kw_filter_free(&w->filter);
+        kw_cycle_free(w->cycle);
+        kw_session_free(w->session);
+        kw_symbolizer_free(w->sym);
+        ev_exit(status);
+        if (w->sig_fd >= 0)
+                close(w->sig_fd);
+        kw_loop_free(w->loop);
+        return status;
+}
