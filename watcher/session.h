@@ -45,7 +45,9 @@ struct kw_session;
  * the set-up goes from the greeting straight to KMSG_START. */
 int kw_session_new(struct kw_loop *l, const struct kw_session_ops *ops, void *userdata, const char *tag,
                    const char *mount_path, struct kw_session **ret);
-void kw_session_free(struct kw_session *s); /* NULL is fine */
+/* Closes the channel; requests still pending are dropped without their
+ * callbacks (kw_session_detach() first to have them fail). NULL is fine. */
+void kw_session_free(struct kw_session *s);
 
 /* Hand a fresh channel fd to the session (it owns the fd from here). */
 int kw_session_attach_fd(struct kw_session *s, int fd);
