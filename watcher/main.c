@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c — kmod-watch's entry: parse the command line, set up output, and
- * hand over to the subcommand. Exit statuses are PRODUCT.md's.
+ * hand over to the subcommand. Exit statuses are doc/contract.md's.
  */
 #include <stdio.h>
 #include <stdlib.h>

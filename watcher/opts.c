@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * opts.c — getopt_long over the options of PRODUCT.md. The subcommand, if
+ * opts.c — getopt_long over the options of doc/contract.md. The subcommand, if
  * any, is the first argument; every value is checked here so the rest of
  * the program can trust struct kw_opts.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * opts.h — kmod-watch's command line (PRODUCT.md is the contract). Parsing is
+ * opts.h — kmod-watch's command line (doc/contract.md is the contract). Parsing is
  * pure: it fills struct kw_opts or says, in one line, what is wrong.
  */
 #pragma once

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kmod-watch --once against a real guest: the exit statuses of PRODUCT.md and
+"""kmod-watch --once against a real guest: the exit statuses of doc/contract.md and
 the --json event stream of one whole cycle. Five boots, one per invocation."""
 
 import os
