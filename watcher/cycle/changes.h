@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * changes.h — batches of source changes: drains the watch into the debounce
+ * (debounce.c), arms its timer, and reports each finished batch up with the
+ * time of its first change (where save-to-printk latency counts from).
+ * Whether to build now is the cycle's decision: while it says it is busy,
+ * the batch waits, and kw_changes_rearm() looks again.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "debounce.h"
+#include "loop.h"
+#include "port.h"
+
+struct kw_changes_hooks {
+        bool (*busy)(void *core); /* make is running: keep the batch */
+        void (*batch)(void *core, const struct kw_batch *b, uint64_t first_ms);
+};
+
+struct kw_changes {
+        const struct kw_changes_hooks *hooks;
+        void *core;
+        const struct kw_cycle_port *port;
+        void *impl;
+        struct kw_loop *loop;
+        struct kw_debounce deb;
+        struct kw_timer *timer;
+        uint64_t first_ms; /* first change of the batch being gathered */
+};
+
+int kw_changes_init(struct kw_changes *ch, struct kw_loop *l, unsigned debounce_ms, const struct kw_cycle_port *port,
+                    void *impl, const struct kw_changes_hooks *hooks, void *core);
+void kw_changes_fini(struct kw_changes *ch);
+/* The watch has news: take it. <0: the watch stopped (already said). */
+int kw_changes_drain(struct kw_changes *ch);
+/* Changes are waiting (a build that ran meanwhile is stale). */
+bool kw_changes_pending(const struct kw_changes *ch);
+/* Arms the timer for the waiting batch, if any. */
+void kw_changes_rearm(struct kw_changes *ch);
