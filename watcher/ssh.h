@@ -35,7 +35,7 @@ int kw_ssh_start(struct kw_ssh *s);
 /* The agent greeted over the channel. */
 void kw_ssh_ready(struct kw_ssh *s);
 /* Disconnects (the remote agent exits with its channel) and frees. */
-struct kw_ssh *kw_ssh_free(struct kw_ssh *s);
+void kw_ssh_free(struct kw_ssh *s);
 
 const char *kw_ssh_kdir(const struct kw_ssh *s);
 const char *kw_ssh_cross_compile(const struct kw_ssh *s);
