@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "guest-int.h"
 #include "kit.h"
 #include "sha256.h"
 #include "ssh-int.h"
@@ -452,3 +453,59 @@ int kw_ssh_deliver(struct kw_ssh *s, const char *relpath, char *ret_guest_path, 
         return 0;
 }
 
+
+/* ---- the guest backend (guest-int.h) ---- */
+
+static int backend_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, const char *tag,
+                       const struct kw_guest_ops *ops, void *userdata, void **ret)
+{
+        struct kw_ssh *s = NULL;
+
+        (void)tag; /* no share: modules go over SFTP (kw_ssh_deliver) */
+        int r = kw_ssh_new(l, o, dir, ops, userdata, &s);
+        *ret = s;
+        return r;
+}
+
+static int backend_start(void *b)
+{
+        return kw_ssh_start(b);
+}
+
+static void backend_ready(void *b)
+{
+        kw_ssh_ready(b);
+}
+
+static int backend_deliver(void *b, const char *relpath, char *ret_guest_path, size_t size,
+                           void (*done)(void *ud, int err), void *ud)
+{
+        return kw_ssh_deliver(b, relpath, ret_guest_path, size, done, ud);
+}
+
+static const char *backend_kdir(const void *b)
+{
+        return kw_ssh_kdir(b);
+}
+
+static const char *backend_cross_compile(const void *b)
+{
+        return kw_ssh_cross_compile(b);
+}
+
+static void backend_free(void *b)
+{
+        kw_ssh_free(b);
+}
+
+const struct kw_guest_backend kw_guest_ssh = {
+        .name = "ssh",
+        .transport = "ssh",
+        .new = backend_new,
+        .start = backend_start,
+        .ready = backend_ready,
+        .deliver = backend_deliver,
+        .kdir = backend_kdir,
+        .cross_compile = backend_cross_compile,
+        .free = backend_free,
+};
