@@ -18,13 +18,10 @@
 #include "ui.h"
 
 struct connect {
+        struct kw_guest_base base; /* first: kdir, cross, tag, subdir */
         const struct kw_guest_ops *ops;
         void *userdata;
         struct kw_attach *attach;
-        char tag[64];
-        char subdir[PATH_MAX]; /* DIR under the share root */
-        char kdir[PATH_MAX];
-        char cross[128];
 };
 
 static void on_channel(void *userdata, int fd)
@@ -64,7 +61,7 @@ static int connect_new(struct kw_loop *l, const struct kw_opts *o, const char *d
                 kw_err("%s", err);
                 return -EINVAL;
         }
-        r = kw_share_subdir(share.root, dir, c->subdir, sizeof(c->subdir));
+        r = kw_share_subdir(share.root, dir, c->base.subdir, sizeof(c->base.subdir));
         if (r < 0) {
                 kw_err("%s is not inside the 9p share %s (from %s), so the guest cannot see it: share a "
                        "directory that contains it (--share or QEMU_9P_PATH)",
@@ -73,7 +70,7 @@ static int connect_new(struct kw_loop *l, const struct kw_opts *o, const char *d
         }
         if (strcmp(share.root_from, "DIR") == 0)
                 kw_info("no --share and no QEMU_9P_PATH: taking it that your QEMU shares %s itself", dir);
-        snprintf(c->tag, sizeof(c->tag), "%s", share.tag);
+        snprintf(c->base.tag, sizeof(c->base.tag), "%s", share.tag);
         struct kw_kit kit = { 0 };
         if (!o->kdir) {
                 r = kw_kit_load(o->arch, &kit);
@@ -83,7 +80,7 @@ static int connect_new(struct kw_loop *l, const struct kw_opts *o, const char *d
                         return -EINVAL;
                 }
         }
-        r = kw_guest_build_tree(o, kit.kdir, c->kdir, sizeof(c->kdir), c->cross, sizeof(c->cross));
+        r = kw_guest_build_tree(o, kit.kdir, &c->base);
         if (r < 0)
                 return r;
         const struct kw_attach_opts ao = {
@@ -113,34 +110,6 @@ static void connect_ready(void *b)
         kw_attach_ready(c->attach);
 }
 
-static const char *connect_kdir(const void *b)
-{
-        const struct connect *c = b;
-
-        return c->kdir;
-}
-
-static const char *connect_cross_compile(const void *b)
-{
-        const struct connect *c = b;
-
-        return c->cross[0] ? c->cross : NULL;
-}
-
-static const char *connect_tag(const void *b)
-{
-        const struct connect *c = b;
-
-        return c->tag;
-}
-
-static const char *connect_subdir(const void *b)
-{
-        const struct connect *c = b;
-
-        return c->subdir;
-}
-
 static void connect_free(void *b)
 {
         struct connect *c = b;
@@ -157,9 +126,9 @@ const struct kw_guest_backend kw_guest_connect = {
         .new = connect_new,
         .start = connect_start,
         .ready = connect_ready,
-        .kdir = connect_kdir,
-        .cross_compile = connect_cross_compile,
-        .tag = connect_tag,
-        .subdir = connect_subdir,
+        .kdir = kw_guest_base_kdir,
+        .cross_compile = kw_guest_base_cross_compile,
+        .tag = kw_guest_base_tag,
+        .subdir = kw_guest_base_subdir,
         .free = connect_free,
 };

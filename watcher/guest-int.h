@@ -10,6 +10,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 
 #include "guest.h"
@@ -40,8 +41,20 @@ extern const struct kw_guest_backend kw_guest_managed;
 extern const struct kw_guest_backend kw_guest_connect;
 extern const struct kw_guest_backend kw_guest_ssh;
 
-/* For backends that build against a tree of their own choosing: kdir (the
- * kit's unless --kdir) resolved into kdir_buf, CROSS_COMPILE into cross_buf
- * ("" when native). -EINVAL after a message. */
-int kw_guest_build_tree(const struct kw_opts *o, const char *kit_kdir, char *kdir_buf, size_t kdir_size,
-                        char *cross_buf, size_t cross_size);
+/* The first member of a backend that builds against a tree it picks and
+ * whose guest sees DIR over a 9p share (managed, --connect): the
+ * kw_guest_base_* operations read it. */
+struct kw_guest_base {
+        char kdir[PATH_MAX];
+        char cross[128];       /* "" when native */
+        char tag[64];
+        char subdir[PATH_MAX]; /* DIR under the share root; "" when DIR is the root */
+};
+
+/* kdir (the kit's unless --kdir) resolved into base->kdir, CROSS_COMPILE
+ * into base->cross. -EINVAL after a message. */
+int kw_guest_build_tree(const struct kw_opts *o, const char *kit_kdir, struct kw_guest_base *base);
+const char *kw_guest_base_kdir(const void *b);
+const char *kw_guest_base_cross_compile(const void *b);
+const char *kw_guest_base_tag(const void *b);
+const char *kw_guest_base_subdir(const void *b);

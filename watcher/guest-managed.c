@@ -33,16 +33,14 @@
 #define KW_RESTART_WINDOW_MS 60000
 
 struct managed {
+        struct kw_guest_base base; /* first: kdir, cross, tag (subdir "": it shares DIR itself) */
         struct kw_loop *loop;
         const struct kw_opts *o;
         const struct kw_guest_ops *ops;
         void *userdata;
         char dir[PATH_MAX];
-        char tag[64];
 
         struct kw_kit kit;
-        char kdir[PATH_MAX];
-        char cross[128];
         char runtime[256]; /* short: a unix socket path lives in it */
         char sock[PATH_MAX];
         char initrd[PATH_MAX];
@@ -219,7 +217,7 @@ static int start_qemu(struct managed *m)
                 .kernel = m->o->kernel ? m->o->kernel : m->kit.kernel,
                 .initrd = m->initrd,
                 .share_dir = m->dir,
-                .tag = m->tag,
+                .tag = m->base.tag,
                 .sock_path = m->sock,
                 .kvm = m->kvm,
                 .mem_mb = m->o->mem_mb,
@@ -299,7 +297,7 @@ static int managed_new(struct kw_loop *l, const struct kw_opts *o, const char *d
         m->userdata = userdata;
         m->listen_fd = -1;
         snprintf(m->dir, sizeof(m->dir), "%s", dir);
-        snprintf(m->tag, sizeof(m->tag), "%s", tag);
+        snprintf(m->base.tag, sizeof(m->base.tag), "%s", tag);
         if (o->kernel && !o->kdir) {
                 kw_err("--kernel needs --kdir (the tree to build modules against)");
                 return -EINVAL;
@@ -317,7 +315,7 @@ static int managed_new(struct kw_loop *l, const struct kw_opts *o, const char *d
                 if (r < 0)
                         return r;
         }
-        r = kw_guest_build_tree(o, m->kit.kdir, m->kdir, sizeof(m->kdir), m->cross, sizeof(m->cross));
+        r = kw_guest_build_tree(o, m->kit.kdir, &m->base);
         if (r < 0)
                 return r;
 
@@ -396,27 +394,6 @@ static int managed_restart(void *b, const char *reason)
         return start_qemu(m);
 }
 
-static const char *managed_kdir(const void *b)
-{
-        const struct managed *m = b;
-
-        return m->kdir;
-}
-
-static const char *managed_cross_compile(const void *b)
-{
-        const struct managed *m = b;
-
-        return m->cross[0] ? m->cross : NULL;
-}
-
-static const char *managed_tag(const void *b)
-{
-        const struct managed *m = b;
-
-        return m->tag;
-}
-
 const struct kw_guest_backend kw_guest_managed = {
         .name = "managed",
         .transport = "virtio-serial",
@@ -424,8 +401,9 @@ const struct kw_guest_backend kw_guest_managed = {
         .start = managed_start,
         .ready = managed_ready,
         .restart = managed_restart,
-        .kdir = managed_kdir,
-        .cross_compile = managed_cross_compile,
-        .tag = managed_tag,
+        .kdir = kw_guest_base_kdir,
+        .cross_compile = kw_guest_base_cross_compile,
+        .tag = kw_guest_base_tag,
+        .subdir = kw_guest_base_subdir,
         .free = managed_free,
 };

@@ -22,20 +22,39 @@ struct kw_guest_ctl {
         void *b; /* the backend's own */
 };
 
-int kw_guest_build_tree(const struct kw_opts *o, const char *kit_kdir, char *kdir_buf, size_t kdir_size,
-                        char *cross_buf, size_t cross_size)
+int kw_guest_build_tree(const struct kw_opts *o, const char *kit_kdir, struct kw_guest_base *base)
 {
         const char *kdir = o->kdir ? o->kdir : kit_kdir;
-        char real[PATH_MAX];
 
-        if (!realpath(kdir, real)) {
+        if (!realpath(kdir, base->kdir)) {
                 kw_err("--kdir %s: %s", kdir, strerror(errno));
                 return -EINVAL;
         }
-        snprintf(kdir_buf, kdir_size, "%s", real);
         const char *cc = kw_opts_cross_compile(o);
-        snprintf(cross_buf, cross_size, "%s", cc ? cc : "");
+        snprintf(base->cross, sizeof(base->cross), "%s", cc ? cc : "");
         return 0;
+}
+
+const char *kw_guest_base_kdir(const void *b)
+{
+        return ((const struct kw_guest_base *)b)->kdir;
+}
+
+const char *kw_guest_base_cross_compile(const void *b)
+{
+        const struct kw_guest_base *base = b;
+
+        return base->cross[0] ? base->cross : NULL;
+}
+
+const char *kw_guest_base_tag(const void *b)
+{
+        return ((const struct kw_guest_base *)b)->tag;
+}
+
+const char *kw_guest_base_subdir(const void *b)
+{
+        return ((const struct kw_guest_base *)b)->subdir;
 }
 
 int kw_guest_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, const char *tag,
