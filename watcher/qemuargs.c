@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proto.h"
+#include "qemu.h"
 #include "share.h"
 
 int kw_shell_quote(const char *s, char *buf, size_t size)
@@ -77,44 +77,28 @@ static void word(struct line *l, const char *fmt, ...)
         l->used += (size_t)n;
 }
 
-/* QEMU's -opt a=b,c=d syntax: a comma inside a value is written twice. */
-static int comma_escape(const char *s, char *buf, size_t size)
+static void emit_word(void *ctx, const char *s)
 {
-        size_t n = 0;
-
-        for (; *s; s++) {
-                if (n + 2 >= size)
-                        return -ENAMETOOLONG;
-                if (*s == ',')
-                        buf[n++] = ',';
-                buf[n++] = *s;
-        }
-        buf[n] = 0;
-        return 0;
+        word(ctx, "%s", s);
 }
 
 int kw_qemu_args_line(const struct kw_qemu_args_in *in, char *buf, size_t size)
 {
         struct line l = { .buf = buf, .size = size };
-        char share[PATH_MAX * 2], sock[PATH_MAX * 2];
+        const struct kw_qemu_io io = {
+                .share_dir = in->share,
+                .tag = in->tag,
+                .security_model = in->sec,
+                .sock_path = in->sock,
+                .sock_server = true, /* the user's QEMU serves; kmod-watch --connect knocks */
+                .chardev_id = "kmodwatch",
+                .serial_id = "kmodwatch-serial",
+        };
 
         if (size)
                 buf[0] = 0;
-        if ((in->share && comma_escape(in->share, share, sizeof(share)) < 0) ||
-            comma_escape(in->sock, sock, sizeof(sock)) < 0)
-                return -ENAMETOOLONG;
-        if (in->share) {
-                /* id: QEMU wants an identifier that starts with a letter (id=9p0 is refused) */
-                word(&l, "-virtfs");
-                word(&l, "local,path=%s,mount_tag=%s,security_model=%s,id=fs9p", share, in->tag, in->sec);
-        }
-        word(&l, "-device");
-        word(&l, "virtio-serial-pci,id=kmodwatch-serial");
-        word(&l, "-chardev");
-        word(&l, "socket,id=kmodwatch,path=%s,server=on,wait=off", sock);
-        word(&l, "-device");
-        word(&l, "virtserialport,bus=kmodwatch-serial.0,chardev=kmodwatch,name=%s", KW_PORT_NAME);
-        return l.err;
+        int r = kw_qemu_io_args(&io, emit_word, &l);
+        return r < 0 ? r : l.err;
 }
 
 int kw_qemu_args_default_socket(char *buf, size_t size)
