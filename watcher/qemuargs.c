@@ -54,32 +54,24 @@ struct line {
         int err;
 };
 
-static void word(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void word(struct line *l, const char *fmt, ...)
+/* One argument, shell-quoted, after a space (kw_qemu_io_args' emit). */
+static void emit_word(void *ctx, const char *arg)
 {
-        char raw[PATH_MAX * 2 + 256], quoted[PATH_MAX * 4 + 512];
-        va_list ap;
+        struct line *l = ctx;
+        char quoted[PATH_MAX * 4 + 512];
 
         if (l->err)
                 return;
-        va_start(ap, fmt);
-        int n = vsnprintf(raw, sizeof(raw), fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t)n >= sizeof(raw) || kw_shell_quote(raw, quoted, sizeof(quoted)) < 0) {
+        if (kw_shell_quote(arg, quoted, sizeof(quoted)) < 0) {
                 l->err = -ENAMETOOLONG;
                 return;
         }
-        n = snprintf(l->buf + l->used, l->size - l->used, "%s%s", l->used ? " " : "", quoted);
+        int n = snprintf(l->buf + l->used, l->size - l->used, "%s%s", l->used ? " " : "", quoted);
         if (n < 0 || (size_t)n >= l->size - l->used) {
                 l->err = -ENAMETOOLONG;
                 return;
         }
         l->used += (size_t)n;
-}
-
-static void emit_word(void *ctx, const char *s)
-{
-        word(ctx, "%s", s);
 }
 
 int kw_qemu_args_line(const struct kw_qemu_args_in *in, char *buf, size_t size)
