@@ -16,6 +16,7 @@
 
 #include "qemu.h"
 #include "share.h"
+#include "ui.h"
 
 int kw_shell_quote(const char *s, char *buf, size_t size)
 {
@@ -125,23 +126,23 @@ int kw_qemu_args_main(const struct kw_opts *o)
         struct kw_share s;
 
         if (!realpath(o->dir, dir)) {
-                fprintf(stderr, "kmod-watch: %s: %s (give the module's source directory)\n", o->dir, strerror(errno));
+                kw_err("%s: %s (give the module's source directory)", o->dir, strerror(errno));
                 return KW_EXIT_USAGE;
         }
         int r = kw_share_resolve(o, dir, &s, err, sizeof(err));
         if (r < 0) {
-                fprintf(stderr, "kmod-watch: %s\n", err);
+                kw_err("%s", err);
                 return KW_EXIT_USAGE;
         }
         char sub[PATH_MAX];
         if (kw_share_subdir(s.root, dir, sub, sizeof(sub)) < 0) {
-                fprintf(stderr, "kmod-watch: %s is not inside the 9p share %s (from %s): share a directory that "
-                        "contains it\n", dir, s.root, s.root_from);
+                kw_err("%s is not inside the 9p share %s (from %s): share a directory that contains it", dir, s.root,
+                       s.root_from);
                 return KW_EXIT_USAGE;
         }
         r = o->socket ? absolute(o->socket, sock, sizeof(sock)) : kw_qemu_args_default_socket(sock, sizeof(sock));
         if (r < 0) {
-                fprintf(stderr, "kmod-watch: --socket %s: %s\n", o->socket ? o->socket : "", strerror(-r));
+                kw_err("--socket %s: %s", o->socket ? o->socket : "", strerror(-r));
                 return KW_EXIT_USAGE;
         }
         /* The tutorial's QEMU_9P=on: their qemu-run.sh adds the -virtfs itself. */
@@ -150,26 +151,23 @@ int kw_qemu_args_main(const struct kw_opts *o)
         struct kw_qemu_args_in in = { .share = script_shares ? NULL : s.root, .tag = s.tag, .sec = s.sec, .sock = sock };
         r = kw_qemu_args_line(&in, line, sizeof(line));
         if (r < 0) {
-                fprintf(stderr, "kmod-watch: the arguments do not fit: %s\n", strerror(-r));
+                kw_err("the arguments do not fit: %s", strerror(-r));
                 return KW_EXIT_USAGE;
         }
         printf("%s\n", line);
         if (strcmp(s.sec, "passthrough") == 0 && geteuid() != 0)
-                fprintf(stderr, "kmod-watch: warning: security_model=passthrough needs QEMU to run as root; "
-                        "QEMU_9P_SEC=none (the default) works for everyone\n");
+                kw_warn("security_model=passthrough needs QEMU to run as root; QEMU_9P_SEC=none (the default) "
+                        "works for everyone");
         if (!isatty(STDERR_FILENO) || o->verbosity < 0)
                 return 0;
         if (script_shares)
-                fprintf(stderr, "kmod-watch: QEMU_9P=on: your qemu-run.sh adds the -virtfs; these are only the "
-                        "agent's channel\n");
+                kw_info("QEMU_9P=on: your qemu-run.sh adds the -virtfs; these are only the agent's channel");
         char qsock[PATH_MAX * 2], qroot[PATH_MAX * 2], qdir[PATH_MAX * 2], qtag[128];
         if (kw_shell_quote(sock, qsock, sizeof(qsock)) < 0 || kw_shell_quote(s.root, qroot, sizeof(qroot)) < 0 ||
             kw_shell_quote(dir, qdir, sizeof(qdir)) < 0 || kw_shell_quote(s.tag, qtag, sizeof(qtag)) < 0)
                 return 0;
-        fprintf(stderr,
-                "kmod-watch: add these to your QEMU command line; boot an initramfs with the agent\n"
-                "kmod-watch: (kmod-watch inject-agent IN OUT, then rdinit=/kmod-watch-init), and run:\n"
-                "kmod-watch:   kmod-watch --connect unix:%s --share %s --tag %s %s\n",
-                qsock, qroot, qtag, qdir);
+        kw_info("add these to your QEMU command line; boot an initramfs with the agent");
+        kw_info("(kmod-watch inject-agent IN OUT, then rdinit=/kmod-watch-init), and run:");
+        kw_info("  kmod-watch --connect unix:%s --share %s --tag %s %s", qsock, qroot, qtag, qdir);
         return 0;
 }
