@@ -11,7 +11,8 @@
  * their content changed. A dropped connection or a rebooted target is
  * reported and reconnected with backoff.
  *
- * guest.c owns one of these when --ssh is given and forwards to it.
+ * It is the --ssh guest backend (kw_guest_ssh in guest-int.h); the design
+ * and the parts that make it up are described in ssh-int.h.
  */
 #pragma once
 
