@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * guest.h — which guest we talk to and how we reach it, under the controller:
- * a managed QEMU booted from the kit (or --kernel), or a QEMU the user
- * started (--connect unix:PATH). It hands the controller a connected channel
- * fd whenever one appears, and says when the guest is lost (and, for a
- * managed guest, brings it back).
+ * a managed QEMU booted from the kit (or --kernel), a QEMU the user started
+ * (--connect unix:PATH), or a board or VM over SSH (--ssh). It hands the
+ * controller a connected channel fd whenever one appears, and says when the
+ * guest is lost (and, for a managed guest, brings it back). Each way is a
+ * backend behind one table of operations (guest-int.h).
  */
 #pragma once
 

@@ -26,6 +26,7 @@
 #include "cpio.h"
 #include "paths.h"
 #include "spawn.h"
+#include "ui.h"
 
 static const char init_script[] =
         "#!/bin/sh\n"
@@ -156,13 +157,13 @@ static int copy_fd(int in, int out, uint64_t *ret_bytes)
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
+        char msg[PATH_MAX * 2 + 256];
         va_list ap;
 
-        fputs("kmod-watch: inject-agent: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        fputc('\n', stderr);
+        kw_err("inject-agent: %s", msg);
         return 1;
 }
 

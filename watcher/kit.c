@@ -18,6 +18,7 @@
 #include "arch.h"
 #include "paths.h"
 #include "spawn.h"
+#include "ui.h"
 
 #define KIT_ENV_MAX (64 * 1024)
 
@@ -174,7 +175,7 @@ int kw_kit_run_script(const char *verb, const char *arch)
 
         if (access(script, X_OK) < 0) {
                 int r = errno;
-                fprintf(stderr, "kmod-watch: cannot run the kit script %s: %s (set KMOD_WATCH_KIT_SCRIPT)\n", script,
+                kw_err("cannot run the kit script %s: %s (set KMOD_WATCH_KIT_SCRIPT)", script,
                         strerror(r));
                 return r == ENOENT ? 127 : 126;
         }

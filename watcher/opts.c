@@ -150,6 +150,8 @@ const char *kw_opts_cross_compile(const struct kw_opts *o)
         return cc ? cc : a ? kw_arch_cross_compile(a) : NULL;
 }
 
+/* Raw stderr, not kw_err(): options are parsed before the ui is set up
+ * (the ui's colour and verbosity come from them). */
 static int usage(const char *fmt, ...)
 {
         va_list ap;

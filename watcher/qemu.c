@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,6 +66,74 @@ static void arg(struct argbuf *a, const char *fmt, ...)
         a->used += (size_t)len + 1;
 }
 
+/* QEMU's -opt a=b,c=d syntax: a comma inside a value is written twice. */
+static int comma_escape(const char *s, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        for (; *s; s++) {
+                if (n + 2 >= size)
+                        return -ENAMETOOLONG;
+                if (*s == ',')
+                        buf[n++] = ',';
+                buf[n++] = *s;
+        }
+        buf[n] = 0;
+        return 0;
+}
+
+struct emitter {
+        void (*emit)(void *ctx, const char *arg);
+        void *ctx;
+        int err;
+};
+
+static void emitf(struct emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emitf(struct emitter *e, const char *fmt, ...)
+{
+        char a[PATH_MAX * 4 + 256];
+        va_list ap;
+
+        if (e->err)
+                return;
+        va_start(ap, fmt);
+        int n = vsnprintf(a, sizeof(a), fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n >= sizeof(a))
+                e->err = -ENAMETOOLONG;
+        else
+                e->emit(e->ctx, a);
+}
+
+int kw_qemu_io_args(const struct kw_qemu_io *io, void (*emit)(void *ctx, const char *arg), void *ctx)
+{
+        struct emitter e = { .emit = emit, .ctx = ctx };
+        char share[PATH_MAX * 2], sock[PATH_MAX * 2];
+
+        if ((io->share_dir && comma_escape(io->share_dir, share, sizeof(share)) < 0) ||
+            comma_escape(io->sock_path, sock, sizeof(sock)) < 0)
+                return -ENAMETOOLONG;
+        if (io->share_dir) {
+                /* id: QEMU wants an identifier that starts with a letter (id=9p0 is refused) */
+                emitf(&e, "-virtfs");
+                emitf(&e, "local,path=%s,mount_tag=%s,security_model=%s,id=fs9p", share, io->tag,
+                      io->security_model);
+        }
+        emitf(&e, "-device");
+        emitf(&e, "virtio-serial-pci%s%s", io->serial_id ? ",id=" : "", io->serial_id ? io->serial_id : "");
+        emitf(&e, "-chardev");
+        emitf(&e, "socket,id=%s,path=%s%s", io->chardev_id, sock, io->sock_server ? ",server=on,wait=off" : "");
+        emitf(&e, "-device");
+        emitf(&e, "virtserialport,%s%s%schardev=%s,name=%s", io->serial_id ? "bus=" : "",
+              io->serial_id ? io->serial_id : "", io->serial_id ? ".0," : "", io->chardev_id, KW_PORT_NAME);
+        return e.err;
+}
+
+static void emit_arg(void *ctx, const char *s)
+{
+        arg(ctx, "%s", s);
+}
+
 int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **argv, size_t max)
 {
         struct argbuf a = { .buf = buf, .size = size, .argv = argv, .max = max };
@@ -98,16 +167,16 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
         arg(&a, "-append");
         arg(&a, "console=%s panic=-1 quiet%s%s", o->console ? o->console : "ttyS0", o->append ? " " : "",
             o->append ? o->append : "");
-        if (o->share_dir) {
-                arg(&a, "-virtfs");
-                arg(&a, "local,path=%s,mount_tag=%s,security_model=none,id=fs9p", o->share_dir, o->tag);
-        }
-        arg(&a, "-device");
-        arg(&a, "virtio-serial-pci");
-        arg(&a, "-chardev");
-        arg(&a, "socket,id=kw0,path=%s", o->sock_path);
-        arg(&a, "-device");
-        arg(&a, "virtserialport,chardev=kw0,name=" KW_PORT_NAME);
+        const struct kw_qemu_io io = {
+                .share_dir = o->share_dir,
+                .tag = o->tag,
+                .security_model = "none",
+                .sock_path = o->sock_path,
+                .chardev_id = "kw0", /* QEMU connects to our socket */
+        };
+        int r = kw_qemu_io_args(&io, emit_arg, &a);
+        if (r < 0)
+                return r;
         return a.err ? a.err : (int)a.n;
 }
 

@@ -43,5 +43,21 @@ void kw_qemu_stop(struct kw_qemu *q);
 pid_t kw_qemu_pid(const struct kw_qemu *q);
 const char *kw_qemu_console_tail(const struct kw_qemu *q);
 
+/* The guest's two ways to us, as QEMU arguments — the 9p share (-virtfs)
+ * and the agent's virtio-serial port on a unix socket — written only here:
+ * for the managed guest (kw_qemu_argv) and for the user's own QEMU
+ * (`kmod-watch qemu-args`). Commas in paths are doubled (QEMU's syntax). */
+struct kw_qemu_io {
+        const char *share_dir;      /* absolute; NULL: no -virtfs */
+        const char *tag;
+        const char *security_model; /* "none", "mapped-xattr", … */
+        const char *sock_path;
+        bool sock_server;           /* QEMU serves the socket (--connect); else it connects to ours */
+        const char *chardev_id;     /* "kw0" */
+        const char *serial_id;      /* the virtio-serial-pci's id (its port names the bus); NULL: none */
+};
+/* Calls emit(ctx, arg) for each argument, in order. 0, or -ENAMETOOLONG. */
+int kw_qemu_io_args(const struct kw_qemu_io *io, void (*emit)(void *ctx, const char *arg), void *ctx);
+
 /* The argv kw_qemu_start() runs (NULL-terminated, strings owned by buf). */
 int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **argv, size_t max);

@@ -14,8 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proto.h"
+#include "qemu.h"
 #include "share.h"
+#include "ui.h"
 
 int kw_shell_quote(const char *s, char *buf, size_t size)
 {
@@ -54,22 +55,19 @@ struct line {
         int err;
 };
 
-static void word(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void word(struct line *l, const char *fmt, ...)
+/* One argument, shell-quoted, after a space (kw_qemu_io_args' emit). */
+static void emit_word(void *ctx, const char *arg)
 {
-        char raw[PATH_MAX * 2 + 256], quoted[PATH_MAX * 4 + 512];
-        va_list ap;
+        struct line *l = ctx;
+        char quoted[PATH_MAX * 4 + 512];
 
         if (l->err)
                 return;
-        va_start(ap, fmt);
-        int n = vsnprintf(raw, sizeof(raw), fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t)n >= sizeof(raw) || kw_shell_quote(raw, quoted, sizeof(quoted)) < 0) {
+        if (kw_shell_quote(arg, quoted, sizeof(quoted)) < 0) {
                 l->err = -ENAMETOOLONG;
                 return;
         }
-        n = snprintf(l->buf + l->used, l->size - l->used, "%s%s", l->used ? " " : "", quoted);
+        int n = snprintf(l->buf + l->used, l->size - l->used, "%s%s", l->used ? " " : "", quoted);
         if (n < 0 || (size_t)n >= l->size - l->used) {
                 l->err = -ENAMETOOLONG;
                 return;
@@ -77,44 +75,23 @@ static void word(struct line *l, const char *fmt, ...)
         l->used += (size_t)n;
 }
 
-/* QEMU's -opt a=b,c=d syntax: a comma inside a value is written twice. */
-static int comma_escape(const char *s, char *buf, size_t size)
-{
-        size_t n = 0;
-
-        for (; *s; s++) {
-                if (n + 2 >= size)
-                        return -ENAMETOOLONG;
-                if (*s == ',')
-                        buf[n++] = ',';
-                buf[n++] = *s;
-        }
-        buf[n] = 0;
-        return 0;
-}
-
 int kw_qemu_args_line(const struct kw_qemu_args_in *in, char *buf, size_t size)
 {
         struct line l = { .buf = buf, .size = size };
-        char share[PATH_MAX * 2], sock[PATH_MAX * 2];
+        const struct kw_qemu_io io = {
+                .share_dir = in->share,
+                .tag = in->tag,
+                .security_model = in->sec,
+                .sock_path = in->sock,
+                .sock_server = true, /* the user's QEMU serves; kmod-watch --connect knocks */
+                .chardev_id = "kmodwatch",
+                .serial_id = "kmodwatch-serial",
+        };
 
         if (size)
                 buf[0] = 0;
-        if ((in->share && comma_escape(in->share, share, sizeof(share)) < 0) ||
-            comma_escape(in->sock, sock, sizeof(sock)) < 0)
-                return -ENAMETOOLONG;
-        if (in->share) {
-                /* id: QEMU wants an identifier that starts with a letter (id=9p0 is refused) */
-                word(&l, "-virtfs");
-                word(&l, "local,path=%s,mount_tag=%s,security_model=%s,id=fs9p", share, in->tag, in->sec);
-        }
-        word(&l, "-device");
-        word(&l, "virtio-serial-pci,id=kmodwatch-serial");
-        word(&l, "-chardev");
-        word(&l, "socket,id=kmodwatch,path=%s,server=on,wait=off", sock);
-        word(&l, "-device");
-        word(&l, "virtserialport,bus=kmodwatch-serial.0,chardev=kmodwatch,name=%s", KW_PORT_NAME);
-        return l.err;
+        int r = kw_qemu_io_args(&io, emit_word, &l);
+        return r < 0 ? r : l.err;
 }
 
 int kw_qemu_args_default_socket(char *buf, size_t size)
@@ -149,23 +126,23 @@ int kw_qemu_args_main(const struct kw_opts *o)
         struct kw_share s;
 
         if (!realpath(o->dir, dir)) {
-                fprintf(stderr, "kmod-watch: %s: %s (give the module's source directory)\n", o->dir, strerror(errno));
+                kw_err("%s: %s (give the module's source directory)", o->dir, strerror(errno));
                 return KW_EXIT_USAGE;
         }
         int r = kw_share_resolve(o, dir, &s, err, sizeof(err));
         if (r < 0) {
-                fprintf(stderr, "kmod-watch: %s\n", err);
+                kw_err("%s", err);
                 return KW_EXIT_USAGE;
         }
         char sub[PATH_MAX];
         if (kw_share_subdir(s.root, dir, sub, sizeof(sub)) < 0) {
-                fprintf(stderr, "kmod-watch: %s is not inside the 9p share %s (from %s): share a directory that "
-                        "contains it\n", dir, s.root, s.root_from);
+                kw_err("%s is not inside the 9p share %s (from %s): share a directory that contains it", dir, s.root,
+                       s.root_from);
                 return KW_EXIT_USAGE;
         }
         r = o->socket ? absolute(o->socket, sock, sizeof(sock)) : kw_qemu_args_default_socket(sock, sizeof(sock));
         if (r < 0) {
-                fprintf(stderr, "kmod-watch: --socket %s: %s\n", o->socket ? o->socket : "", strerror(-r));
+                kw_err("--socket %s: %s", o->socket ? o->socket : "", strerror(-r));
                 return KW_EXIT_USAGE;
         }
         /* The tutorial's QEMU_9P=on: their qemu-run.sh adds the -virtfs itself. */
@@ -174,26 +151,23 @@ int kw_qemu_args_main(const struct kw_opts *o)
         struct kw_qemu_args_in in = { .share = script_shares ? NULL : s.root, .tag = s.tag, .sec = s.sec, .sock = sock };
         r = kw_qemu_args_line(&in, line, sizeof(line));
         if (r < 0) {
-                fprintf(stderr, "kmod-watch: the arguments do not fit: %s\n", strerror(-r));
+                kw_err("the arguments do not fit: %s", strerror(-r));
                 return KW_EXIT_USAGE;
         }
         printf("%s\n", line);
         if (strcmp(s.sec, "passthrough") == 0 && geteuid() != 0)
-                fprintf(stderr, "kmod-watch: warning: security_model=passthrough needs QEMU to run as root; "
-                        "QEMU_9P_SEC=none (the default) works for everyone\n");
+                kw_warn("security_model=passthrough needs QEMU to run as root; QEMU_9P_SEC=none (the default) "
+                        "works for everyone");
         if (!isatty(STDERR_FILENO) || o->verbosity < 0)
                 return 0;
         if (script_shares)
-                fprintf(stderr, "kmod-watch: QEMU_9P=on: your qemu-run.sh adds the -virtfs; these are only the "
-                        "agent's channel\n");
+                kw_info("QEMU_9P=on: your qemu-run.sh adds the -virtfs; these are only the agent's channel");
         char qsock[PATH_MAX * 2], qroot[PATH_MAX * 2], qdir[PATH_MAX * 2], qtag[128];
         if (kw_shell_quote(sock, qsock, sizeof(qsock)) < 0 || kw_shell_quote(s.root, qroot, sizeof(qroot)) < 0 ||
             kw_shell_quote(dir, qdir, sizeof(qdir)) < 0 || kw_shell_quote(s.tag, qtag, sizeof(qtag)) < 0)
                 return 0;
-        fprintf(stderr,
-                "kmod-watch: add these to your QEMU command line; boot an initramfs with the agent\n"
-                "kmod-watch: (kmod-watch inject-agent IN OUT, then rdinit=/kmod-watch-init), and run:\n"
-                "kmod-watch:   kmod-watch --connect unix:%s --share %s --tag %s %s\n",
-                qsock, qroot, qtag, qdir);
+        kw_info("add these to your QEMU command line; boot an initramfs with the agent");
+        kw_info("(kmod-watch inject-agent IN OUT, then rdinit=/kmod-watch-init), and run:");
+        kw_info("  kmod-watch --connect unix:%s --share %s --tag %s %s", qsock, qroot, qtag, qdir);
         return 0;
 }

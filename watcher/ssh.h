@@ -11,7 +11,8 @@
  * their content changed. A dropped connection or a rebooted target is
  * reported and reconnected with backoff.
  *
- * guest.c owns one of these when --ssh is given and forwards to it.
+ * It is the --ssh guest backend (kw_guest_ssh in guest-int.h); the design
+ * and the parts that make it up are described in ssh-int.h.
  */
 #pragma once
 
@@ -35,7 +36,7 @@ int kw_ssh_start(struct kw_ssh *s);
 /* The agent greeted over the channel. */
 void kw_ssh_ready(struct kw_ssh *s);
 /* Disconnects (the remote agent exits with its channel) and frees. */
-struct kw_ssh *kw_ssh_free(struct kw_ssh *s);
+void kw_ssh_free(struct kw_ssh *s);
 
 const char *kw_ssh_kdir(const struct kw_ssh *s);
 const char *kw_ssh_cross_compile(const struct kw_ssh *s);

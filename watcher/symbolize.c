@@ -52,15 +52,14 @@ int kw_symbolizer_new(const char *dir, const char *cross_compile, struct kw_symb
         return 0;
 }
 
-struct kw_symbolizer *kw_symbolizer_free(struct kw_symbolizer *z)
+void kw_symbolizer_free(struct kw_symbolizer *z)
 {
         if (!z)
-                return NULL;
+                return;
         for (int i = 0; i < KW_MAX_IMAGES; i++)
                 if (z->images[i].fd >= 0)
                         close(z->images[i].fd);
         free(z);
-        return NULL;
 }
 
 static struct image *find(struct kw_symbolizer *z, const char *name)

@@ -21,7 +21,7 @@ struct kw_symbolizer;
 
 /* dir: the module source directory (paths under it are shown relative to it). */
 int kw_symbolizer_new(const char *dir, const char *cross_compile, struct kw_symbolizer **ret);
-struct kw_symbolizer *kw_symbolizer_free(struct kw_symbolizer *z);
+void kw_symbolizer_free(struct kw_symbolizer *z); /* accepts NULL */
 
 /* Keep a copy of the .ko at path as the image of module name (replaces an older one). */
 int kw_symbolizer_snapshot(struct kw_symbolizer *z, const char *name, const char *path);

@@ -4,7 +4,8 @@
  * DIR sits under the 9p share (share.c), which tags and security models pass,
  * resolving them from options and the tutorial's QEMU_9P_* variables, the
  * qemu-args line and its shell quoting (qemuargs.c, checked by letting
- * /bin/sh split it), and the connect backoff (attach.c).
+ * /bin/sh split it), the same pieces on the managed guest's command line
+ * (qemu.c), and the connect backoff (attach.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "qemu.h"
 #include "qemuargs.h"
 #include "share.h"
 #include "test.h"
@@ -176,6 +178,40 @@ static void args_line(void)
         CHECK_EQ(kw_qemu_args_line(&in, line, 40), -ENAMETOOLONG);
 }
 
+/* The managed guest's command line: the same 9p and virtio-serial pieces
+ * (qemu.c writes both), with its own ids and QEMU connecting to our socket. */
+static void managed_argv(void)
+{
+        const struct kw_qemu_opts o = {
+                .binary = "qemu-system-x86_64",
+                .console = "ttyS0",
+                .kernel = "/k/vmlinux",
+                .initrd = "/run/kw/initrd.img",
+                .share_dir = "/home/u/mods",
+                .tag = "kmodwatch",
+                .sock_path = "/run/kw/agent.sock",
+        };
+        char buf[8192], *argv[64], joined[8192] = "";
+
+        int n = kw_qemu_argv(&o, buf, sizeof(buf), argv, 64);
+        CHECK(n > 8);
+        for (int i = n - 8; i >= 0 && i < n; i++) {
+                strcat(joined, argv[i]);
+                strcat(joined, "\n");
+        }
+        const char *want = "-virtfs\n"
+                           "local,path=/home/u/mods,mount_tag=kmodwatch,security_model=none,id=fs9p\n"
+                           "-device\n"
+                           "virtio-serial-pci\n"
+                           "-chardev\n"
+                           "socket,id=kw0,path=/run/kw/agent.sock\n"
+                           "-device\n"
+                           "virtserialport,chardev=kw0,name=org.kmodwatch.0\n";
+        if (strcmp(joined, want) != 0)
+                printf("# got:\n%s# want:\n%s", joined, want);
+        CHECK(strcmp(joined, want) == 0);
+}
+
 static void backoff(void)
 {
         CHECK_EQ(kw_attach_backoff_ms(0), 100);
@@ -193,6 +229,7 @@ int main(void)
         RUN(resolve);
         RUN(quote);
         RUN(args_line);
+        RUN(managed_argv);
         RUN(backoff);
         TEST_DONE();
 }
