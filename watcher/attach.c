@@ -268,8 +268,8 @@ void kw_attach_ready(struct kw_attach *a)
 {
         kw_timer_disarm(a->retry);
         kw_timer_disarm(a->boot);
-        if (a->t_lost && !kw_ui_json())
-                kw_info("attached again to %s after %.1f s", a->path, (double)(kw_now_ms() - a->t_lost) / 1000.0);
+        if (a->t_lost)
+                kw_note("attached again to %s after %.1f s", a->path, (double)(kw_now_ms() - a->t_lost) / 1000.0);
         a->t_lost = 0;
         a->state = A_READY;
         a->ever_ready = true;

@@ -230,8 +230,7 @@ static int start_qemu(struct managed *m)
                 return r;
         }
         kw_debug("started %s (pid %d, %s)", q.binary, kw_qemu_pid(m->qemu), m->kvm ? "KVM" : "TCG");
-        if (!kw_ui_json() && kw_ui_verbosity() >= 0)
-                kw_info("booting the guest (%s %s, %s)", m->kit.arch, m->kit.release, m->kvm ? "KVM" : "TCG");
+        kw_note("booting the guest (%s %s, %s)", m->kit.arch, m->kit.release, m->kvm ? "KVM" : "TCG");
         kw_timer_arm_ms(m->boot_timer,
                         m->kvm && m->o->accel == KW_ACCEL_AUTO ? KW_KVM_BOOT_BOUND_MS
                                                                 : (uint64_t)m->o->boot_timeout_s * 1000);

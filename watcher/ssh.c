@@ -371,8 +371,7 @@ int kw_ssh_start(struct kw_ssh *s)
                 kw_err("cannot start the SSH thread: %s", strerror(-r));
                 return r;
         }
-        if (!kw_ui_json() && kw_ui_verbosity() >= 0)
-                kw_info("connecting to %s", s->o->ssh);
+        kw_note("connecting to %s", s->o->ssh);
         on_retry(s);
         return 0;
 }

@@ -29,11 +29,6 @@ void kw_ui_set_habits(const struct kw_ui_habits *h)
         habits = *h;
 }
 
-bool kw_ui_json(void)
-{
-        return opts.json;
-}
-
 int kw_ui_verbosity(void)
 {
         return opts.verbosity;

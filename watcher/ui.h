@@ -32,7 +32,6 @@ struct kw_ui_habits {
 
 void kw_ui_setup(const struct kw_ui_opts *o);
 void kw_ui_set_habits(const struct kw_ui_habits *h);
-bool kw_ui_json(void);
 int kw_ui_verbosity(void);
 
 /* Human messages to stderr: "kmod-watch: …". */
