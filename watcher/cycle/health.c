@@ -28,13 +28,14 @@ bool kw_cycle_blame_build(const struct kw_cycle *c)
                (c->loader.step == KW_STEP_LOAD || (kw_loader_idle(&c->loader) && !c->have_build));
 }
 
-static void hold(struct kw_cycle *c, const char *why)
+/* The build is not loaded again by itself: the next save brings the fix. say: tell the user. */
+static void hold(struct kw_cycle *c, bool say)
 {
         char names[256];
 
         c->hold_build = true;
         c->have_build = false;
-        if (!why)
+        if (!say)
                 return;
         kw_modules_names(c->built, c->n_built, names, sizeof(names));
         kw_info("%s is not loaded again by itself: fix it and save", names);
@@ -62,7 +63,7 @@ static void guest_restarted(struct kw_cycle *c, const char *reason, bool hold_it
         bool suspect = c->loader.suspect;
         new_kernel(c);
         if (hold_it && suspect && c->n_built)
-                hold(c, "");
+                hold(c, true);
         else if (c->n_built && !c->hold_build)
                 c->have_build = true;
 }
@@ -89,7 +90,7 @@ static void on_restart_due(void *core, const char *reason, bool hold_it)
                 kw_warn("%s; kmod-watch cannot restart a guest it did not start: reboot it, and kmod-watch "
                         "goes on when its agent greets again", reason);
                 if (hold_it && c->loader.suspect && c->n_built)
-                        hold(c, NULL);
+                        hold(c, false);
                 return;
         }
         /* pending requests fail first, in the old state; then the new boot begins */
@@ -205,7 +206,7 @@ void kw_cycle_on_ready(struct kw_cycle *c, const struct kw_guest *g, bool reboot
                         kw_modules_names(c->built, c->n_built, names, sizeof(names));
                         kw_warn("%s; %s crashed it before, so it is not loaded again by itself: fix it and save",
                                 why, names);
-                        hold(c, NULL);
+                        hold(c, false);
                 } else {
                         kw_warn("%s; reloading", why);
                         if (c->n_built && !c->hold_build)
