@@ -41,7 +41,7 @@ static struct fake {
         bool building;
         kw_port_built_fn built;
         void *core;
-        struct kw_module modules[4];
+        struct kw_module modules[8];
         size_t n_modules;
         /* the watch */
         const char *changes[8];
@@ -640,6 +640,86 @@ static void test_once_signal_and_run(void)
         finish();
 }
 
+static void test_once_every_module_tried(void)
+{
+        once_setup();
+        module(0, "first", "", 1);
+        module(1, "second", "", 1);
+        module(2, "third", "", 1);
+        module(3, "needs_second", "second", 1);
+        start();
+        guest_ready(false);
+        make_done(true);
+        for (int i = 0; i < 4; i++)
+                answer(ENOENT, 0); /* the stale-module checks */
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/first.ko") == 0);
+        CHECK(strcmp(answer(EINVAL, 0), "load /mnt/kmod-watch/second.ko") == 0);
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/third.ko") == 0);
+        CHECK_EQ(F.n_req, 1); /* needs_second is skipped: the unloads on the way out */
+        CHECK(strcmp(answer(0, 0), "unload third") == 0);
+        CHECK(strcmp(answer(0, 0), "unload first") == 0);
+        CHECK(ended_with(KW_EXIT_LOAD));
+        CHECK(events_are("build_start ready build_end:true load:first:true load:second:false load:third:true "
+                         "load:needs_second:false unload:third:true unload:first:true "));
+        finish();
+}
+
+static void test_quit_with_a_hanging_exit(void)
+{
+        setup();
+        start();
+        guest_ready(false);
+        make_done(true);
+        first_load();
+        kw_cycle_on_signal(F.cycle, 2); /* the unload on the way out never returns */
+        advance(2999);
+        CHECK(!kw_loop_exiting(F.loop));
+        advance(1);
+        CHECK(ended_with(0));
+        finish();
+}
+
+static void test_once_crash_in_exit(void)
+{
+        once_setup();
+        start();
+        guest_ready(false);
+        make_done(true);
+        first_load();
+        advance(1000);
+        CHECK_EQ(F.n_req, 1); /* the unload: its exit function oopses */
+        oops();
+        advance(700); /* the kernel log's grace, not the 10 s deadline */
+        CHECK(ended_with(KW_EXIT_OOPS));
+        finish();
+}
+
+static void test_once_warning_after_the_end(void)
+{
+        static const char *const warning[] = {
+                "------------[ cut here ]------------",
+                "WARNING: CPU: 0 PID: 93 at hello.c:12 hello_exit+0x15/0x20 [hello]",
+                "RIP: 0010:hello_exit+0x15/0x20 [hello]",
+                "Call Trace:",
+                " <TASK>",
+                " __do_sys_delete_module+0x1a5/0x2c0",
+                " </TASK>",
+        };
+
+        once_setup();
+        start();
+        guest_ready(false);
+        make_done(true);
+        first_load();
+        advance(1000);
+        answer(0, 0); /* the unload returned before its WARNING reached us */
+        CHECK(ended_with(KW_EXIT_OK));
+        for (size_t i = 0; i < sizeof(warning) / sizeof(warning[0]); i++)
+                kmsg(warning[i]);
+        CHECK_EQ(kw_cycle_end(F.cycle, kw_cycle_status(F.cycle)), KW_EXIT_OOPS);
+        finish();
+}
+
 static void test_verdict_rules(void)
 {
         struct kw_verdict v = { .once = true, .oopsed = true };
@@ -719,6 +799,10 @@ int main(void)
         RUN(test_once_oops);
         RUN(test_once_guest);
         RUN(test_once_signal_and_run);
+        RUN(test_once_every_module_tried);
+        RUN(test_quit_with_a_hanging_exit);
+        RUN(test_once_crash_in_exit);
+        RUN(test_once_warning_after_the_end);
         RUN(test_verdict_rules);
         RUN(test_plan);
         TEST_DONE();

@@ -27,6 +27,7 @@ struct kw_cycle {
         void *impl;
         char dir[PATH_MAX];
         bool quitting;
+        struct kw_timer *quit_timer; /* the unload on the way out is over its deadline */
         int status;
 
         /* the guest */

@@ -20,6 +20,7 @@
 #include "ui.h"
 
 #define KW_EXPECT_GRACE_MS 200 /* --once: after the last --expect matched, for an oops right after it */
+#define KW_QUIT_DEADLINE_MS 3000 /* Ctrl-C or q: how long the unload on the way out may take */
 
 const char kw_cycle_keys_help[] = "keys: r rebuild and reload, u unload, b reboot the guest, c clear, q quit, ? help";
 
@@ -31,6 +32,34 @@ bool kw_cycle_channel_up(const struct kw_cycle *c)
 }
 
 /* ---- ending the run ---- */
+
+static void on_quit_timer(void *userdata)
+{
+        struct kw_cycle *c = userdata;
+        char names[256];
+
+        kw_modules_names(c->loader.loaded, c->loader.n_loaded, names, sizeof(names));
+        kw_warn("%s did not unload within %u s; leaving%s", names, KW_QUIT_DEADLINE_MS / 1000,
+                c->port->can_restart(c->impl) ? " (the guest is stopped)" : ": the guest still has it loaded");
+        kw_loop_exit(c->loop, c->status);
+}
+
+/* A quit the user asked for: the unload on the way out gets KW_QUIT_DEADLINE_MS. */
+static void quit_now(struct kw_cycle *c, int status)
+{
+        kw_cycle_quit(c, status);
+        if (!kw_loop_exiting(c->loop))
+                kw_timer_arm_ms(c->quit_timer, KW_QUIT_DEADLINE_MS);
+}
+
+int kw_cycle_end(struct kw_cycle *c, int status)
+{
+        /* a report still open, or completed after the exit was decided, counts */
+        kw_crash_flush(&c->crash);
+        kw_crash_show_now(&c->crash);
+        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed };
+        return kw_verdict_final(&v, status);
+}
 
 void kw_cycle_quit(struct kw_cycle *c, int status)
 {
@@ -84,7 +113,12 @@ static void on_once_timer(void *userdata)
         struct kw_cycle *c = userdata;
 
         if (c->oops_grace) {
-                kw_cycle_once_finish(c, KW_EXIT_OOPS);
+                if (c->quitting) { /* a crash in the unload on the way out: it will not return */
+                        c->status = KW_EXIT_OOPS;
+                        kw_loop_exit(c->loop, c->status);
+                } else {
+                        kw_cycle_once_finish(c, KW_EXIT_OOPS);
+                }
                 return;
         }
         if (!c->collecting)
@@ -113,9 +147,11 @@ static void loaded(struct kw_cycle *c, bool failed)
         if (c->loader.n_loaded && !c->o->once)
                 kw_recovery_watch(&c->rec);
         uint64_t total_ms = c->build_change_ms ? kw_loop_now_ms(c->loop) - c->build_change_ms : 0;
+        char names[256];
+        kw_modules_names(c->loader.loaded, c->loader.n_loaded, names, sizeof(names));
+        if (failed && c->loader.n_loaded && c->loader.not_loaded[0])
+                kw_note("%s loaded; not loaded: %s", names, c->loader.not_loaded);
         if (!failed) {
-                char names[256];
-                kw_modules_names(c->loader.loaded, c->loader.n_loaded, names, sizeof(names));
                 if (total_ms)
                         kw_note("%s loaded: build %.2f s, load %.0f ms, save to loaded %.2f s", names,
                                 (double)c->build_ms / 1000.0, (double)c->loader.load_total_us / 1000.0,
@@ -343,7 +379,7 @@ void kw_cycle_on_signal(struct kw_cycle *c, int signo)
                 return;
         }
         kw_debug("signal %d: quitting", signo);
-        kw_cycle_quit(c, kw_verdict_signal(c->o->once, signo));
+        quit_now(c, kw_verdict_signal(c->o->once, signo));
 }
 
 void kw_cycle_on_key(struct kw_cycle *c, char key)
@@ -374,7 +410,7 @@ void kw_cycle_on_key(struct kw_cycle *c, char key)
                 kw_ui_clear(true);
                 break;
         case 'q':
-                kw_cycle_quit(c, KW_EXIT_OK);
+                quit_now(c, KW_EXIT_OK);
                 break;
         case '?':
         case 'h':
@@ -424,6 +460,8 @@ int kw_cycle_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
                 r = kw_changes_init(&c->changes, l, o->debounce_ms, port, impl, &changes_hooks, c);
         if (r >= 0)
                 r = kw_timer_new(l, on_once_timer, c, &c->once_timer);
+        if (r >= 0)
+                r = kw_timer_new(l, on_quit_timer, c, &c->quit_timer);
         if (r < 0) {
                 kw_cycle_free(c);
                 return r;
@@ -442,6 +480,7 @@ void kw_cycle_free(struct kw_cycle *c)
         kw_crash_fini(&c->crash);
         kw_recovery_fini(&c->rec);
         kw_timer_free(c->once_timer);
+        kw_timer_free(c->quit_timer);
         kw_changes_fini(&c->changes);
         free(c);
 }

@@ -50,5 +50,8 @@ void kw_cycle_on_key(struct kw_cycle *c, char key);
 void kw_cycle_on_signal(struct kw_cycle *c, int signo);
 /* Ends the run with status (after unloading what we loaded). */
 void kw_cycle_quit(struct kw_cycle *c, int status);
+/* After the loop: the exit status, counting a kernel report that was still
+ * open or completed after the exit was decided (--once). */
+int kw_cycle_end(struct kw_cycle *c, int status);
 
 extern const char kw_cycle_keys_help[];

@@ -153,7 +153,7 @@ static void on_report(void *core, const struct kw_oops *o, const char *what)
         if (o->kind == KW_OOPS_PANIC)
                 snprintf(c->panic_text, sizeof(c->panic_text), "%s", o->text);
         if (c->o->once) {
-                if (c->finish_pending >= 0 || c->collecting) {
+                if (c->finish_pending >= 0 || c->collecting || (c->quitting && o->fatal)) {
                         /* the console is faster than the agent: let the log (the module's last
                          * words before the crash) catch up, then end */
                         c->collecting = false;

@@ -11,6 +11,7 @@
 #include "ui.h"
 
 static void next(struct kw_loader *ld);
+static void mark_failed(struct kw_loader *ld, const char *name);
 
 static void end(struct kw_loader *ld, enum kw_loader_end e, bool in_load, const char *what)
 {
@@ -122,7 +123,52 @@ static void on_loaded(void *userdata, const struct kw_reply *r)
                 end(ld, KW_END_HUNG, true, what);
                 return;
         }
-        end(ld, r->kind == KW_REPLY_LOST ? KW_END_LOST : KW_END_DONE, true, NULL);
+        if (r->kind == KW_REPLY_LOST || ld->crash_what) {
+                /* no guest, or a kernel that just crashed: nothing more is loaded into it */
+                end(ld, r->kind == KW_REPLY_LOST ? KW_END_LOST : KW_END_DONE, true, NULL);
+                return;
+        }
+        /* the module said no: the others of the directory are still tried */
+        mark_failed(ld, m->name);
+        ld->idx++;
+        next(ld);
+}
+
+/* The modules of this sequence that did not load, "a,b" (what dependents are skipped for). */
+static void mark_failed(struct kw_loader *ld, const char *name)
+{
+        size_t n = strlen(ld->not_loaded);
+
+        snprintf(ld->not_loaded + n, sizeof(ld->not_loaded) - n, "%s%s", n ? "," : "", name);
+}
+
+/* A module that depends on one that did not load is not tried: said, and counted as failed. */
+static bool skip_if_dependent(struct kw_loader *ld, const struct kw_module *m)
+{
+        char err[400];
+        const char *p = ld->not_loaded;
+
+        while (*p) {
+                size_t n = strcspn(p, ",");
+                char name[KW_MODULE_NAME_LEN];
+                snprintf(name, sizeof(name), "%.*s", (int)n, p);
+                p += n + (p[n] == ',');
+                if (!kw_module_depends_on(m, name))
+                        continue;
+                snprintf(err, sizeof(err), "not loaded: it depends on %s, which did not load", name);
+                kw_ev_begin("load");
+                kw_ev_str("module", m->name);
+                kw_ev_bool("ok", false);
+                kw_ev_int("ms", 0);
+                kw_ev_int("guest_us", 0);
+                kw_ev_str("error", err);
+                kw_ev_end();
+                kw_err("%s %s", m->name, err);
+                ld->failed = true;
+                mark_failed(ld, m->name);
+                return true;
+        }
+        return false;
 }
 
 static void send_load(void *userdata, int err)
@@ -185,8 +231,14 @@ static void next(struct kw_loader *ld)
                 ld->step = KW_STEP_LOAD;
                 ld->idx = 0;
         }
-        while (ld->idx < ld->n_built && !ld->built[ld->idx].reload)
-                ld->idx++; /* unchanged and independent of what changed: stays loaded */
+        for (;; ld->idx++) {
+                if (ld->idx >= ld->n_built)
+                        break;
+                if (!ld->built[ld->idx].reload)
+                        continue; /* unchanged and independent of what changed: stays loaded */
+                if (!skip_if_dependent(ld, &ld->built[ld->idx]))
+                        break;
+        }
         if (ld->idx >= ld->n_built) {
                 end(ld, KW_END_DONE, true, NULL);
                 return;
@@ -206,6 +258,7 @@ void kw_loader_reload(struct kw_loader *ld, const struct kw_module *built, size_
         ld->built = built;
         ld->n_built = n_built;
         ld->failed = false;
+        ld->not_loaded[0] = 0;
         ld->load_total_us = 0;
         ld->suspect = false;
         ld->n_keep = plan->keep;

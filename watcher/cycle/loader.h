@@ -2,7 +2,9 @@
 /*
  * loader.h — the unload/load sequence: unload what a reload replaces (last
  * loaded first), then load the new build in dependency order, one request at
- * a time, each with its load/unload event and its line on failure. It keeps
+ * a time, each with its load/unload event and its line on failure (a module
+ * that fails is reported and the others are still tried; those that depend on
+ * it are skipped, said as such). It keeps
  * the list of what is loaded. How the sequence ended is reported up; what
  * follows (the --once status, a restart, --run) is the cycle's decision.
  */
@@ -57,6 +59,7 @@ struct kw_loader {
         size_t idx;
         uint64_t load_start_us, load_total_us;
         bool failed;
+        char not_loaded[1024]; /* this sequence's modules that failed or were skipped, "a,b" */
         bool suspect; /* the build is (partly) in this kernel: a crash now is likely its */
         bool wedged;  /* a request never came back: the agent is stuck with it */
         bool logging; /* kernel log lines now belong to a load or unload */

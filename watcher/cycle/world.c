@@ -387,6 +387,7 @@ int kw_cycle_run(const struct kw_opts *o)
                 kw_err("internal error: %s", strerror(-status));
                 status = KW_EXIT_GUEST;
         }
+        status = kw_cycle_end(w->cycle, status);
 out:
         kw_keys_stop();
         kw_build_cancel(w->build);
