@@ -30,6 +30,13 @@ def example(name, tag):
     return base, d
 
 
+def fixture(name, tag):
+    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-"))
+    d = os.path.join(base, name)
+    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", name), d)
+    return base, d
+
+
 def once(t, base, d, extra, json_mode=True):
     env, run_dir = kw.isolated_env(base)
     args = ["--once", "--accel", "tcg"] + (["--json"] if json_mode else []) + extra + [d]
@@ -155,6 +162,19 @@ def case_two_modules(t):
         kw.cleanup(RUN, base)
 
 
+def case_every_module(t):
+    """Three modules, the second's init fails: the first and third load, the run exits 3."""
+    base, d = fixture("second-fails", "every")
+    k = once(t, base, d, [])
+    kw.check(k.returncode == 3, f"want exit 3, got {k.returncode}", k)
+    loads = [(e["module"], e["ok"]) for e in k.events_since(0, "load")]
+    kw.check(loads == [("kwfirst", True), ("kwsecond", False), ("kwthird", True)], f"loads: {loads}", k)
+    unloads = [e["module"] for e in k.events_since(0, "unload", lambda e: e["ok"])]
+    kw.check(unloads == ["kwthird", "kwfirst"], f"unloads on the way out: {unloads}", k)
+    kw.check(any("kwthird: loaded" in e["text"] for e in k.events_since(0, "kmsg")), "kwthird's line is missing", k)
+    kw.cleanup(RUN, base)
+
+
 def main():
     global RUN
     RUN = kw.parse_args()
@@ -167,6 +187,7 @@ def main():
            case_run_and_junit, t)
     t.case("03-two-modules: dependency order, base change reloads user, user change alone, touch → unchanged",
            case_two_modules, t)
+    t.case("three modules, the second fails: the first and third load, exit 3", case_every_module, t)
     return t.done()
 
 
