@@ -41,7 +41,7 @@ static struct fake {
         bool building;
         kw_port_built_fn built;
         void *core;
-        struct kw_module modules[8];
+        struct kw_module modules[64];
         size_t n_modules;
         /* the watch */
         const char *changes[8];
@@ -52,7 +52,7 @@ static struct fake {
         int restarts;
         char restart_reason[256];
         /* the agent */
-        struct request req[8];
+        struct request req[64];
         size_t n_req;
         /* what came out */
         char events[4096];
@@ -86,10 +86,11 @@ static void f_build_cancel(void *impl)
         F.building = false;
 }
 
-static int f_collect(void *impl, struct kw_module *ret, size_t max, size_t *ret_n)
+static int f_collect(void *impl, struct kw_modlist *ret)
 {
-        memcpy(ret, F.modules, F.n_modules * sizeof(F.modules[0]));
-        *ret_n = F.n_modules;
+        for (size_t i = 0; i < F.n_modules; i++)
+                if (kw_modlist_add(ret, &F.modules[i]) < 0)
+                        return -ENOMEM;
         return F.n_modules ? 0 : -ENOENT;
 }
 
@@ -720,6 +721,47 @@ static void test_once_warning_after_the_end(void)
         finish();
 }
 
+static void test_fifty_modules(void)
+{
+        char name[32];
+        int loads = 0;
+
+        once_setup();
+        for (size_t i = 0; i < 50; i++) {
+                snprintf(name, sizeof(name), "m%02zu", i);
+                module(i, name, i ? "m00" : "", 1);
+        }
+        start();
+        guest_ready(false);
+        make_done(true);
+        for (int i = 0; i < 50; i++)
+                answer(ENOENT, 0);
+        while (F.n_req && strncmp(F.req[0].what, "load", 4) == 0) {
+                answer(0, 0);
+                loads++;
+        }
+        CHECK_EQ(loads, 50);
+        finish();
+}
+
+static void test_save_during_a_load(void)
+{
+        setup();
+        start();
+        guest_ready(false);
+        make_done(true);
+        answer(ENOENT, 0); /* the load is in flight ... */
+        module(0, "hello", "", 2);
+        save("hello.c");
+        make_done(true); /* ... when the next build is done */
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(strcmp(answer(0, 0), "unload hello") == 0); /* then the new build replaces it */
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(events_are("build_start ready build_end:true change build_start build_end:true load:hello:true "
+                         "unload:hello:true load:hello:true "));
+        finish();
+}
+
 static void test_verdict_rules(void)
 {
         struct kw_verdict v = { .once = true, .oopsed = true };
@@ -743,8 +785,8 @@ static void test_verdict_rules(void)
 
 static void test_plan(void)
 {
-        struct kw_module built[3] = { 0 }, loaded[KW_MAX_MODULES] = { 0 };
-        size_t n_loaded = 0;
+        struct kw_module built[3] = { 0 };
+        struct kw_modlist loaded = { 0 };
 
         for (int i = 0; i < 3; i++)
                 memset(built[i].hash, 7, sizeof(built[i].hash));
@@ -762,10 +804,11 @@ static void test_plan(void)
         snprintf(circle[1].depends, sizeof(circle[1].depends), "a");
         CHECK_EQ(kw_modules_order(circle, 2), -ELOOP);
 
-        struct kw_plan p = kw_modules_plan(built, 2, loaded, &n_loaded, false);
+        struct kw_plan p = kw_modules_plan(built, 2, &loaded, false);
         CHECK_EQ(p.reload, 2);
         CHECK_EQ(p.drop, 2); /* stale copies, unloaded first */
-        CHECK_EQ(n_loaded, 2);
+        CHECK_EQ(loaded.n, 2);
+        kw_modlist_free(&loaded);
         char params[128];
         const char *param[] = { "debug=1", "lib.size=4", "user.size=8" };
         kw_module_params(param, 3, "lib", params, sizeof(params));
@@ -803,6 +846,8 @@ int main(void)
         RUN(test_quit_with_a_hanging_exit);
         RUN(test_once_crash_in_exit);
         RUN(test_once_warning_after_the_end);
+        RUN(test_fifty_modules);
+        RUN(test_save_during_a_load);
         RUN(test_verdict_rules);
         RUN(test_plan);
         TEST_DONE();

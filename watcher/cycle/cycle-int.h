@@ -42,8 +42,7 @@ struct kw_cycle {
         bool have_build; /* a successful build not yet loaded */
         bool hold_build; /* the last build crashed or hung the guest: wait for the next one */
         uint64_t build_ms, build_change_ms;
-        struct kw_module built[KW_MAX_MODULES]; /* the last good build, in dependency order */
-        size_t n_built;
+        struct kw_modlist built; /* the last good build, in dependency order */
         bool force_reload; /* the r key: reload even an unchanged build */
 
         struct kw_loader loader;

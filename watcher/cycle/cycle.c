@@ -38,7 +38,7 @@ static void on_quit_timer(void *userdata)
         struct kw_cycle *c = userdata;
         char names[256];
 
-        kw_modules_names(c->loader.loaded, c->loader.n_loaded, names, sizeof(names));
+        kw_modules_names(c->loader.loaded.v, c->loader.loaded.n, names, sizeof(names));
         kw_warn("%s did not unload within %u s; leaving%s", names, KW_QUIT_DEADLINE_MS / 1000,
                 c->port->can_restart(c->impl) ? " (the guest is stopped)" : ": the guest still has it loaded");
         kw_loop_exit(c->loop, c->status);
@@ -93,7 +93,7 @@ void kw_cycle_once_finish(struct kw_cycle *c, int status)
                 kw_expect_tell(&c->expect);
         /* --run after the log was collected, before the unload */
         if (c->o->run && !c->run_done && (status == KW_EXIT_OK || status == KW_EXIT_EXPECT) && !c->oopsed &&
-            kw_cycle_channel_up(c) && c->loader.n_loaded) {
+            kw_cycle_channel_up(c) && c->loader.loaded.n) {
                 c->run_done = true;
                 c->run_final = status;
                 if (kw_runcmd_start(&c->run) == 0)
@@ -144,12 +144,12 @@ static void on_run_done(void *core, int status)
 
 static void loaded(struct kw_cycle *c, bool failed)
 {
-        if (c->loader.n_loaded && !c->o->once)
+        if (c->loader.loaded.n && !c->o->once)
                 kw_recovery_watch(&c->rec);
         uint64_t total_ms = c->build_change_ms ? kw_loop_now_ms(c->loop) - c->build_change_ms : 0;
         char names[256];
-        kw_modules_names(c->loader.loaded, c->loader.n_loaded, names, sizeof(names));
-        if (failed && c->loader.n_loaded && c->loader.not_loaded[0])
+        kw_modules_names(c->loader.loaded.v, c->loader.loaded.n, names, sizeof(names));
+        if (failed && c->loader.loaded.n && c->loader.not_loaded[0])
                 kw_note("%s loaded; not loaded: %s", names, c->loader.not_loaded);
         if (!failed) {
                 if (total_ms)
@@ -161,7 +161,7 @@ static void loaded(struct kw_cycle *c, bool failed)
                                 (double)c->loader.load_total_us / 1000.0);
         }
         if (!c->o->once) {
-                if (!failed && c->o->run && c->loader.n_loaded)
+                if (!failed && c->o->run && c->loader.loaded.n)
                         (void)kw_runcmd_start(&c->run);
                 return;
         }
@@ -188,6 +188,8 @@ static void on_loader_ended(void *core, const struct kw_loader_report *r)
         switch (r->end) {
         case KW_END_DONE:
                 loaded(c, r->failed);
+                if (c->have_build && !c->o->once && !c->quitting)
+                        kw_cycle_start_load(c); /* a build that finished during this sequence */
                 return;
         case KW_END_UNLOADED:
                 kw_info("unloaded; press r to load again");
@@ -230,12 +232,11 @@ void kw_cycle_start_load(struct kw_cycle *c)
         if (!kw_loader_idle(&c->loader) || !kw_cycle_channel_up(c) || kw_recovery_pending(&c->rec))
                 return;
         c->have_build = false;
-        struct kw_plan p = kw_modules_plan(c->built, c->n_built, c->loader.loaded, &c->loader.n_loaded,
-                                           c->force_reload);
+        struct kw_plan p = kw_modules_plan(c->built.v, c->built.n, &c->loader.loaded, c->force_reload);
         c->force_reload = false;
         if (p.reload == 0 && p.drop == 0) {
                 char names[256];
-                kw_modules_names(c->built, c->n_built, names, sizeof(names));
+                kw_modules_names(c->built.v, c->built.n, names, sizeof(names));
                 kw_ev_begin("unchanged");
                 kw_ev_str("modules", names);
                 kw_ev_end();
@@ -243,18 +244,19 @@ void kw_cycle_start_load(struct kw_cycle *c)
                 return;
         }
         c->collecting = c->o->once; /* the module's first lines come while it loads */
-        kw_loader_reload(&c->loader, c->built, c->n_built, &p);
+        kw_loader_reload(&c->loader, c->built.v, c->built.n, &p);
 }
 
 /* ---- building ---- */
 
 static int take_build(struct kw_cycle *c)
 {
-        int r = c->port->collect(c->impl, c->built, KW_MAX_MODULES, &c->n_built);
+        c->built.n = 0;
+        int r = c->port->collect(c->impl, &c->built);
 
         if (r < 0)
                 return r;
-        r = kw_modules_order(c->built, c->n_built);
+        r = kw_modules_order(c->built.v, c->built.n);
         if (r < 0)
                 kw_err("the modules of this build depend on each other in a circle (see their depends= in "
                        "modinfo)");
@@ -288,7 +290,7 @@ static void on_built(void *core, bool ok, const char *shown, uint64_t ms)
                 return;
         }
         if (take_build(c) < 0) {
-                c->n_built = 0;
+                c->built.n = 0;
                 if (c->o->once)
                         kw_cycle_once_finish(c, KW_EXIT_BUILD);
                 return;
@@ -393,8 +395,8 @@ void kw_cycle_on_key(struct kw_cycle *c, char key)
                 start_build(c);
                 break;
         case 'u':
-                if (!kw_loader_idle(&c->loader) || !c->loader.n_loaded || !kw_cycle_channel_up(c)) {
-                        kw_info(c->loader.n_loaded ? "busy: try again in a moment" : "nothing is loaded");
+                if (!kw_loader_idle(&c->loader) || !c->loader.loaded.n || !kw_cycle_channel_up(c)) {
+                        kw_info(c->loader.loaded.n ? "busy: try again in a moment" : "nothing is loaded");
                         break;
                 }
                 kw_loader_unload_all(&c->loader);
@@ -482,6 +484,8 @@ void kw_cycle_free(struct kw_cycle *c)
         kw_timer_free(c->once_timer);
         kw_timer_free(c->quit_timer);
         kw_changes_fini(&c->changes);
+        kw_loader_fini(&c->loader);
+        kw_modlist_free(&c->built);
         free(c);
 }
 

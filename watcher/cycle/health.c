@@ -37,7 +37,7 @@ static void hold(struct kw_cycle *c, bool say)
         c->have_build = false;
         if (!say)
                 return;
-        kw_modules_names(c->built, c->n_built, names, sizeof(names));
+        kw_modules_names(c->built.v, c->built.n, names, sizeof(names));
         kw_info("%s is not loaded again by itself: fix it and save", names);
 }
 
@@ -62,9 +62,9 @@ static void guest_restarted(struct kw_cycle *c, const char *reason, bool hold_it
         c->expect_reboot = true;
         bool suspect = c->loader.suspect;
         new_kernel(c);
-        if (hold_it && suspect && c->n_built)
+        if (hold_it && suspect && c->built.n)
                 hold(c, true);
-        else if (c->n_built && !c->hold_build)
+        else if (c->built.n && !c->hold_build)
                 c->have_build = true;
 }
 
@@ -89,7 +89,7 @@ static void on_restart_due(void *core, const char *reason, bool hold_it)
         if (!c->port->can_restart(c->impl)) {
                 kw_warn("%s; kmod-watch cannot restart a guest it did not start: reboot it, and kmod-watch "
                         "goes on when its agent greets again", reason);
-                if (hold_it && c->loader.suspect && c->n_built)
+                if (hold_it && c->loader.suspect && c->built.n)
                         hold(c, false);
                 return;
         }
@@ -198,18 +198,18 @@ void kw_cycle_on_ready(struct kw_cycle *c, const struct kw_guest *g, bool reboot
                 kw_ev_begin("guest_restart");
                 kw_ev_str("reason", why);
                 kw_ev_end();
-                bool crashed = c->crashed && c->loader.suspect && c->n_built;
+                bool crashed = c->crashed && c->loader.suspect && c->built.n;
                 new_kernel(c);
                 if (crashed) {
                         /* a guest we do not manage came back from a crash of ours: no crash loop */
                         char names[256];
-                        kw_modules_names(c->built, c->n_built, names, sizeof(names));
+                        kw_modules_names(c->built.v, c->built.n, names, sizeof(names));
                         kw_warn("%s; %s crashed it before, so it is not loaded again by itself: fix it and save",
                                 why, names);
                         hold(c, false);
                 } else {
                         kw_warn("%s; reloading", why);
-                        if (c->n_built && !c->hold_build)
+                        if (c->built.n && !c->hold_build)
                                 c->have_build = true;
                 }
         }

@@ -41,7 +41,7 @@ static void no_answer_text(const struct kw_loader *ld, const struct kw_reply *r,
 static void on_unloaded(void *userdata, const struct kw_reply *r)
 {
         struct kw_loader *ld = userdata;
-        const struct kw_module *m = &ld->loaded[ld->idx];
+        const struct kw_module *m = &ld->loaded.v[ld->idx];
         char text[1024];
         int err = r->kind == KW_REPLY_OK ? r->err : EIO;
 
@@ -82,7 +82,7 @@ static void on_unloaded(void *userdata, const struct kw_reply *r)
 static void on_loaded(void *userdata, const struct kw_reply *r)
 {
         struct kw_loader *ld = userdata;
-        const struct kw_module *m = &ld->built[ld->idx];
+        const struct kw_module *m = &ld->built.v[ld->idx];
         uint64_t now = kw_loop_now_us(ld->loop);
         uint64_t ms = (now - ld->load_start_us + 500) / 1000;
         int err = r->kind == KW_REPLY_OK ? r->err : EIO;
@@ -108,7 +108,8 @@ static void on_loaded(void *userdata, const struct kw_reply *r)
                 kw_ev_str("error", text[0] ? text : strerror(err));
         kw_ev_end();
         if (!err) {
-                ld->loaded[ld->n_loaded++] = *m;
+                if (kw_modlist_add(&ld->loaded, m) < 0)
+                        kw_warn("%s is loaded but kmod-watch lost track of it (no memory)", m->name);
                 ld->idx++;
                 next(ld);
                 return;
@@ -174,7 +175,7 @@ static bool skip_if_dependent(struct kw_loader *ld, const struct kw_module *m)
 static void send_load(void *userdata, int err)
 {
         struct kw_loader *ld = userdata;
-        const struct kw_module *m = &ld->built[ld->idx];
+        const struct kw_module *m = &ld->built.v[ld->idx];
         char params[1024];
 
         if (ld->step != KW_STEP_LOAD)
@@ -197,16 +198,16 @@ static void send_load(void *userdata, int err)
 /* The unload phase: what is loaded beyond n_keep, last first. true: a request is out. */
 static bool unload_next(struct kw_loader *ld)
 {
-        if (ld->idx < ld->n_loaded) /* on_unloaded finished loaded[idx] */
-                ld->n_loaded = ld->idx;
+        if (ld->idx < ld->loaded.n) /* on_unloaded finished loaded[idx] */
+                ld->loaded.n = ld->idx;
         if (ld->step != KW_STEP_UNLOAD)
                 ld->n_keep = 0;
-        if (ld->n_loaded > ld->n_keep) {
-                ld->idx = ld->n_loaded - 1;
-                if (ld->port->unload(ld->impl, ld->loaded[ld->idx].name, ld->o->force_unload,
+        if (ld->loaded.n > ld->n_keep) {
+                ld->idx = ld->loaded.n - 1;
+                if (ld->port->unload(ld->impl, ld->loaded.v[ld->idx].name, ld->o->force_unload,
                                      ld->o->load_timeout_s * 1000u, on_unloaded, ld) == 0)
                         return true;
-                ld->n_loaded = ld->n_keep;
+                ld->loaded.n = ld->n_keep;
         }
         return false;
 }
@@ -232,18 +233,18 @@ static void next(struct kw_loader *ld)
                 ld->idx = 0;
         }
         for (;; ld->idx++) {
-                if (ld->idx >= ld->n_built)
+                if (ld->idx >= ld->built.n)
                         break;
-                if (!ld->built[ld->idx].reload)
+                if (!ld->built.v[ld->idx].reload)
                         continue; /* unchanged and independent of what changed: stays loaded */
-                if (!skip_if_dependent(ld, &ld->built[ld->idx]))
+                if (!skip_if_dependent(ld, &ld->built.v[ld->idx]))
                         break;
         }
-        if (ld->idx >= ld->n_built) {
+        if (ld->idx >= ld->built.n) {
                 end(ld, KW_END_DONE, true, NULL);
                 return;
         }
-        const struct kw_module *m = &ld->built[ld->idx];
+        const struct kw_module *m = &ld->built.v[ld->idx];
         /* 9p: the share has it already; SSH: copied first (send_load runs when it is there) */
         int r = ld->port->deliver(ld->impl, m, ld->load_path, sizeof(ld->load_path), send_load, ld);
         if (r < 0) {
@@ -255,8 +256,12 @@ static void next(struct kw_loader *ld)
 void kw_loader_reload(struct kw_loader *ld, const struct kw_module *built, size_t n_built,
                       const struct kw_plan *plan)
 {
-        ld->built = built;
-        ld->n_built = n_built;
+        ld->built.n = 0;
+        for (size_t i = 0; i < n_built; i++)
+                if (kw_modlist_add(&ld->built, &built[i]) < 0) {
+                        kw_err("cannot load %s: out of memory", built[i].name);
+                        return;
+                }
         ld->failed = false;
         ld->not_loaded[0] = 0;
         ld->load_total_us = 0;
@@ -264,31 +269,31 @@ void kw_loader_reload(struct kw_loader *ld, const struct kw_module *built, size_
         ld->n_keep = plan->keep;
         ld->logging = true;
         ld->step = KW_STEP_UNLOAD;
-        ld->idx = ld->n_loaded; /* nothing finished yet */
+        ld->idx = ld->loaded.n; /* nothing finished yet */
         next(ld);
 }
 
 void kw_loader_unload_all(struct kw_loader *ld)
 {
         ld->step = KW_STEP_UNLOAD_ONLY;
-        ld->idx = ld->n_loaded;
+        ld->idx = ld->loaded.n;
         ld->logging = true;
         next(ld);
 }
 
 bool kw_loader_quit(struct kw_loader *ld)
 {
-        if (!ld->n_loaded || ld->step != KW_STEP_IDLE || ld->wedged || !ld->port->channel_up(ld->impl))
+        if (!ld->loaded.n || ld->step != KW_STEP_IDLE || ld->wedged || !ld->port->channel_up(ld->impl))
                 return false;
         ld->step = KW_STEP_QUIT_UNLOAD;
-        ld->idx = ld->n_loaded;
+        ld->idx = ld->loaded.n;
         next(ld);
         return true;
 }
 
 void kw_loader_reset(struct kw_loader *ld)
 {
-        ld->n_loaded = 0;
+        ld->loaded.n = 0;
         ld->step = KW_STEP_IDLE;
         ld->logging = false;
         ld->wedged = false;
@@ -304,9 +309,9 @@ bool kw_loader_owns_line(const struct kw_loader *ld, const char *text)
 {
         if (ld->logging)
                 return true;
-        for (size_t i = 0; i < ld->n_loaded; i++) {
-                size_t n = strlen(ld->loaded[i].name);
-                if (strncmp(text, ld->loaded[i].name, n) == 0 && text[n] == ':')
+        for (size_t i = 0; i < ld->loaded.n; i++) {
+                size_t n = strlen(ld->loaded.v[i].name);
+                if (strncmp(text, ld->loaded.v[i].name, n) == 0 && text[n] == ':')
                         return true;
         }
         return false;
@@ -316,4 +321,10 @@ void kw_loader_init(struct kw_loader *ld, struct kw_loop *l, const struct kw_opt
                     const struct kw_cycle_port *port, void *impl, const struct kw_loader_hooks *hooks, void *core)
 {
         *ld = (struct kw_loader){ .port = port, .impl = impl, .hooks = hooks, .core = core, .o = o, .loop = l };
+}
+
+void kw_loader_fini(struct kw_loader *ld)
+{
+        kw_modlist_free(&ld->loaded);
+        kw_modlist_free(&ld->built);
 }

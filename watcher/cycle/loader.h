@@ -51,10 +51,9 @@ struct kw_loader {
         void *core;
         const struct kw_opts *o;
         const char *crash_what;   /* set by the cycle: the kernel crashed in this boot, so */
-        struct kw_module loaded[KW_MAX_MODULES];
-        size_t n_loaded, n_keep;
-        const struct kw_module *built; /* the build being loaded (the cycle's) */
-        size_t n_built;
+        struct kw_modlist loaded; /* what is loaded, in load order */
+        size_t n_keep;
+        struct kw_modlist built; /* the build being loaded: a copy (a new build may come meanwhile) */
         enum kw_loader_step step;
         size_t idx;
         uint64_t load_start_us, load_total_us;
@@ -69,6 +68,8 @@ struct kw_loader {
 
 void kw_loader_init(struct kw_loader *ld, struct kw_loop *l, const struct kw_opts *o,
                     const struct kw_cycle_port *port, void *impl, const struct kw_loader_hooks *hooks, void *core);
+
+void kw_loader_fini(struct kw_loader *ld);
 
 /* Runs the plan made by kw_modules_plan() over ld->loaded: unloads the
  * modules after plan->keep, then loads built[i] for every i with .reload. */

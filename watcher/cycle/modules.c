@@ -6,7 +6,28 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+int kw_modlist_add(struct kw_modlist *l, const struct kw_module *m)
+{
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 8;
+                struct kw_module *v = realloc(l->v, cap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                l->v = v;
+                l->cap = cap;
+        }
+        l->v[l->n++] = *m;
+        return 0;
+}
+
+void kw_modlist_free(struct kw_modlist *l)
+{
+        free(l->v);
+        *l = (struct kw_modlist){ 0 };
+}
 
 bool kw_module_depends_on(const struct kw_module *m, const char *name)
 {
@@ -44,12 +65,15 @@ void kw_modules_names(const struct kw_module *v, size_t n, char *buf, size_t siz
 
 int kw_modules_order(struct kw_module *v, size_t n_v)
 {
-        struct kw_module sorted[KW_MAX_MODULES];
-        bool placed[KW_MAX_MODULES] = { false };
+        struct kw_module *sorted = calloc(n_v ? n_v : 1, sizeof(*sorted));
+        bool *placed = calloc(n_v ? n_v : 1, sizeof(*placed));
         size_t n = 0;
+        int r = 0;
 
-        if (n_v > KW_MAX_MODULES)
-                return -E2BIG;
+        if (!sorted || !placed) {
+                r = -ENOMEM;
+                goto out;
+        }
         while (n < n_v) {
                 size_t before = n;
                 for (size_t i = 0; i < n_v; i++) {
@@ -64,43 +88,48 @@ int kw_modules_order(struct kw_module *v, size_t n_v)
                         sorted[n++] = v[i];
                         placed[i] = true;
                 }
-                if (n == before)
-                        return -ELOOP;
+                if (n == before) {
+                        r = -ELOOP;
+                        goto out;
+                }
         }
         memcpy(v, sorted, n * sizeof(sorted[0]));
-        return 0;
+out:
+        free(sorted);
+        free(placed);
+        return r;
 }
 
-struct kw_plan kw_modules_plan(struct kw_module *built, size_t n_built, struct kw_module *loaded,
-                               size_t *n_loaded, bool force)
+struct kw_plan kw_modules_plan(struct kw_module *built, size_t n_built, struct kw_modlist *loaded, bool force)
 {
-        struct kw_module keep[KW_MAX_MODULES], drop[KW_MAX_MODULES];
         struct kw_plan p = { 0 };
 
         /* a module of this build that an earlier run left loaded is stale: its hash is unknown */
         for (size_t i = 0; i < n_built; i++)
-                if (!kw_modules_find(loaded, *n_loaded, built[i].name) && *n_loaded < KW_MAX_MODULES) {
-                        struct kw_module *stale = &loaded[(*n_loaded)++];
-                        *stale = built[i];
-                        memset(stale->hash, 0, sizeof(stale->hash));
+                if (!kw_modules_find(loaded->v, loaded->n, built[i].name)) {
+                        struct kw_module stale = built[i];
+                        memset(stale.hash, 0, sizeof(stale.hash));
+                        (void)kw_modlist_add(loaded, &stale); /* no memory: not checked, as before */
                 }
         for (size_t i = 0; i < n_built; i++) {
                 struct kw_module *b = &built[i];
-                const struct kw_module *l = kw_modules_find(loaded, *n_loaded, b->name);
+                const struct kw_module *l = kw_modules_find(loaded->v, loaded->n, b->name);
                 b->reload = force || !l || memcmp(l->hash, b->hash, KW_SHA256_LEN) != 0;
                 for (size_t j = 0; j < i && !b->reload; j++)
                         b->reload = built[j].reload && kw_module_depends_on(b, built[j].name);
                 p.reload += b->reload;
         }
-        for (size_t j = 0; j < *n_loaded; j++) {
-                const struct kw_module *b = kw_modules_find(built, n_built, loaded[j].name);
-                if (b && !b->reload)
-                        keep[p.keep++] = loaded[j];
-                else
-                        drop[p.drop++] = loaded[j];
+        /* stable partition: kept ones first, in load order; then the ones to unload */
+        for (size_t j = 0; j < loaded->n; j++) {
+                const struct kw_module *b = kw_modules_find(built, n_built, loaded->v[j].name);
+                if (b && !b->reload) {
+                        struct kw_module m = loaded->v[j];
+                        memmove(&loaded->v[p.keep + 1], &loaded->v[p.keep], (j - p.keep) * sizeof(m));
+                        loaded->v[p.keep++] = m;
+                } else {
+                        p.drop++;
+                }
         }
-        memcpy(loaded, keep, p.keep * sizeof(keep[0]));
-        memcpy(loaded + p.keep, drop, p.drop * sizeof(drop[0]));
         return p;
 }
 

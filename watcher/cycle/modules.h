@@ -15,8 +15,6 @@
 #include "modinfo.h"
 #include "sha256.h"
 
-#define KW_MAX_MODULES 32
-
 struct kw_module {
         char name[KW_MODULE_NAME_LEN];
         char relpath[PATH_MAX];      /* the .ko relative to DIR */
@@ -24,6 +22,15 @@ struct kw_module {
         uint8_t hash[KW_SHA256_LEN]; /* of the .ko; all zero: unknown (a stale module) */
         bool reload;                 /* part of this reload (changed, or depends on one that is) */
 };
+
+/* A growing list of modules (no limit on how many a directory builds). */
+struct kw_modlist {
+        struct kw_module *v;
+        size_t n, cap;
+};
+
+int kw_modlist_add(struct kw_modlist *l, const struct kw_module *m); /* 0 or -ENOMEM */
+void kw_modlist_free(struct kw_modlist *l);
 
 /* What a reload does, from kw_modules_plan(). */
 struct kw_plan {
@@ -38,7 +45,8 @@ const struct kw_module *kw_modules_find(const struct kw_module *v, size_t n, con
 void kw_modules_names(const struct kw_module *v, size_t n, char *buf, size_t size);
 
 /* v[] in dependency order (depends=): each module after every module of v it
- * uses, otherwise in the given (modules.order) order. -ELOOP: a circle. */
+ * uses, otherwise in the given (modules.order) order. -ELOOP: a circle;
+ * -ENOMEM. */
 int kw_modules_order(struct kw_module *v, size_t n);
 
 /* Plans a reload of built[] (in dependency order) over loaded[]: modules of
@@ -47,8 +55,7 @@ int kw_modules_order(struct kw_module *v, size_t n);
  * differs from the loaded one (all of them with force) and for each that
  * depends on one of those; loaded[] is reordered to the modules kept, in load
  * order, then the ones to unload. Nothing to do: reload == drop == 0. */
-struct kw_plan kw_modules_plan(struct kw_module *built, size_t n_built, struct kw_module *loaded,
-                               size_t *n_loaded, bool force);
+struct kw_plan kw_modules_plan(struct kw_module *built, size_t n_built, struct kw_modlist *loaded, bool force);
 
 /* The --param values for MODULE ("NAME=V" for all, "MODULE.NAME=V" for one),
  * space-separated, into buf. */

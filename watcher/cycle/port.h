@@ -25,9 +25,9 @@ struct kw_cycle_port {
         /* building: one make at a time; cancel kills it (done is not called) */
         int (*build_start)(void *impl, kw_port_built_fn done, void *core);
         void (*build_cancel)(void *impl);
-        /* the modules the last successful make wrote, in modules.order order; 0 or -errno
-         * (the problem was already said in one line) */
-        int (*collect)(void *impl, struct kw_module *ret, size_t max, size_t *ret_n);
+        /* adds the modules the last successful make wrote to ret (empty), in modules.order
+         * order; 0 or -errno (the problem was already said in one line) */
+        int (*collect)(void *impl, struct kw_modlist *ret);
 
         /* watching: moves the changes seen since the last call into d; <0: the watch
          * stopped (already said) */

@@ -39,10 +39,10 @@ static int read_module(const char *dir, const char *relpath, uint16_t machine, s
         return 0;
 }
 
-int kw_products_collect(const char *dir, uint16_t machine, struct kw_module *ret, size_t max, size_t *ret_n)
+int kw_products_collect(const char *dir, uint16_t machine, struct kw_modlist *ret)
 {
         char **kos;
-        size_t n, used = 0;
+        size_t n;
         int r = kw_build_modules(dir, &kos, &n);
 
         if (r < 0) {
@@ -56,15 +56,12 @@ int kw_products_collect(const char *dir, uint16_t machine, struct kw_module *ret
                 kw_strv_free(kos, n);
                 return -ENOENT;
         }
-        for (size_t i = 0; i < n && used < max; i++) {
-                r = read_module(dir, kos[i], machine, &ret[used]);
-                if (r < 0) {
-                        kw_strv_free(kos, n);
-                        return r;
-                }
-                used++;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                struct kw_module m;
+                r = read_module(dir, kos[i], machine, &m);
+                if (r >= 0)
+                        r = kw_modlist_add(ret, &m);
         }
         kw_strv_free(kos, n);
-        *ret_n = used;
-        return 0;
+        return r < 0 ? r : 0;
 }

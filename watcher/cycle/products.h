@@ -13,4 +13,4 @@
 
 /* In modules.order order. machine: the guest's ELF machine (e_machine).
  * -ENOENT: no module; -ENOEXEC: not a module, or for another machine. */
-int kw_products_collect(const char *dir, uint16_t machine, struct kw_module *ret, size_t max, size_t *ret_n);
+int kw_products_collect(const char *dir, uint16_t machine, struct kw_modlist *ret);

@@ -83,11 +83,11 @@ static void p_build_cancel(void *impl)
         w->build = NULL;
 }
 
-static int p_collect(void *impl, struct kw_module *ret, size_t max, size_t *ret_n)
+static int p_collect(void *impl, struct kw_modlist *ret)
 {
         struct world *w = impl;
 
-        return kw_products_collect(w->dir, w->arch->elf_machine, ret, max, ret_n);
+        return kw_products_collect(w->dir, w->arch->elf_machine, ret);
 }
 
 static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
