@@ -506,6 +506,7 @@ const char *kw_type_name(uint8_t type)
                 [KW_RUN] = "RUN",
                 [KW_OUTPUT] = "OUTPUT",
                 [KW_MODULES] = "MODULES",
+                [KW_LOG_SYNC] = "LOG_SYNC",
         };
 
         if (type >= KW_TYPE_MAX || !names[type])

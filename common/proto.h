@@ -51,6 +51,7 @@ enum kw_type {
         KW_RUN = 11,        /* host → agent: run CMD with /bin/sh -c → OUTPUT…, RESULT(STATUS) */
         KW_OUTPUT = 12,     /* agent → host: TEXT from a RUN (STREAM 1 stdout, 2 stderr) */
         KW_MODULES = 13,    /* host → agent: list loaded modules → RESULT with MODULE… */
+        KW_LOG_SYNC = 14,   /* host → agent: RESULT(SEQ) once every record logged before it was sent */
         KW_TYPE_MAX,
 };
 

@@ -21,6 +21,8 @@ struct agent {
         struct run run;
         struct modop modop; /* the LOAD or UNLOAD in progress */
         int sig_fd;      /* SIGIO, SIGCHLD */
+        bool log_sync;   /* a LOG_SYNC waits for /dev/kmsg to be drained */
+        uint32_t log_sync_id;
 };
 
 /* Decodes and handles requests while there is room for their replies. */
@@ -29,5 +31,8 @@ void request_process(struct agent *a);
 void request_unload_timer(struct agent *a);
 /* SIGCHLD: reap children, answer the RUN or LOAD that ended. */
 void request_reap(struct agent *a);
+/* /dev/kmsg was pumped (drained: everything logged so far is sent): answer a
+ * waiting LOG_SYNC. */
+void request_log_pumped(struct agent *a, bool drained);
 /* Queue a greeting ahead of everything (a host just connected). */
 void request_greet(struct agent *a);

@@ -80,7 +80,7 @@ static void send_record(struct chan *c, const struct kw_kmsg_rec *rec)
         (void)chan_send(c, &m);
 }
 
-void kmsgstream_pump(struct kmsgstream *k, struct chan *c)
+bool kmsgstream_pump(struct kmsgstream *k, struct chan *c)
 {
         /* The kernel's record limit is ~1 KiB of text plus dictionary; 8 KiB
          * is what util-linux and systemd use, twice that to be safe. */
@@ -91,12 +91,12 @@ void kmsgstream_pump(struct kmsgstream *k, struct chan *c)
                 ssize_t n;
 
                 if (chan_room(c) < CHAN_BULK_ROOM)
-                        return;
+                        return false;
                 n = read(k->fd, buf, sizeof(buf));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
-                        return;
+                        return true;
                 if (n < 0 && errno == EPIPE) {
                         /* Overrun: the seq jump on the next record says how
                          * much, unless we had read nothing yet to jump from. */
@@ -107,7 +107,7 @@ void kmsgstream_pump(struct kmsgstream *k, struct chan *c)
                         log_msg("reading /dev/kmsg: %s; kernel log stream stopped", strerror(errno));
                         close(k->fd);
                         k->fd = -1;
-                        return;
+                        return true;
                 }
                 if (kw_kmsg_parse(buf, (size_t)n, &rec) < 0)
                         continue;
@@ -122,4 +122,10 @@ void kmsgstream_pump(struct kmsgstream *k, struct chan *c)
                 k->next_seq = rec.seq + 1;
                 send_record(c, &rec);
         }
+        return k->fd < 0;
+}
+
+uint64_t kmsgstream_next_seq(const struct kmsgstream *k)
+{
+        return k->next_known ? k->next_seq : 0;
 }

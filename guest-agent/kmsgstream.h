@@ -26,5 +26,8 @@ void kmsgstream_init(struct kmsgstream *k);
 int kmsgstream_start(struct kmsgstream *k, bool from_seq, uint64_t seq);
 bool kmsgstream_active(const struct kmsgstream *k);
 /* Reads records into the channel while it has CHAN_BULK_ROOM; returns after
- * a bounded batch so the loop stays responsive. */
-void kmsgstream_pump(struct kmsgstream *k, struct chan *c);
+ * a bounded batch so the loop stays responsive. true: /dev/kmsg is drained
+ * (or not streaming): every record logged so far has been sent. */
+bool kmsgstream_pump(struct kmsgstream *k, struct chan *c);
+/* The seq after the last record sent (0: none was sent). */
+uint64_t kmsgstream_next_seq(const struct kmsgstream *k);

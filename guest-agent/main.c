@@ -238,6 +238,8 @@ static _Noreturn void loop(struct agent *a)
                 if (r < 0)
                         channel_error(a, r, "write");
                 bulk_room = a->chan.connected && chan_room(&a->chan) >= CHAN_BULK_ROOM;
+                if (a->log_sync && bulk_room) /* a barrier waits: go on draining, readable or not */
+                        request_log_pumped(a, kmsgstream_pump(&a->kmsg, &a->chan));
 
                 ADD(S_SIG, a->sig_fd, POLLIN);
                 if (!a->stdio && a->port.fd < 0)
@@ -309,7 +311,7 @@ static _Noreturn void loop(struct agent *a)
                         case S_KMSG:
                                 /* POLLERR here means "overrun", which the
                                  * next read reports as EPIPE. */
-                                kmsgstream_pump(&a->kmsg, &a->chan);
+                                request_log_pumped(a, kmsgstream_pump(&a->kmsg, &a->chan));
                                 break;
                         case S_RUN_OUT:
                                 run_pump(&a->run, 0, &a->chan);

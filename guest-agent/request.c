@@ -172,6 +172,12 @@ static void handle(struct agent *a, const struct kw_frame *f)
         case KW_MODULES:
                 modules(&reply);
                 break;
+        case KW_LOG_SYNC:
+                /* one barrier at a time: a second one answers with the first */
+                a->log_sync = true;
+                a->log_sync_id = f->id;
+                request_log_pumped(a, kmsgstream_pump(&a->kmsg, &a->chan));
+                return;
         default:
                 result_error(&reply, EOPNOTSUPP, "unknown request type %u", f->type);
                 break;
@@ -179,6 +185,19 @@ static void handle(struct agent *a, const struct kw_frame *f)
         if (!answer)
                 return;
 send:
+        result_default_ok(&reply);
+        (void)chan_send(&a->chan, &reply);
+}
+
+void request_log_pumped(struct agent *a, bool drained)
+{
+        if (!a->log_sync || !drained)
+                return;
+        a->log_sync = false;
+        result_init(&reply, a->log_sync_id);
+        uint64_t next = kmsgstream_next_seq(&a->kmsg);
+        if (next)
+                kw_msg_put_u64(&reply, KW_F_SEQ, next - 1);
         result_default_ok(&reply);
         (void)chan_send(&a->chan, &reply);
 }

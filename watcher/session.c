@@ -214,6 +214,12 @@ int kw_session_ping(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, 
         return send_typed(s, timeout_ms, fn, userdata);
 }
 
+int kw_session_log_sync(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata)
+{
+        kw_msg_init(&s->msg, KW_LOG_SYNC, kw_session_next_id(s));
+        return send_typed(s, timeout_ms, fn, userdata);
+}
+
 static void send_sync(struct kw_session *s)
 {
         uint8_t ff = KW_SYNC_BYTE;

@@ -80,7 +80,11 @@ int kw_session_unload(struct kw_session *s, const char *module, bool force, unsi
                       kw_result_fn fn, void *userdata);     /* force: KW_UNLOAD_FORCE flag */
 int kw_session_run(struct kw_session *s, const char *cmd, unsigned timeout_ms, kw_result_fn fn,
                    void *userdata);
-int kw_session_ping(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata); /* a KW_MODULES request */
+int kw_session_ping(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata);
+/* A barrier in the kernel log (LOG_SYNC): fn runs after every record the
+ * guest logged before the request was sent has been delivered. An agent
+ * without it answers err EOPNOTSUPP. */
+int kw_session_log_sync(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata); /* a KW_MODULES request */
 
 /* The low-level path, for the session's own set-up (MOUNT, KMSG_START) and
  * for reload.c until it moves to the typed calls above: the caller builds the

@@ -605,6 +605,53 @@ static void kmsg_stream(void)
         CHECK(seen);
 }
 
+/* LOG_SYNC: every record logged before it comes before its RESULT. */
+static void log_sync_barrier(void)
+{
+        static struct kw_msg m;
+        char marker[128], rec[200];
+        struct kw_frame f;
+        uint64_t deadline, last_seq = 0;
+        int fd, seen = 0;
+        bool answered = false;
+        uint32_t id;
+
+        fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+                printf("# /dev/kmsg not writable here; barrier not checked\n");
+                return;
+        }
+        snprintf(marker, sizeof(marker), "kmod-watch log-sync marker %d", (int)getpid());
+        for (int i = 0; i < 8; i++) { /* /dev/kmsg takes a burst of 10 from user space */
+                int len = snprintf(rec, sizeof(rec), "<6>%s %d\n", marker, i);
+                CHECK(write(fd, rec, (size_t)len) == len);
+        }
+        close(fd);
+        id = next_id++;
+        kw_msg_init(&m, KW_LOG_SYNC, id);
+        send_msg(&m);
+        deadline = now_ms() + TIMEOUT_MS;
+        while (!answered && next_frame(&f, deadline)) {
+                const uint8_t *text;
+                size_t n;
+
+                if (f.type == KW_RESULT && f.id == id) {
+                        answered = true;
+                        CHECK_EQ(field_u64(&f, KW_F_ERRNO), 0);
+                        CHECK(field_u64(&f, KW_F_SEQ) >= last_seq);
+                        continue;
+                }
+                if (f.type != KW_KMSG || kw_frame_bytes(&f, KW_F_TEXT, &text, &n) < 0)
+                        continue;
+                if (n > strlen(marker) && memcmp(text, marker, strlen(marker)) == 0) {
+                        seen++;
+                        last_seq = field_u64(&f, KW_F_SEQ);
+                }
+        }
+        CHECK(answered);
+        CHECK_EQ(seen, 8); /* all of them, before the answer */
+}
+
 static void max_size_frame(void)
 {
         static struct kw_msg m;
@@ -656,7 +703,7 @@ static void random_bytes_survived(void)
 static void random_frames_survived(void)
 {
         static const uint8_t safe[] = { 0, KW_HELLO, KW_SYNC, KW_RESULT, KW_KMSG, KW_KMSG_GAP,
-                                        KW_KMSG_START, KW_PROTO_ERROR, KW_OUTPUT, KW_MODULES, 14, 200, 255 };
+                                        KW_KMSG_START, KW_PROTO_ERROR, KW_OUTPUT, KW_MODULES, KW_LOG_SYNC + 1, 200, 255 };
         static struct kw_msg m;
         uint8_t val[64];
 
@@ -733,6 +780,7 @@ int main(int argc, char **argv)
         RUN(modules_list);
         RUN(max_size_frame);
         RUN(kmsg_stream);
+        RUN(log_sync_barrier);
         RUN(random_bytes_survived);
         RUN(random_frames_survived);
         RUN(eof_exits_zero);

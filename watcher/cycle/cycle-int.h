@@ -28,6 +28,7 @@ struct kw_cycle {
         char dir[PATH_MAX];
         bool quitting;
         struct kw_timer *quit_timer; /* the unload on the way out is over its deadline */
+        bool log_syncing;            /* the run ends when the kernel log has caught up */
         int status;
 
         /* the guest */

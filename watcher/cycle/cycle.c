@@ -21,6 +21,7 @@
 
 #define KW_EXPECT_GRACE_MS 200 /* --once: after the last --expect matched, for an oops right after it */
 #define KW_QUIT_DEADLINE_MS 3000 /* Ctrl-C or q: how long the unload on the way out may take */
+#define KW_LOG_SYNC_MS 3000      /* the kernel log's last records, on the way out */
 
 const char kw_cycle_keys_help[] = "keys: r rebuild and reload, u unload, b reboot the guest, c clear, q quit, ? help";
 
@@ -52,6 +53,30 @@ static void quit_now(struct kw_cycle *c, int status)
                 kw_timer_arm_ms(c->quit_timer, KW_QUIT_DEADLINE_MS);
 }
 
+static void on_log_synced(void *userdata, const struct kw_reply *r)
+{
+        struct kw_cycle *c = userdata;
+
+        if (r->kind == KW_REPLY_TIMEOUT)
+                kw_warn("the guest did not confirm its last kernel log lines within %u s", KW_LOG_SYNC_MS / 1000);
+        c->status = kw_cycle_end(c, c->status); /* a report in those last lines counts */
+        kw_loop_exit(c->loop, c->status);
+}
+
+/* The run ends: once the kernel log has caught up (the exit function's last
+ * words), when the guest can say so. */
+static void end_run(struct kw_cycle *c)
+{
+        if (c->log_syncing)
+                return;
+        if (kw_cycle_channel_up(c) &&
+            c->port->log_sync(c->impl, KW_LOG_SYNC_MS, on_log_synced, c) == 0) {
+                c->log_syncing = true;
+                return;
+        }
+        kw_loop_exit(c->loop, c->status);
+}
+
 int kw_cycle_end(struct kw_cycle *c, int status)
 {
         /* a report still open, or completed after the exit was decided, counts */
@@ -77,6 +102,8 @@ void kw_cycle_quit(struct kw_cycle *c, int status)
                 /* unload what we loaded before the guest goes away (a user's own guest keeps running) */
                 if (kw_loader_quit(&c->loader))
                         return; /* the loader's report ends the run */
+                end_run(c);
+                return;
         }
         kw_loop_exit(c->loop, c->status);
 }
@@ -196,8 +223,8 @@ static void on_loader_ended(void *core, const struct kw_loader_report *r)
                 return;
         case KW_END_QUIT: {
                 struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .load_failed = r->failed };
-                kw_loop_exit(c->loop, kw_verdict_final(&v, c->status));
                 c->status = kw_verdict_final(&v, c->status);
+                end_run(c);
                 return;
         }
         case KW_END_HUNG:

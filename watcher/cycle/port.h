@@ -52,4 +52,6 @@ struct kw_cycle_port {
                       void *ud);
         int (*run)(void *impl, const char *cmd, unsigned timeout_ms, kw_result_fn fn, void *ud);
         int (*ping)(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud);
+        /* every kernel record logged so far has reached us when fn runs */
+        int (*log_sync)(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud);
 };

@@ -170,6 +170,11 @@ static int p_ping(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud)
         return kw_session_ping(((struct world *)impl)->session, timeout_ms, fn, ud);
 }
 
+static int p_log_sync(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud)
+{
+        return kw_session_log_sync(((struct world *)impl)->session, timeout_ms, fn, ud);
+}
+
 static const struct kw_cycle_port real_port = {
         .build_start = p_build_start,
         .build_cancel = p_build_cancel,
@@ -186,6 +191,7 @@ static const struct kw_cycle_port real_port = {
         .unload = p_unload,
         .run = p_run,
         .ping = p_ping,
+        .log_sync = p_log_sync,
 };
 
 /* ---- the inputs ---- */
