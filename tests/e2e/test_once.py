@@ -29,6 +29,7 @@ def case_expect_matches(t, base, d):
     k = once(t, base, d, ["--expect", "build A"])
     kw.check(k.returncode == 0, f"expected exit 0, got {k.returncode}", k)
     kw.check("build A" in k.output(), "the module's printk is not in the output", k)
+    kw.check("My First Module exit" in k.output(), "the exit function's printk is not in the output", k)
     no_leftovers(k)
 
 
@@ -126,6 +127,9 @@ def case_json(t, base, d, arch):
     kw.check(unload.get("module") == "hello" and unload.get("ok") is True,
              f"unload is not {{module: hello, ok: true}}: {unload}", k)
 
+    # the log barrier: the exit function's last words arrive before the run ends
+    bye = [i for i, e in enumerate(ev) if e["event"] == "kmsg" and "My First Module exit" in e["text"]]
+    kw.check(bye and bye[0] > il, f"the exit printk is missing: {names}", k)
     kw.check(names[-1] == "exit", f"the last event is {names[-1]!r}, not 'exit'", k)
     kw.check(ev[-1].get("status") == 0, f"exit.status is not 0: {ev[-1]}", k)
     oops = [e for e in ev if e["event"] == "oops"]
@@ -158,7 +162,7 @@ def main():
 
     try:
         base, d = fresh("once")      # (a), (a --json), (b) share a pristine copy
-        t.case("--expect 'build A' → exit 0, printk shown", case_expect_matches, t, base, d)
+        t.case("--expect 'build A' → exit 0, printk and exit printk shown", case_expect_matches, t, base, d)
         t.case("--json: ready, build_start, build_end, load, kmsg, unload, exit 0",
                case_json, t, base, d, arch)
         t.case("--expect that never matches, --timeout 10 → exit 1",
