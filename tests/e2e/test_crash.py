@@ -70,6 +70,13 @@ def once(t, base, d, extra, json_mode=False):
     return k
 
 
+def copy_fixture(name, tag):
+    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-"))
+    d = os.path.join(base, name)
+    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", name), d)
+    return base, d
+
+
 def no_leftovers(k):
     kw.check(not k.left_behind, "kmod-watch left things behind:\n  " + "\n  ".join(k.left_behind), k)
 
@@ -290,6 +297,38 @@ def case_force_unload(t):
         kw.cleanup(RUN, base)
 
 
+# ---- crashes in an exit function (tests/fixtures) ----------------------------------
+
+def case_warn_in_exit(t):
+    base, d = copy_fixture("warn-exit", "warnexit")
+    try:
+        k = once(t, base, d, ["--json"])
+        kw.check(k.returncode == 4, f"a WARNING in exit: expected exit 4, got {k.returncode}", k)
+        oops = k.events_since(0, "oops")
+        kw.check(oops and oops[0].get("kind") == "warning", f"no warning oops event: {oops}", k)
+        kw.check(any("kwwarnexit: last words" in e["text"] for e in k.events_since(0, "kmsg")),
+                 "the exit function's last line is missing", k)
+        no_leftovers(k)
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def case_oops_in_exit(t):
+    base, d = copy_fixture("oops-exit", "oopsexit")
+    try:
+        line = line_of(os.path.join(d, "kwoopsexit.c"), "*READ_ONCE(kwoopsexit_nothing) = 1;")
+        k = once(t, base, d, [])
+        kw.check(k.returncode == 4, f"an oops in exit: expected exit 4, got {k.returncode}", k)
+        out = k.output()
+        want = f"at kwoopsexit.c:{line}"
+        kw.check(want in out, f"the oops does not name {want!r}", k)
+        kw.check("did not return within" not in out, "reported as a hang, not as the oops it is", k)
+        kw.check(k.elapsed < 60, f"took {k.elapsed:.0f} s", k)
+        no_leftovers(k)
+    finally:
+        kw.cleanup(RUN, base)
+
+
 def main():
     global RUN
     RUN = kw.parse_args()
@@ -304,6 +343,8 @@ def main():
     t.case("13-busy --once: unload errors in words, holder named, exit 3, nothing hangs", case_busy, t)
     t.case("13-busy --once --force-unload: both unloaded, exit 0", case_force_unload, t)
     t.case("a guest frozen after a good load: no answer to pings → restarted, build held", case_frozen_guest, t)
+    t.case("a WARNING in an exit function --once: exit 4, its last line shown", case_warn_in_exit, t)
+    t.case("an oops in an exit function --once: exit 4, file:line, not a hang", case_oops_in_exit, t)
     return t.done()
 
 

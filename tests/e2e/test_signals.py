@@ -79,6 +79,27 @@ def case_sigint_booting(t, args):
         kw.cleanup(args, base)
 
 
+def case_sigint_slow_exit(t, args):
+    """Ctrl-C while the module's exit function takes 30 s: out within a few seconds."""
+    import os
+    import shutil
+    import tempfile
+    base = os.path.realpath(tempfile.mkdtemp(prefix="kw-e2e-slowexit-"))
+    d = os.path.join(base, "slow-exit")
+    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "slow-exit"), d)
+    try:
+        env, run_dir = kw.isolated_env(base)
+        with kw.KmodWatch(args.kmod_watch, ["--json", "--accel", "tcg", d],
+                          env=env, needles=[base]) as k:
+            k.wait_event("load", lambda e: e["ok"] is True, timeout=BOOT_TIMEOUT, since=0)
+            t0 = time.monotonic()
+            quit_and_check(t, k, base, run_dir, signal.SIGINT, True, "Ctrl-C with a 30 s exit function")
+            took = time.monotonic() - t0
+            kw.check(took < 10, f"Ctrl-C took {took:.1f} s with a 30 s exit function", k)
+    finally:
+        kw.cleanup(args, base)
+
+
 def main():
     args = kw.parse_args()
     kw.require_guest(args)
@@ -87,6 +108,8 @@ def main():
            case_sigterm_loaded, t, args)
     t.case("Ctrl-C while the guest boots → prompt exit, nothing left",
            case_sigint_booting, t, args)
+    t.case("Ctrl-C while an exit function sleeps 30 s → out within seconds, nothing left",
+           case_sigint_slow_exit, t, args)
     return t.done()
 
 
