@@ -48,6 +48,12 @@ def case_sigterm_loaded(t, args):
             k.wait_event("load", lambda e: e["ok"] is True, timeout=BOOT_TIMEOUT, since=0)
             k.wait_event("kmsg", lambda e: "build A" in e["text"], timeout=BOOT_TIMEOUT,
                          since=0)
+            # a second instance on the same directory is refused, naming the first
+            # (needles: nothing of its own to find; the first one's QEMU must not be taken for its)
+            second = kw.run(args.kmod_watch, ["--once", "--accel", "tcg", d], 30, env=env,
+                            needles=["kw-e2e-no-qemu-of-the-second-instance"])
+            kw.check(second.returncode == 64, f"a second instance: want exit 64, got {second.returncode}", second)
+            kw.check(f"pid {k.pid}" in second.output(), "the refusal does not name the first one's pid", second)
             m = quit_and_check(t, k, base, run_dir, signal.SIGTERM, False, "SIGTERM")
             kw.check(k.events_since(m, "unload", lambda e: e["ok"] is True
                                     and e["module"] == "hello"),
@@ -104,7 +110,7 @@ def main():
     args = kw.parse_args()
     kw.require_guest(args)
     t = kw.Tap("kmod-watch signals")
-    t.case("SIGTERM with the module loaded → exit event, unloaded, nothing left",
+    t.case("SIGTERM with the module loaded → exit event, unloaded, nothing left; a second instance refused",
            case_sigterm_loaded, t, args)
     t.case("Ctrl-C while the guest boots → prompt exit, nothing left",
            case_sigint_booting, t, args)

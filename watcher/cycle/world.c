@@ -20,6 +20,7 @@
 
 #include "arch.h"
 #include "build.h"
+#include "dirlock.h"
 #include "filter.h"
 #include "guest.h"
 #include "keys.h"
@@ -45,6 +46,7 @@ struct world {
         kw_port_built_fn built;
         void *built_core;
         int sig_fd;
+        int lock_fd; /* DIR is ours (dirlock.h) */
 };
 
 /* ---- the port ---- */
@@ -343,9 +345,22 @@ int kw_cycle_run(const struct kw_opts *o)
         struct world *w = &world;
         int status = KW_EXIT_GUEST, r;
 
-        *w = (struct world){ .o = o, .sig_fd = -1, .arch = kw_arch_find(o->arch) };
+        *w = (struct world){ .o = o, .sig_fd = -1, .lock_fd = -1, .arch = kw_arch_find(o->arch) };
         if (check_dir(o, w->dir) < 0)
                 return KW_EXIT_USAGE;
+        pid_t holder = 0;
+        w->lock_fd = kw_dirlock_take(w->dir, &holder);
+        if (w->lock_fd == -EBUSY) {
+                if (holder)
+                        kw_err("another kmod-watch (pid %d) is building %s: two builds in one tree break each "
+                               "other; stop that one first", (int)holder, w->dir);
+                else
+                        kw_err("another kmod-watch is building %s: two builds in one tree break each other; stop "
+                               "that one first", w->dir);
+                return KW_EXIT_USAGE;
+        }
+        if (w->lock_fd < 0)
+                kw_debug("cannot lock %s: %s (going on)", w->dir, strerror(-w->lock_fd));
         if (!w->arch) {
                 kw_err("--arch %s: unknown architecture", o->arch);
                 return KW_EXIT_USAGE;
@@ -406,6 +421,8 @@ out:
         ev_exit(status);
         if (w->sig_fd >= 0)
                 close(w->sig_fd);
+        if (w->lock_fd >= 0)
+                close(w->lock_fd);
         kw_loop_free(w->loop);
         return status;
 }
