@@ -162,6 +162,32 @@ def case_two_modules(t):
         kw.cleanup(RUN, base)
 
 
+def case_dir_made_again(t):
+    """rm -rf DIR, then a fresh copy with a new printk: the watch comes back, the guest's share
+    sees the new directory, and the new module loads."""
+    base, d = example("00-kernel_module_hello", "again")
+    env, _ = kw.isolated_env(base)
+    k = kw.KmodWatch(RUN.kmod_watch, ["--json", "--accel", "tcg", d], env=env, needles=[base])
+    try:
+        with k:
+            k.wait_event("load", lambda e: e["ok"], timeout=TIMEOUT, since=0)
+            fresh = os.path.join(base, "fresh")
+            shutil.copytree(d, fresh, ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd",
+                                                                     "modules.order", "Module.symvers", ".*"))
+            kw.write_file(os.path.join(fresh, "hello.c"), kw.hello_source(fresh, "made again"))
+            m = k.mark()
+            shutil.rmtree(d)
+            k.collect(1.0)
+            os.rename(fresh, d)  # as a re-clone would leave it
+            k.wait_event("kmsg", lambda e: "made again" in e["text"], timeout=TIMEOUT, since=m)
+            kw.check("waiting for it to come back" in k.output() and "is back" in k.output(),
+                     "the directory's going and coming back is not said", k)
+            k.stop(signal.SIGINT, timeout=20)
+            kw.check(not kw.leftovers(k), "left behind", k)
+    finally:
+        kw.cleanup(RUN, base)
+
+
 def case_every_module(t):
     """Three modules, the second's init fails: the first and third load, the run exits 3."""
     base, d = fixture("second-fails", "every")
@@ -188,6 +214,8 @@ def main():
     t.case("03-two-modules: dependency order, base change reloads user, user change alone, touch → unchanged",
            case_two_modules, t)
     t.case("three modules, the second fails: the first and third load, exit 3", case_every_module, t)
+    t.case("DIR deleted and made again: watched again, the guest sees the new one, the new module loads",
+           case_dir_made_again, t)
     return t.done()
 
 

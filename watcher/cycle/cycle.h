@@ -46,6 +46,7 @@ void kw_cycle_on_gap(struct kw_cycle *c, uint64_t seq, uint64_t count);
 void kw_cycle_on_console(struct kw_cycle *c, const char *line);
 void kw_cycle_on_lost(struct kw_cycle *c, const char *why, bool fatal); /* the guest went away */
 void kw_cycle_on_failed(struct kw_cycle *c, const char *reason);        /* the session cannot go on */
+void kw_cycle_on_dir_back(struct kw_cycle *c); /* DIR was deleted and made again (a new inode) */
 void kw_cycle_on_key(struct kw_cycle *c, char key);
 void kw_cycle_on_signal(struct kw_cycle *c, int signo);
 /* Ends the run with status (after unloading what we loaded). */

@@ -263,6 +263,16 @@ void kw_cycle_on_lost(struct kw_cycle *c, const char *why, bool fatal)
         guest_restarted(c, reason, hold_it);
 }
 
+/* A managed guest's 9p share holds the directory it was started with: a new
+ * one at the same path is only seen after a restart. */
+void kw_cycle_on_dir_back(struct kw_cycle *c)
+{
+        if (!c->port->can_restart(c->impl))
+                return; /* --connect shares the user's tree; --ssh copies each .ko */
+        kw_cycle_schedule_restart(c, "the module directory was made anew: the guest's share must see the new one",
+                                  false, 0);
+}
+
 void kw_cycle_on_failed(struct kw_cycle *c, const char *reason)
 {
         kw_err("%s", reason);

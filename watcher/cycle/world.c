@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "products.h"
 #include "proto.h"
+#include "reappear.h"
 #include "session.h"
 #include "symbolize.h"
 #include "ui.h"
@@ -47,7 +48,15 @@ struct world {
         void *built_core;
         int sig_fd;
         int lock_fd; /* DIR is ours (dirlock.h) */
+        struct kw_reappear *reappear; /* DIR went away: waiting for it */
+        dev_t dir_dev;                /* the directory being watched (a new one at the path is another) */
+        ino_t dir_ino;
+        bool rescan;                  /* DIR came back: everything in it is new */
 };
+
+static int on_watch(void *userdata, int fd, short revents);
+static void dir_gone(struct world *w);
+static void remember_dir(struct world *w);
 
 /* ---- the port ---- */
 
@@ -98,14 +107,28 @@ static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
         char err[512];
         int r = kw_watch_drain(w->watch, d, now_ms);
 
+        if (w->rescan) {
+                w->rescan = false;
+                (void)kw_debounce_add(d, ".", KW_CHANGE_MOVED_IN, now_ms);
+        }
         if (r < 0) {
                 kw_err("watching %s stopped: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
                 kw_loop_del(w->loop, kw_watch_fd(w->watch));
                 return r;
         }
         int e = kw_watch_error(w->watch);
-        if (e)
+        if (e && e != -ENOENT)
                 kw_warn("%s", kw_watch_strerror(e, err, sizeof(err)));
+        /* DIR itself deleted or replaced: inotify's DELETE_SELF does not come while anything (the
+         * guest's share, our lock) still holds the directory open, so look. */
+        struct stat st;
+        if (!w->reappear && (e == -ENOENT || stat(w->dir, &st) < 0 || st.st_ino != w->dir_ino ||
+                             st.st_dev != w->dir_dev)) {
+                struct kw_batch b = { 0 };
+                (void)kw_debounce_take(d, UINT64_MAX, &b); /* files "deleted" with it: nothing to build */
+                kw_batch_free(&b);
+                dir_gone(w);
+        }
         return 0;
 }
 
@@ -278,6 +301,70 @@ static void on_key(void *userdata, char key)
         kw_cycle_on_key(((struct world *)userdata)->cycle, key);
 }
 
+/* ---- DIR deleted and made again ---- */
+
+static int on_reappear(void *userdata, int fd, short revents)
+{
+        struct world *w = userdata;
+        struct kw_watch *watch;
+        pid_t holder = 0;
+
+        if (!kw_reappear_back(w->reappear))
+                return 0;
+        kw_loop_del(w->loop, fd);
+        kw_reappear_stop(w->reappear);
+        w->reappear = NULL;
+        /* libinotifytools has one instance per process: the old watch goes first */
+        kw_loop_del(w->loop, kw_watch_fd(w->watch));
+        kw_watch_stop(w->watch);
+        w->watch = NULL;
+        int r = kw_watch_start(w->dir, &w->filter, &watch);
+        if (r < 0) {
+                char err[512];
+                kw_err("%s is back, but cannot be watched: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
+                kw_cycle_quit(w->cycle, KW_EXIT_GUEST);
+                return 0;
+        }
+        w->watch = watch;
+        remember_dir(w);
+        (void)kw_loop_add(w->loop, kw_watch_fd(w->watch), POLLIN, on_watch, w);
+        if (w->lock_fd >= 0)
+                close(w->lock_fd);
+        w->lock_fd = kw_dirlock_take(w->dir, &holder); /* the lock was on the old directory */
+        kw_info("%s is back: watching it again", w->dir);
+        kw_cycle_on_dir_back(w->cycle);
+        w->rescan = true;
+        kw_cycle_on_changes(w->cycle);
+        return 0;
+}
+
+static void remember_dir(struct world *w)
+{
+        struct stat st;
+
+        if (stat(w->dir, &st) == 0) {
+                w->dir_dev = st.st_dev;
+                w->dir_ino = st.st_ino;
+        }
+}
+
+/* DIR itself went away: wait for it to come back. */
+static void dir_gone(struct world *w)
+{
+        if (w->reappear)
+                return;
+        int r = kw_reappear_start(w->dir, &w->reappear);
+        if (r < 0) {
+                kw_warn("%s was deleted or moved away, and its parent cannot be watched (%s): saves there are "
+                        "not seen until kmod-watch is started again", w->dir, strerror(-r));
+                return;
+        }
+        kw_warn("%s was deleted or moved away: waiting for it to come back", w->dir);
+        (void)kw_loop_add(w->loop, kw_reappear_fd(w->reappear), POLLIN, on_reappear, w);
+        if (kw_reappear_back(w->reappear)) /* back before the watch on its parent was there */
+                on_reappear(w, kw_reappear_fd(w->reappear), POLLIN);
+}
+
 /* ---- set-up ---- */
 
 static int setup_watch(struct world *w)
@@ -290,6 +377,7 @@ static int setup_watch(struct world *w)
                 r = kw_filter_add_exclude(&w->filter, w->o->exclude[i]);
         if (r < 0)
                 return r;
+        remember_dir(w);
         r = kw_watch_start(w->dir, &w->filter, &w->watch);
         if (r < 0) {
                 char err[512];
@@ -414,6 +502,7 @@ out:
         kw_build_cancel(w->build);
         kw_guest_free(w->guest);
         kw_watch_stop(w->watch);
+        kw_reappear_stop(w->reappear);
         kw_filter_free(&w->filter);
         kw_cycle_free(w->cycle);
         kw_session_free(w->session);
