@@ -80,6 +80,7 @@ enum kw_field {
         KW_F_STREAM = 23,  /* u64: 1 stdout, 2 stderr */
         KW_F_FACILITY = 24, /* u64: syslog facility of a kmsg record */
         KW_F_SYMBOL = 25,  /* str: unknown symbol named by the kernel (repeated) */
+        KW_F_DEPS = 26,    /* str: in-kernel modules a LOAD loaded first, "a,b" in load order */
 };
 
 #define KW_UNLOAD_FORCE 1u
