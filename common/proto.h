@@ -35,6 +35,8 @@
 #define KW_PORT_NAME "org.kmodwatch.0"     /* the virtio-serial port the agent opens */
 #define KW_SHARE_TAG "kmodwatch"          /* the 9p mount tag of a guest kmod-watch starts */
 #define KW_GUEST_MOUNT "/mnt/kmod-watch"  /* where the agent mounts the 9p share */
+#define KW_MODULES_TAG "kmodwatch-modules" /* 9p tag of the kernel's module tree (read-only),
+                                            * mounted by the agent at /lib/modules/$(uname -r) */
 #define KW_SYNC_BYTE 0xFF /* sent before SYNC: never valid frame start */
 
 enum kw_type {
