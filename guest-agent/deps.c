@@ -79,6 +79,23 @@ static bool has_index(const char *tree)
         return access(path, R_OK) == 0;
 }
 
+/* The kernel's request_module() runs /proc/sys/kernel/modprobe: in a guest
+ * with our tree, make it busybox's modprobe when it is missing (kits whose
+ * initramfs got no applet links for it). */
+static void ensure_modprobe(void)
+{
+        char path[256];
+
+        if (read_text_file("/proc/sys/kernel/modprobe", path, sizeof(path)) <= 0 || path[0] != '/' ||
+            access(path, X_OK) == 0 || access("/bin/busybox", X_OK) < 0)
+                return;
+        if (symlink("/bin/busybox", path) < 0) {
+                log_msg("no %s, and linking it to /bin/busybox failed: %s", path, strerror(errno));
+                return;
+        }
+        log_msg("no %s: linked it to /bin/busybox (its modprobe reads modules.dep)", path);
+}
+
 void deps_mount_tree(void)
 {
         char tree[256];
@@ -100,6 +117,7 @@ void deps_mount_tree(void)
                 return;
         }
         log_msg("mounted the kernel's module tree (9p %s, read-only) at %s", KW_MODULES_TAG, tree);
+        ensure_modprobe();
 }
 
 static bool is_loaded(const char *name)
@@ -204,7 +222,7 @@ void deps_explain_symbol(const char *sym, const char *depends, char *buf, size_t
                 return;
         }
         if (kw_kdeps_provider(symbols, sym, m, sizeof(m)) < 0) {
-                snprintf(buf, size, "%s (nothing in %s provides %s)", sym, tree, sym);
+                snprintf(buf, size, "nothing in %s provides %s", tree, sym);
         } else if (is_loaded(m)) {
                 snprintf(buf, size, "needs %s from module %s (loaded, yet the symbol did not resolve: "
                          "built against other headers, or a symbol namespace not imported?)", sym, m);
