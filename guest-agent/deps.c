@@ -217,7 +217,7 @@ void deps_explain_symbol(const char *sym, const char *depends, char *buf, size_t
         deps_tree(tree, sizeof(tree));
         symbols = slurp(tree, "modules.symbols");
         if (!symbols) {
-                snprintf(buf, size, "%s (no %s/modules.symbols in the guest to say which module provides it)",
+                snprintf(buf, size, "%s (this guest has no %s/modules.symbols to say which module provides it)",
                          sym, tree);
                 return;
         }

@@ -164,15 +164,19 @@ static void load_words(int err, const char *name, const struct load_log *log, co
 }
 
 static void load_error(struct kw_msg *reply, int err, const char *name, const struct load_log *log,
-                       const char *depends)
+                       const struct modop *op)
 {
-        char words[1536];
+        const char *depends = op->depends;
+        char words[1536], tree[900] = "";
 
         load_words(err, name, log, depends, words, sizeof(words));
+        if (op->deps.no_tree)
+                snprintf(tree, sizeof(tree), "; it needs in-kernel modules (%s), but this guest has no %s/modules.dep "
+                         "to load them from", depends, op->deps.tree);
         if (log->reason[0] && !log->n_symbols && err != EEXIST)
-                result_error(reply, err, "%s; kernel: %s", words, log->reason);
+                result_error(reply, err, "%s; kernel: %s%s", words, log->reason, tree);
         else
-                result_error(reply, err, "%s", words);
+                result_error(reply, err, "%s%s", words, tree);
         for (int i = 0; i < log->n_symbols; i++)
                 kw_msg_put_str(reply, KW_F_SYMBOL, log->symbols[i]);
 }
@@ -303,7 +307,7 @@ void modop_load_done(struct modop *op, int status, struct kw_msg *reply)
                 log_msg("loading %s's dependency %s failed: %s", op->name, failed, strerror(r));
         } else if (r != 0) {
                 read_load_log(op->log_fd, op->name, &log);
-                load_error(reply, r, op->name, &log, op->depends);
+                load_error(reply, r, op->name, &log, op);
                 log_msg("loading %s failed: %s", op->path, strerror(r));
         } else {
                 log_msg("loaded %s (%s) in %llu us", op->name, op->path, (unsigned long long)usec);

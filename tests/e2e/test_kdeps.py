@@ -11,12 +11,15 @@
   in the guest.
 - unknown-symbol (depends= blanked after the build) fails to load, and the
   error names crc_itu_t's provider and says nothing provides the other symbol.
+- needs-crc-itu-t in a guest without a module tree (the kit's kernel given
+  as --kernel: nothing is shared) fails, saying the tree is missing.
 
 --arch arm64 runs the same against the arm64 kit (cross-built fixtures)."""
 
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -102,6 +105,31 @@ def case_unknown_symbol(t):
         kw.cleanup(RUN, base)
 
 
+def kit_env():
+    path = subprocess.run([RUN.kmod_watch, "kit", "path", "--arch", RUN.arch], capture_output=True,
+                          text=True, timeout=60, check=True).stdout.strip()
+    with open(os.path.join(path, "kit.env")) as f:
+        return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line and not line.startswith("#"))
+
+
+def case_no_tree(t):
+    """The kit's kernel given as --kernel/--kdir/--initrd: kmod-watch shares no
+    module tree (it fits the kit's kernel only), as with a guest of one's own."""
+    env = kit_env()
+    base, d = copy_fixture("needs-crc-itu-t")
+    try:
+        k = once(t, base, d, ["--kernel", env["KW_KIT_KERNEL"], "--kdir", env["KW_KIT_KDIR"],
+                              "--initrd", env["KW_KIT_INITRD"]])
+        kw.check(k.returncode == 3, f"expected exit 3 (load failed), got {k.returncode}", k)
+        err = (loads(k) or [{}])[0].get("error", "")
+        kw.check(re.search(r"it needs in-kernel modules \(crc-itu-t\), but this guest has no "
+                           r"/lib/modules/\S+/modules.dep to load them from", err) is not None,
+                 f"the error does not say the module tree is missing: {err!r}", k)
+        t.diag(f"error: {err}")
+    finally:
+        kw.cleanup(RUN, base)
+
+
 def main():
     global RUN
     RUN = kw.parse_args()
@@ -115,6 +143,8 @@ def main():
            case_request_module, t)
     t.case("unknown-symbol --once: exit 3, the error names crc_itu_t's provider and says nothing "
            "provides kw_fixture_nowhere", case_unknown_symbol, t)
+    t.case("needs-crc-itu-t with --kernel (no module tree in the guest): exit 3, the error says the "
+           "tree is missing", case_no_tree, t)
     return t.done()
 
 
