@@ -5,6 +5,8 @@
   agent loads that module first from the guest's /lib/modules/$(uname -r)
   (the kit's tree, shared read-only over 9p) → --once exits 0, the `load`
   event's deps is ["crc_itu_t"], stderr says "loaded in-kernel dependencies".
+- the same, interactive: a save reloads the module, the dependency stays
+  loaded (not unloaded, not loaded again).
 - needs-ecb asks the crypto API for "ecb(aes)": the ecb template (x86_64) or
   aes_ce_blk (arm64) is a module the kernel loads itself through
   request_module() → /sbin/modprobe → the shared tree; the tree is read-only
@@ -19,6 +21,7 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,6 +68,37 @@ def case_crc_itu_t(t):
         line = "loaded in-kernel dependencies of needs_crc_itu_t: crc_itu_t"
         kw.check(any(line in s for s in k.stderr_lines), f"stderr lacks {line!r}", k)
         t.diag(f"load event: {ld[0]}")
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def case_stays_loaded(t):
+    """Interactive: a save reloads the module, not its dependency, which stays
+    loaded (the second load has nothing to load first)."""
+    base, d = copy_fixture("needs-crc-itu-t")
+    src = os.path.join(d, "needs-crc-itu-t.c")
+    try:
+        env, _ = kw.isolated_env(base)
+        with kw.KmodWatch(RUN.kmod_watch, ["--json", "--accel", "tcg"] + kw.arch_args(RUN) + [d],
+                          env=env, needles=[base]) as k:
+            first = k.wait_event("load", timeout=ONCE_TIMEOUT, since=0)
+            kw.check(first["ok"] is True and first.get("deps") == ["crc_itu_t"], f"first load: {first}", k)
+            m = k.mark()
+            with open(src) as f:
+                text = f.read()
+            kw.check("crc 0x%04x" in text, f"{src} has no 'crc 0x%04x' to change")
+            kw.write_file(src, text.replace('"needs-crc-itu-t: crc 0x%04x\\n"', '"needs-crc-itu-t: again 0x%04x\\n"'))
+            k.wait_event("kmsg", lambda e: "needs-crc-itu-t: again 0x31c3" in e["text"], timeout=120, since=m)
+            again = k.wait_event("load", lambda e: e["ok"] is True, timeout=30, since=m)
+            kw.check(again.get("deps") == [], f"the reload loaded dependencies again: {again}", k)
+            unloaded = [e["module"] for e in k.events_since(0, "unload")]
+            kw.check(unloaded == ["needs_crc_itu_t"], f"unload events: {unloaded}", k)
+            status = k.stop(signal.SIGINT, timeout=20)
+            kw.check(k.events and k.events[-1]["event"] == "exit", f"no exit event last (status {status})", k)
+            unloaded = [e["module"] for e in k.events_since(0, "unload")]
+            kw.check("crc_itu_t" not in unloaded, f"crc_itu_t was unloaded: {unloaded}", k)
+            left = kw.leftovers(k)
+            kw.check(not left, "left behind:\n  " + "\n  ".join(left), k)
     finally:
         kw.cleanup(RUN, base)
 
@@ -139,6 +173,8 @@ def main():
     t = kw.Tap(f"in-kernel dependencies ({RUN.arch})")
     t.case("needs-crc-itu-t --once: crc-itu-t loaded first, load.deps == [crc_itu_t], exit 0",
            case_crc_itu_t, t)
+    t.case("needs-crc-itu-t interactive: a save reloads the module only, crc_itu_t stays loaded",
+           case_stays_loaded, t)
     t.case("needs-ecb --once: request_module loads a crypto module via /sbin/modprobe, tree read-only",
            case_request_module, t)
     t.case("unknown-symbol --once: exit 3, the error names crc_itu_t's provider and says nothing "
