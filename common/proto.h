@@ -35,6 +35,8 @@
 #define KW_PORT_NAME "org.kmodwatch.0"     /* the virtio-serial port the agent opens */
 #define KW_SHARE_TAG "kmodwatch"          /* the 9p mount tag of a guest kmod-watch starts */
 #define KW_GUEST_MOUNT "/mnt/kmod-watch"  /* where the agent mounts the 9p share */
+#define KW_MODULES_TAG "kmodwatch-modules" /* 9p tag of the kernel's module tree (read-only),
+                                            * mounted by the agent at /lib/modules/$(uname -r) */
 #define KW_SYNC_BYTE 0xFF /* sent before SYNC: never valid frame start */
 
 enum kw_type {
@@ -81,6 +83,7 @@ enum kw_field {
         KW_F_STREAM = 23,  /* u64: 1 stdout, 2 stderr */
         KW_F_FACILITY = 24, /* u64: syslog facility of a kmsg record */
         KW_F_SYMBOL = 25,  /* str: unknown symbol named by the kernel (repeated) */
+        KW_F_DEPS = 26,    /* str: in-kernel modules a LOAD loaded first, "a,b" in load order */
 };
 
 #define KW_UNLOAD_FORCE 1u

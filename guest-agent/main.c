@@ -25,6 +25,7 @@
 
 #include "agent.h"
 #include "config.h"
+#include "deps.h"
 #include "util.h"
 
 #define EXIT_USAGE 64
@@ -356,6 +357,9 @@ int main(int argc, char **argv)
         } else {
                 const char *name = a.port.name;
 
+                /* In a guest (not --stdio: the host's tests, --ssh): the
+                 * kernel's module tree, for dependencies and modprobe. */
+                deps_mount_tree();
                 r = port_init(&a.port, name);
                 if (r < 0)
                         fatal("timer", r);

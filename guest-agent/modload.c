@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "deps.h"
 #include "kmsg.h"
 #include "modload.h"
 #include "util.h"
@@ -107,61 +108,88 @@ static void read_load_log(int fd, const char *name, struct load_log *log)
 
 /* The words for a finit_module() errno. The module's own init function can
  * return any errno too, and the kernel logs nothing then, so codes that are
- * not the loader's own are reported as the init's. */
-static void load_error(struct kw_msg *reply, int err, const char *name, const struct load_log *log)
+ * not the loader's own are reported as the init's. An unknown symbol is
+ * explained with the module that provides it (depends: the module's own). */
+static void load_words(int err, const char *name, const struct load_log *log, const char *depends, char *words,
+                       size_t size)
 {
         const char *code = strerrorname_np(err);
-        char words[768];
         size_t off;
 
         if (!code)
                 code = "?";
+        if ((err == ENOENT || err == EINVAL) && log->n_symbols > 0) {
+                off = (size_t)snprintf(words, size, "unknown symbol");
+                for (int i = 0; i < log->n_symbols && off < size; i++) {
+                        char why[384];
+
+                        deps_explain_symbol(log->symbols[i], depends, why, sizeof(why));
+                        off += (size_t)snprintf(words + off, size - off, "%s%s", i == 0 ? ": " : "; ", why);
+                }
+                return;
+        }
         switch (err) {
         case ENOENT:
-                if (log->n_symbols == 0) {
-                        snprintf(words, sizeof(words), "the module's init returned -ENOENT (%s)", strerror(err));
-                        break;
-                }
-                off = (size_t)snprintf(words, sizeof(words), "unknown symbol");
-                for (int i = 0; i < log->n_symbols && off < sizeof(words); i++)
-                        off += (size_t)snprintf(words + off, sizeof(words) - off, "%s%s",
-                                                i == 0 ? ": " : ", ", log->symbols[i]);
+                snprintf(words, size, "the module's init returned -ENOENT (%s)", strerror(err));
                 break;
         case ENOEXEC:
-                snprintf(words, sizeof(words), "not a valid module for this kernel (bad ELF or wrong architecture)");
+                snprintf(words, size, "not a valid module for this kernel (bad ELF or wrong architecture)");
                 break;
         case EEXIST:
-                snprintf(words, sizeof(words), "module %s is already loaded", name);
+                snprintf(words, size, "module %s is already loaded", name);
                 break;
         case EINVAL:
-                snprintf(words, sizeof(words),
+                snprintf(words, size,
                          "invalid module parameters or module format, or its init returned -EINVAL (see kernel log)");
                 break;
         case EKEYREJECTED:
-                snprintf(words, sizeof(words), "signature rejected (module signing enforced)");
+                snprintf(words, size, "signature rejected (module signing enforced)");
                 break;
         case EPERM:
-                snprintf(words, sizeof(words), "not permitted (CAP_SYS_MODULE, or module loading disabled)");
+                snprintf(words, size, "not permitted (CAP_SYS_MODULE, or module loading disabled)");
                 break;
         case EBUSY:
-                snprintf(words, sizeof(words), "module %s is still loading or unloading", name);
+                snprintf(words, size, "module %s is still loading or unloading", name);
                 break;
         case ENOSYS:
-                snprintf(words, sizeof(words), "this kernel cannot load modules (CONFIG_MODULES off)");
+                snprintf(words, size, "this kernel cannot load modules (CONFIG_MODULES off)");
                 break;
         case ENOMEM:
-                snprintf(words, sizeof(words), "out of memory (in the guest, or in the module's init)");
+                snprintf(words, size, "out of memory (in the guest, or in the module's init)");
                 break;
         default:
-                snprintf(words, sizeof(words), "the module's init returned -%s (%s)", code, strerror(err));
+                snprintf(words, size, "the module's init returned -%s (%s)", code, strerror(err));
                 break;
         }
-        if (log->reason[0] && !(err == ENOENT && log->n_symbols) && err != EEXIST)
-                result_error(reply, err, "%s; kernel: %s", words, log->reason);
+}
+
+static void load_error(struct kw_msg *reply, int err, const char *name, const struct load_log *log,
+                       const struct modop *op)
+{
+        const char *depends = op->depends;
+        char words[1536], tree[900] = "";
+
+        load_words(err, name, log, depends, words, sizeof(words));
+        if (op->deps.no_tree)
+                snprintf(tree, sizeof(tree), "; it needs in-kernel modules (%s), but this guest has no %s/modules.dep "
+                         "to load them from", depends, op->deps.tree);
+        if (log->reason[0] && !log->n_symbols && err != EEXIST)
+                result_error(reply, err, "%s; kernel: %s%s", words, log->reason, tree);
         else
-                result_error(reply, err, "%s", words);
+                result_error(reply, err, "%s%s", words, tree);
         for (int i = 0; i < log->n_symbols; i++)
                 kw_msg_put_str(reply, KW_F_SYMBOL, log->symbols[i]);
+}
+
+/* An in-kernel dependency failed: the module itself was not tried. */
+static void dep_error(struct kw_msg *reply, int err, const struct modop *op, const char *dep,
+                      const struct load_log *log)
+{
+        char words[1536];
+
+        load_words(err, dep, log, "", words, sizeof(words));
+        result_error(reply, err, "cannot load %s's in-kernel dependency %s from %s: %s%s%s", op->name, dep,
+                     op->deps.tree, words, log->reason[0] ? "; kernel: " : "", log->reason);
 }
 
 int modop_init(struct modop *op)
@@ -178,9 +206,13 @@ bool modop_busy(const struct modop *op)
 }
 
 /* The child: its exit code carries finit_module()'s errno (all < 256). */
-static _Noreturn void load_child(int fd, const char *params)
+static _Noreturn void load_child(int fd, const char *params, const struct deps_plan *deps)
 {
-        long r = syscall(SYS_finit_module, fd, params, 0);
+        long r = deps_load(deps);
+
+        if (r != 0)
+                _exit(r < 256 ? (int)r : 255);
+        r = syscall(SYS_finit_module, fd, params, 0);
 
         _exit(r == 0 ? 0 : errno > 0 && errno < 256 ? errno : 255);
 }
@@ -225,6 +257,8 @@ bool modop_load(struct modop *op, const struct kw_frame *req, struct kw_msg *rep
                 return true;
         }
         snprintf(op->name, sizeof(op->name), "%s", info.name);
+        snprintf(op->depends, sizeof(op->depends), "%s", info.depends);
+        deps_plan(info.depends, &op->deps);
 
         op->log_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (op->log_fd >= 0)
@@ -233,7 +267,7 @@ bool modop_load(struct modop *op, const struct kw_frame *req, struct kw_msg *rep
         op->start_usec = now_usec();
         pid = fork();
         if (pid == 0)
-                load_child(fd, params);
+                load_child(fd, params, &op->deps);
         r = errno;
         close(fd);
         if (pid < 0) {
@@ -254,16 +288,26 @@ void modop_load_done(struct modop *op, int status, struct kw_msg *reply)
 {
         uint64_t usec = now_usec() - op->start_usec;
         struct load_log log;
+        char loaded[1024];
+        const char *failed = deps_loaded(&op->deps, loaded, sizeof(loaded));
         int r;
 
         kw_msg_put_str(reply, KW_F_MODULE, op->name);
         kw_msg_put_u64(reply, KW_F_USEC, usec);
+        if (loaded[0]) {
+                kw_msg_put_str(reply, KW_F_DEPS, loaded);
+                log_msg("loaded in-kernel dependencies of %s: %s", op->name, loaded);
+        }
         if (WIFSIGNALED(status)) {
                 result_error(reply, EINTR, "loading %s: the loading process was killed by signal %d", op->name,
                              WTERMSIG(status));
-        } else if ((r = WEXITSTATUS(status)) != 0) {
+        } else if ((r = WEXITSTATUS(status)) != 0 && failed) {
+                read_load_log(op->log_fd, failed, &log);
+                dep_error(reply, r, op, failed, &log);
+                log_msg("loading %s's dependency %s failed: %s", op->name, failed, strerror(r));
+        } else if (r != 0) {
                 read_load_log(op->log_fd, op->name, &log);
-                load_error(reply, r, op->name, &log);
+                load_error(reply, r, op->name, &log, op);
                 log_msg("loading %s failed: %s", op->path, strerror(r));
         } else {
                 log_msg("loaded %s (%s) in %llu us", op->name, op->path, (unsigned long long)usec);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "deps.h"
 #include "modinfo.h"
 #include "proto.h"
 
@@ -28,6 +29,8 @@ struct modop {
         pid_t pid;                /* LOAD: the child inside finit_module() */
         int log_fd;               /* LOAD: /dev/kmsg reader placed before it */
         char path[4096];          /* LOAD: the .ko, for messages */
+        char depends[512];        /* LOAD: its depends= */
+        struct deps_plan deps;    /* LOAD: in-kernel modules to load first */
         int timer_fd;             /* UNLOAD: EBUSY retry; armed only then */
         unsigned flags;           /* UNLOAD: KW_UNLOAD_FORCE */
         unsigned delay_ms;        /* UNLOAD: next retry delay */

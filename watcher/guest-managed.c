@@ -218,6 +218,8 @@ static int start_qemu(struct managed *m)
                 .initrd = m->initrd,
                 .share_dir = m->dir,
                 .tag = m->base.tag,
+                /* the kit's module tree fits the kit's kernel only */
+                .modules_dir = !m->o->kernel && m->kit.modules[0] ? m->kit.modules : NULL,
                 .sock_path = m->sock,
                 .kvm = m->kvm,
                 .mem_mb = m->o->mem_mb,

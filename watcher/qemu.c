@@ -177,6 +177,17 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
         int r = kw_qemu_io_args(&io, emit_arg, &a);
         if (r < 0)
                 return r;
+        if (o->modules_dir) {
+                /* The kit's whole module tree for its release, read-only (nothing
+                 * copied): the agent mounts it at /lib/modules/$(uname -r). */
+                char mods[PATH_MAX * 2];
+
+                if (comma_escape(o->modules_dir, mods, sizeof(mods)) < 0)
+                        return -ENAMETOOLONG;
+                arg(&a, "-virtfs");
+                arg(&a, "local,path=%s,mount_tag=%s,security_model=none,readonly=on,id=fsmods", mods,
+                    KW_MODULES_TAG);
+        }
         return a.err ? a.err : (int)a.n;
 }
 

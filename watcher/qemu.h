@@ -24,6 +24,7 @@ struct kw_qemu_opts {
         const char *append;    /* extra kernel command line, or NULL */
         const char *share_dir; /* absolute */
         const char *tag;
+        const char *modules_dir; /* the kernel's module tree, shared read-only as KW_MODULES_TAG; NULL: none */
         const char *sock_path; /* the agent channel: a unix socket we listen on */
         bool kvm;
         unsigned mem_mb;

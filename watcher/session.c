@@ -53,6 +53,23 @@ static bool in_use(const struct pending *p)
         return p->fn || p->result_fn;
 }
 
+/* DEPS "a,b" into r->deps[] and r->deps_text "a, b". */
+static void reply_deps(struct kw_reply *r, const struct kw_frame *f)
+{
+        char text[sizeof(r->deps_text)], *save = NULL;
+        size_t off = 0;
+
+        if (kw_frame_str(f, KW_F_DEPS, text, sizeof(text)) < 0)
+                return;
+        for (char *t = strtok_r(text, ",", &save); t && r->n_deps < KW_REPLY_MAX_DEPS;
+             t = strtok_r(NULL, ",", &save)) {
+                snprintf(r->deps[r->n_deps++], sizeof(r->deps[0]), "%s", t);
+                if (off < sizeof(r->deps_text))
+                        off += (size_t)snprintf(r->deps_text + off, sizeof(r->deps_text) - off, "%s%s",
+                                                off ? ", " : "", t);
+        }
+}
+
 /* What a typed request's caller is told: the RESULT's fields, or why none came. */
 static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_reply_kind kind, const char *why)
 {
@@ -62,6 +79,8 @@ static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_rep
         r->status = 255;
         r->usec = 0;
         r->error[0] = 0;
+        r->n_deps = 0;
+        r->deps_text[0] = 0;
         r->why = NULL;
         if (kind != KW_REPLY_OK) {
                 r->err = EIO;
@@ -73,6 +92,7 @@ static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_rep
         (void)kw_frame_u64(f, KW_F_USEC, &r->usec);
         if (kw_frame_str(f, KW_F_ERROR, r->error, sizeof(r->error)) < 0)
                 r->error[0] = 0;
+        reply_deps(r, f);
         r->err = (int)err;
         if (err)
                 r->status = 255; /* a RUN that did not run has no exit status */

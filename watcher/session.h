@@ -63,12 +63,17 @@ enum kw_reply_kind {
         KW_REPLY_TIMEOUT, /* no RESULT before the deadline; the channel is still up */
         KW_REPLY_LOST,    /* the channel went away (detach, agent restart) before a RESULT */
 };
+#define KW_REPLY_MAX_DEPS 64
 struct kw_reply {
         enum kw_reply_kind kind;
         int err;           /* the RESULT's errno, 0 = success; EIO when kind != KW_REPLY_OK */
         uint64_t status;   /* RUN: the command's exit status (255 when unknown) */
         uint64_t usec;     /* LOAD: how long finit_module took in the guest */
         char error[1024];  /* the RESULT's error text, "" when none */
+        /* LOAD: the in-kernel modules the agent loaded first (DEPS), in load order */
+        char deps[KW_REPLY_MAX_DEPS][64];
+        size_t n_deps;
+        char deps_text[1024]; /* the same, joined by ", "; "" when none */
         const char *why;   /* kind != KW_REPLY_OK: why no RESULT came (valid during the callback) */
 };
 typedef void (*kw_result_fn)(void *userdata, const struct kw_reply *r);

@@ -212,6 +212,28 @@ static void managed_argv(void)
         CHECK(strcmp(joined, want) == 0);
 }
 
+/* The kit's module tree: a second, read-only export after the rest. */
+static void managed_argv_modules(void)
+{
+        const struct kw_qemu_opts o = {
+                .binary = "qemu-system-x86_64",
+                .kernel = "/k/vmlinux",
+                .share_dir = "/home/u/mods",
+                .tag = "kmodwatch",
+                .modules_dir = "/c/kit/root/lib/modules/6.1.0-57-amd64",
+                .sock_path = "/run/kw/agent.sock",
+        };
+        char buf[8192], *argv[64];
+
+        int n = kw_qemu_argv(&o, buf, sizeof(buf), argv, 64);
+        CHECK(n > 2);
+        if (n <= 2)
+                return;
+        CHECK(!strcmp(argv[n - 2], "-virtfs"));
+        CHECK(!strcmp(argv[n - 1], "local,path=/c/kit/root/lib/modules/6.1.0-57-amd64,mount_tag=kmodwatch-modules,"
+                                   "security_model=none,readonly=on,id=fsmods"));
+}
+
 static void backoff(void)
 {
         CHECK_EQ(kw_attach_backoff_ms(0), 100);
@@ -230,6 +252,7 @@ int main(void)
         RUN(quote);
         RUN(args_line);
         RUN(managed_argv);
+        RUN(managed_argv_modules);
         RUN(backoff);
         TEST_DONE();
 }

@@ -93,6 +93,7 @@ static void test_round_trip(void)
         kw_msg_put_str(&msg, KW_F_ERROR, "Unknown symbol in module");
         kw_msg_put_str(&msg, KW_F_SYMBOL, "foo");
         kw_msg_put_str(&msg, KW_F_SYMBOL, "bar");
+        kw_msg_put_str(&msg, KW_F_DEPS, "mc,videodev");
         kw_msg_put_str(&msg, KW_F_TEXT, "");
         kw_msg_put_bytes(&msg, KW_F_PARAMS, blob, sizeof(blob));
         n = kw_msg_finish(&msg);
@@ -113,6 +114,9 @@ static void test_round_trip(void)
         CHECK(!strcmp(s, "Unknown symbol in module"));
         CHECK_EQ(kw_frame_str(&f, KW_F_SYMBOL, s, sizeof(s)), 0); /* the first one */
         CHECK(!strcmp(s, "foo"));
+        CHECK_EQ(kw_frame_str(&f, KW_F_DEPS, s, sizeof(s)), 0);
+        CHECK(!strcmp(s, "mc,videodev"));
+        CHECK_EQ(kw_frame_u64(&f, KW_F_DEPS, &v), -EBADMSG); /* a string, not a u64 */
         CHECK_EQ(kw_frame_str(&f, KW_F_TEXT, s, sizeof(s)), 0);
         CHECK(!strcmp(s, ""));
         CHECK_EQ(kw_frame_bytes(&f, KW_F_PARAMS, &b, &bn), 0);
@@ -126,7 +130,7 @@ static void test_round_trip(void)
 
         while (kw_frame_next_field(&f, &pos, &key, &b, &bn) == 1)
                 fields++;
-        CHECK_EQ(fields, 7);
+        CHECK_EQ(fields, 8);
         CHECK_EQ(pos, f.len);
         CHECK_EQ(kw_decoder_next(&dec, &f), 0);
         CHECK_EQ(kw_decoder_take_skipped(&dec), 0);

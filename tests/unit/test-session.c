@@ -192,6 +192,7 @@ static void typed_request(const struct kw_frame *f)
                         snprintf(t.got_params[t.got_loads & 1], sizeof(t.got_params[0]), "%s", params);
                         kw_msg_put_u64(&m, KW_F_ERRNO, 0);
                         kw_msg_put_u64(&m, KW_F_USEC, 1234);
+                        kw_msg_put_str(&m, KW_F_DEPS, "mc,videodev");
                 }
                 t.got_loads++;
                 put_msg(&m);
@@ -628,6 +629,11 @@ static void typed_calls(void)
         CHECK_EQ(t.typed[T_LOAD].r.err, 0);
         CHECK_EQ(t.typed[T_LOAD].r.usec, 1234);
         CHECK(strcmp(t.typed[T_LOAD].r.error, "") == 0);
+        CHECK_EQ(t.typed[T_LOAD].r.n_deps, 2); /* the in-kernel modules loaded first */
+        CHECK(strcmp(t.typed[T_LOAD].r.deps[0], "mc") == 0);
+        CHECK(strcmp(t.typed[T_LOAD].r.deps[1], "videodev") == 0);
+        CHECK(strcmp(t.typed[T_LOAD].r.deps_text, "mc, videodev") == 0);
+        CHECK_EQ(t.typed[T_LOAD_BARE].r.n_deps, 0);
         CHECK_EQ(t.typed[T_LOAD_BARE].r.err, ENOEXEC); /* a RESULT that says it failed */
         CHECK(strcmp(t.typed[T_LOAD_BARE].r.error, "Exec format error: bad module") == 0);
         /* unload with force */

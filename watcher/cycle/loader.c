@@ -99,11 +99,17 @@ static void on_loaded(void *userdata, const struct kw_reply *r)
                 snprintf(text, sizeof(text), "it crashed the kernel: %s (%.500s)", ld->crash_what, aftermath);
         }
         ld->load_total_us += now - ld->load_start_us;
+        const char *deps[KW_REPLY_MAX_DEPS];
+        for (size_t i = 0; i < r->n_deps; i++)
+                deps[i] = r->deps[i];
+        if (r->n_deps)
+                kw_info("loaded in-kernel dependencies of %s: %s", m->name, r->deps_text);
         kw_ev_begin("load");
         kw_ev_str("module", m->name);
         kw_ev_bool("ok", err == 0);
         kw_ev_int("ms", (long long)ms);
         kw_ev_int("guest_us", (long long)(r->kind == KW_REPLY_OK ? r->usec : 0));
+        kw_ev_strv("deps", deps, r->n_deps);
         if (err)
                 kw_ev_str("error", text[0] ? text : strerror(err));
         kw_ev_end();
