@@ -362,6 +362,23 @@ int kw_recipe_prepare(struct kw_recipe *r)
         return e;
 }
 
+void kw_recipe_cleanup(struct kw_recipe *r)
+{
+        char p[PATH_MAX * 2];
+        const struct kw_dkms *d = &r->dkms;
+
+        if (r->kind != KW_RECIPE_DKMS || !r->dkms_tree[0])
+                return;
+        snprintf(p, sizeof(p), "%s/%s/%s/build", r->dkms_tree, d->package_name, d->package_version);
+        (void)unlink(p);
+        snprintf(p, sizeof(p), "%s/%s/%s", r->dkms_tree, d->package_name, d->package_version);
+        (void)rmdir(p);
+        snprintf(p, sizeof(p), "%s/%s", r->dkms_tree, d->package_name);
+        (void)rmdir(p);
+        (void)rmdir(r->dkms_tree);
+        r->dkms_tree[0] = 0;
+}
+
 /* ---- the command ---- */
 
 /* a, then b: a new string (NULL: out of memory) */

@@ -87,6 +87,10 @@ int kw_dkms_command(const struct kw_dkms *d, const char *release, const char *kd
  * (-EPERM: excluded). Other recipes: 0. */
 int kw_recipe_prepare(struct kw_recipe *r);
 
+/* Removes the $dkms_tree link kw_recipe_prepare() made, and its directories
+ * (made again, the same, by the next run's first build). */
+void kw_recipe_cleanup(struct kw_recipe *r);
+
 /* The command line and environment of the build. */
 struct kw_recipe_cmd {
         char *argv[24];

@@ -60,6 +60,10 @@ static void on_make_done(void *userdata, bool ok, const char *output, size_t len
         w->build = NULL;
         w->built(w->built_core, ok, shown ? shown : "", ms);
         free(shown);
+        if (!ok && memmem(output, len, "/lib/modules/", 13) && memmem(output, len, "No such file or directory", 25))
+                kw_note("building with %s looked for the host's /lib/modules/…/build: point it at the guest's "
+                        "tree with --make 'make KDIR=\"$KDIR\"' (or the variable its Makefile reads)",
+                        kw_recipe_name(w->recipe.kind));
 }
 
 static int p_build_start(void *impl, kw_port_built_fn done, void *core)
@@ -414,6 +418,7 @@ int kw_cycle_run(const struct kw_opts *o)
 out:
         kw_keys_stop();
         kw_build_cancel(w->build);
+        kw_recipe_cleanup(&w->recipe);
         kw_guest_free(w->guest);
         kw_watch_stop(w->watch);
         kw_filter_free(&w->filter);
