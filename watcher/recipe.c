@@ -450,7 +450,7 @@ int kw_recipe_cmd(const struct kw_recipe *r, struct kw_recipe_cmd *ret)
                         e = add_env(&c.envp, &ne, "KERNELRELEASE", r->release);
                 break;
         case KW_RECIPE_DKMS: {
-                char cmd[8192];
+                char cmd[8192] = "";
                 e = e ? e : kw_dkms_command(&r->dkms, r->release, k, r->dkms_tree, r->jobs, cmd, sizeof(cmd));
                 /* eval'd by bash with DKMS's variables, as its invoke_command does */
                 ARG(strdup("bash"));
