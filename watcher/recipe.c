@@ -196,6 +196,8 @@ int kw_dkms_parse(const char *text, struct kw_dkms *ret)
                         put(d->make_match[i], sizeof(d->make_match[i]), v);
                 else if (!strcmp(line, "BUILD_EXCLUSIVE_KERNEL") && i == 0)
                         put(d->exclusive_kernel, sizeof(d->exclusive_kernel), v);
+                else if (!strcmp(line, "PRE_BUILD") && i == 0)
+                        put(d->pre_build, sizeof(d->pre_build), v);
                 else if (!strcmp(line, "BUILD_EXCLUSIVE_ARCH") && i == 0)
                         put(d->exclusive_arch, sizeof(d->exclusive_arch), v);
                 else if (!strcmp(line, "BUILT_MODULE_NAME") || !strcmp(line, "BUILT_MODULE_LOCATION")) {
@@ -271,6 +273,7 @@ static const char dkms_script[] =
         "p() { v=${2//$'\\n'/ }; printf '%s=%s\\n' \"$1\" \"$v\"; }\n"
         "p PACKAGE_NAME \"$PACKAGE_NAME\"; p PACKAGE_VERSION \"$PACKAGE_VERSION\"\n"
         "p BUILD_EXCLUSIVE_KERNEL \"$BUILD_EXCLUSIVE_KERNEL\"; p BUILD_EXCLUSIVE_ARCH \"$BUILD_EXCLUSIVE_ARCH\"\n"
+        "p PRE_BUILD \"$PRE_BUILD\"\n"
         "for a in MAKE MAKE_MATCH BUILT_MODULE_NAME BUILT_MODULE_LOCATION; do\n"
         "  eval \"ix=(\\\"\\${!$a[@]}\\\")\"\n"
         "  for i in \"${ix[@]}\"; do eval \"p \\\"$a[$i]\\\" \\\"\\${$a[$i]}\\\"\"; done\n"
@@ -452,10 +455,13 @@ int kw_recipe_cmd(const struct kw_recipe *r, struct kw_recipe_cmd *ret)
         case KW_RECIPE_DKMS: {
                 char cmd[8192] = "";
                 e = e ? e : kw_dkms_command(&r->dkms, r->release, k, r->dkms_tree, r->jobs, cmd, sizeof(cmd));
-                /* eval'd by bash with DKMS's variables, as its invoke_command does */
+                /* eval'd by bash with DKMS's variables, as its invoke_command does;
+                 * PRE_BUILD first when it names an executable in the build dir
+                 * (DKMS's run_build_script) */
                 ARG(strdup("bash"));
                 ARG(strdup("-c"));
                 ARG(strdup("kernelver=$1 arch=$2 kernel_source_dir=$3 dkms_tree=$4 module=$5 module_version=$6; "
+                           "if [ -n \"$7\" ] && [ -x \"./${7%% *}\" ]; then eval \"./$7\" || exit; fi; "
                            "eval \"$0\""));
                 ARG(strdup(cmd));
                 ARG(strdup(r->release));
@@ -464,6 +470,7 @@ int kw_recipe_cmd(const struct kw_recipe *r, struct kw_recipe_cmd *ret)
                 ARG(strdup(r->dkms_tree));
                 ARG(strdup(r->dkms.package_name));
                 ARG(strdup(r->dkms.package_version));
+                ARG(strdup(r->dkms.pre_build));
                 if (e == 0)
                         e = add_env(&c.envp, &ne, "ARCH", r->kbuild_arch);
                 if (e == 0)

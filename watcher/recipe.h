@@ -37,6 +37,7 @@ struct kw_dkms {
         size_t n_modules;                   /* highest BUILT_MODULE_* index + 1 */
         char exclusive_kernel[256];         /* BUILD_EXCLUSIVE_KERNEL (regex) */
         char exclusive_arch[128];           /* BUILD_EXCLUSIVE_ARCH (regex) */
+        char pre_build[1024];               /* PRE_BUILD: a script in the build dir, run before MAKE */
 };
 
 /* What a build needs to know; the strings are the caller's. */

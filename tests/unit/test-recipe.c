@@ -176,6 +176,7 @@ static void test_dkms_prepare(void)
                    "KVER=${kernelver} A=${arch} MOD=$module\"\n"
                    "BUILT_MODULE_NAME[0]=demo\nBUILT_MODULE_LOCATION[0]=./\n"
                    "BUILT_MODULE_NAME[1]=\"demo_$PACKAGE_VERSION\"\nBUILT_MODULE_LOCATION[1]=\"sub\"\n"
+                   "PRE_BUILD=\"configure --kdir=$kernel_source_dir\"\n"
                    "echo noise; echo more noise >&2\n");
         char dir[PATH_MAX + 8];
         snprintf(dir, sizeof(dir), "%s/src", tmp);
@@ -200,6 +201,7 @@ static void test_dkms_prepare(void)
         CHECK_EQ(kw_recipe_cmd(&r, &c), 0);
         CHECK(!strcmp(c.argv[0], "bash"));
         CHECK(!strcmp(c.argv[3], want));
+        CHECK(!strcmp(c.argv[10], "configure --kdir=/k")); /* PRE_BUILD, expanded */
         CHECK(!strcmp(env(&c, "PWD"), dir));
         kw_recipe_cmd_free(&c);
 
