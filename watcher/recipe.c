@@ -196,6 +196,8 @@ int kw_dkms_parse(const char *text, struct kw_dkms *ret)
                         put(d->make_match[i], sizeof(d->make_match[i]), v);
                 else if (!strcmp(line, "BUILD_EXCLUSIVE_KERNEL") && i == 0)
                         put(d->exclusive_kernel, sizeof(d->exclusive_kernel), v);
+                else if (!strcmp(line, "BUILD_EXCLUSIVE_CONFIG") && i == 0)
+                        put(d->exclusive_config, sizeof(d->exclusive_config), v);
                 else if (!strcmp(line, "PRE_BUILD") && i == 0)
                         put(d->pre_build, sizeof(d->pre_build), v);
                 else if (!strcmp(line, "BUILD_EXCLUSIVE_ARCH") && i == 0)
@@ -224,7 +226,20 @@ static bool matches(const char *re, const char *s)
         return m;
 }
 
-int kw_dkms_check(const struct kw_dkms *d, const char *release, const char *machine, char *why, size_t size)
+/* "^NAME=[ym]" in .config text */
+static bool config_set(const char *config, const char *name, size_t n)
+{
+        for (const char *l = config; l && *l;) {
+                if (!strncmp(l, name, n) && l[n] == '=' && (l[n + 1] == 'y' || l[n + 1] == 'm'))
+                        return true;
+                l = strchr(l, '\n');
+                l = l ? l + 1 : NULL;
+        }
+        return false;
+}
+
+int kw_dkms_check(const struct kw_dkms *d, const char *release, const char *machine, const char *config,
+                  char *why, size_t size)
 {
         if (d->exclusive_kernel[0] && !matches(d->exclusive_kernel, release)) {
                 snprintf(why, size, "dkms.conf builds %s only for kernels matching BUILD_EXCLUSIVE_KERNEL=\"%s\"; the "
@@ -235,6 +250,20 @@ int kw_dkms_check(const struct kw_dkms *d, const char *release, const char *mach
                 snprintf(why, size, "dkms.conf builds %s only for BUILD_EXCLUSIVE_ARCH=\"%s\"; the guest is %s",
                          d->package_name, d->exclusive_arch, machine);
                 return -EPERM;
+        }
+        for (const char *w = d->exclusive_config; config && *w;) {
+                w += strspn(w, " \t");
+                size_t n = strcspn(w, " \t");
+                if (!n)
+                        break;
+                bool negated = *w == '!';
+                if (config_set(config, w + negated, n - negated) == negated) {
+                        snprintf(why, size, "dkms.conf builds %s only for kernels with%s %.*s (BUILD_EXCLUSIVE_CONFIG), "
+                                 "which the guest kernel %s", d->package_name, negated ? "out" : "",
+                                 (int)(n - negated), w + negated, negated ? "has" : "lacks");
+                        return -EPERM;
+                }
+                w += n;
         }
         return 0;
 }
@@ -273,7 +302,7 @@ static const char dkms_script[] =
         "p() { v=${2//$'\\n'/ }; printf '%s=%s\\n' \"$1\" \"$v\"; }\n"
         "p PACKAGE_NAME \"$PACKAGE_NAME\"; p PACKAGE_VERSION \"$PACKAGE_VERSION\"\n"
         "p BUILD_EXCLUSIVE_KERNEL \"$BUILD_EXCLUSIVE_KERNEL\"; p BUILD_EXCLUSIVE_ARCH \"$BUILD_EXCLUSIVE_ARCH\"\n"
-        "p PRE_BUILD \"$PRE_BUILD\"\n"
+        "p PRE_BUILD \"$PRE_BUILD\"; p BUILD_EXCLUSIVE_CONFIG \"$BUILD_EXCLUSIVE_CONFIG\"\n"
         "for a in MAKE MAKE_MATCH BUILT_MODULE_NAME BUILT_MODULE_LOCATION; do\n"
         "  eval \"ix=(\\\"\\${!$a[@]}\\\")\"\n"
         "  for i in \"${ix[@]}\"; do eval \"p \\\"$a[$i]\\\" \\\"\\${$a[$i]}\\\"\"; done\n"
@@ -359,7 +388,11 @@ int kw_recipe_prepare(struct kw_recipe *r)
                         kw_err("cannot read %s/dkms.conf: %s", r->dir, strerror(-e));
                 return e;
         }
-        e = kw_dkms_check(&r->dkms, r->release, r->machine, why, sizeof(why));
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof(path), "%s/.config", r->kdir ? r->kdir : "");
+        char *config = r->kdir ? read_text(path) : NULL;
+        e = kw_dkms_check(&r->dkms, r->release, r->machine, config, why, sizeof(why));
+        free(config);
         if (e < 0)
                 kw_err("%s", why);
         return e;

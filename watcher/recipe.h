@@ -37,6 +37,7 @@ struct kw_dkms {
         size_t n_modules;                   /* highest BUILT_MODULE_* index + 1 */
         char exclusive_kernel[256];         /* BUILD_EXCLUSIVE_KERNEL (regex) */
         char exclusive_arch[128];           /* BUILD_EXCLUSIVE_ARCH (regex) */
+        char exclusive_config[256];         /* BUILD_EXCLUSIVE_CONFIG: "CONFIG_A !CONFIG_B" */
         char pre_build[1024];               /* PRE_BUILD: a script in the build dir, run before MAKE */
 };
 
@@ -74,9 +75,11 @@ const char *kw_makefile_kdir_var(const char *text);
 /* (pure) The lines `KEY=value` / `KEY[n]=value` printed back by the dkms.conf
  * reader into *ret. 0 or -EBADMSG (no PACKAGE_NAME or PACKAGE_VERSION). */
 int kw_dkms_parse(const char *text, struct kw_dkms *ret);
-/* (pure) BUILD_EXCLUSIVE_KERNEL/_ARCH against release and machine: 0 when it may
- * be built, else -EPERM and one line saying why in why. */
-int kw_dkms_check(const struct kw_dkms *d, const char *release, const char *machine, char *why, size_t size);
+/* (pure) BUILD_EXCLUSIVE_KERNEL/_ARCH/_CONFIG against release, machine and the
+ * kernel's .config text (NULL: not checked, as DKMS without a config): 0 when it
+ * may be built, else -EPERM and one line saying why in why. */
+int kw_dkms_check(const struct kw_dkms *d, const char *release, const char *machine, const char *config,
+                  char *why, size_t size);
 /* (pure) The command DKMS would run: MAKE[n] chosen by MAKE_MATCH, MAKE[0], or
  * `make -C KDIR M=TREE/NAME/VERSION/build`; a leading "make" becomes
  * "make -jN KERNELRELEASE=RELEASE" as DKMS does. -ENAMETOOLONG. */

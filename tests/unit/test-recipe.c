@@ -128,11 +128,25 @@ static void test_dkms_parse_and_check(void)
         CHECK_EQ(d.n_modules, 3);
         CHECK(!strcmp(d.name[2], "c"));
         CHECK(!strcmp(d.location[2], "sub/"));
-        CHECK_EQ(kw_dkms_check(&d, "6.1.0-57-amd64", "x86_64", why, sizeof(why)), 0);
-        CHECK_EQ(kw_dkms_check(&d, "5.10.0-30-amd64", "x86_64", why, sizeof(why)), -EPERM);
+        CHECK_EQ(kw_dkms_check(&d, "6.1.0-57-amd64", "x86_64", NULL, why, sizeof(why)), 0);
+        CHECK_EQ(kw_dkms_check(&d, "5.10.0-30-amd64", "x86_64", NULL, why, sizeof(why)), -EPERM);
         CHECK(strstr(why, "BUILD_EXCLUSIVE_KERNEL") && strstr(why, "5.10.0-30-amd64"));
-        CHECK_EQ(kw_dkms_check(&d, "6.1.0-57-arm64", "aarch64", why, sizeof(why)), -EPERM);
+        CHECK_EQ(kw_dkms_check(&d, "6.1.0-57-arm64", "aarch64", NULL, why, sizeof(why)), -EPERM);
         CHECK(strstr(why, "BUILD_EXCLUSIVE_ARCH") && strstr(why, "aarch64"));
+
+        /* BUILD_EXCLUSIVE_CONFIG: each =y or =m; a ! one must not be */
+        const char *config = "# CONFIG_FOO is not set\nCONFIG_ACPI=y\nCONFIG_I2C=m\nCONFIG_ACPI_X=n\n";
+        snprintf(d.exclusive_config, sizeof(d.exclusive_config), "CONFIG_ACPI  CONFIG_I2C !CONFIG_FOO");
+        CHECK_EQ(kw_dkms_check(&d, "6.1", "x86_64", config, why, sizeof(why)), 0);
+        snprintf(d.exclusive_config, sizeof(d.exclusive_config), "CONFIG_ACPI CONFIG_FOO");
+        CHECK_EQ(kw_dkms_check(&d, "6.1", "x86_64", config, why, sizeof(why)), -EPERM);
+        CHECK(strstr(why, "with CONFIG_FOO") && strstr(why, "lacks"));
+        snprintf(d.exclusive_config, sizeof(d.exclusive_config), "!CONFIG_I2C");
+        CHECK_EQ(kw_dkms_check(&d, "6.1", "x86_64", config, why, sizeof(why)), -EPERM);
+        CHECK(strstr(why, "without CONFIG_I2C") && strstr(why, "has"));
+        snprintf(d.exclusive_config, sizeof(d.exclusive_config), "CONFIG_ACP");
+        CHECK_EQ(kw_dkms_check(&d, "6.1", "x86_64", config, why, sizeof(why)), -EPERM);
+        CHECK_EQ(kw_dkms_check(&d, "6.1", "x86_64", NULL, why, sizeof(why)), 0); /* no .config: as DKMS */
 }
 
 static void test_dkms_command(void)
