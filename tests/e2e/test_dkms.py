@@ -14,6 +14,7 @@ the meson suite `dkms`, not in the default e2e run.
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import kw
 
 TIMEOUT = 300
 RUN = None
+RECIPE_LINE = re.compile(r"kmod-watch: building with (--make|dkms\.conf|kbuild|your Makefile)")
 
 
 def cache_dir():
@@ -66,7 +68,7 @@ def once(t, pkg, extra, recipe, status):
         env, run_dir = kw.isolated_env(base)
         args = ["--once", "--accel", "tcg"] + list(extra) + [d]
         k = kw.run(RUN.kmod_watch, args, TIMEOUT, run_dir=run_dir, env=env, needles=[base], json_mode=False)
-        lines = [x for x in k.stderr_lines if "building with " in x]
+        lines = [x for x in k.stderr_lines if RECIPE_LINE.fullmatch(x.strip())]
         t.diag(f"$ kmod-watch {' '.join(args)} → exit {k.returncode} in {k.elapsed:.1f} s; {lines}")
         kw.check(len(lines) == 1 and lines[0].endswith(f"building with {recipe}"),
                  f"want one line 'building with {recipe}', got {lines}", k)
