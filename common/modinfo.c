@@ -237,3 +237,15 @@ const char *kw_elf_machine_name(uint16_t machine, char *buf, size_t size)
         snprintf(buf, size, "machine %u", machine);
         return buf;
 }
+
+const char *kw_vermagic_release(const char *vermagic, char *buf, size_t size)
+{
+        size_t n = 0;
+
+        while (*vermagic == ' ')
+                vermagic++;
+        while (vermagic[n] && vermagic[n] != ' ')
+                n++;
+        snprintf(buf, size, "%.*s", (int)n, vermagic);
+        return buf;
+}

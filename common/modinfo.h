@@ -28,3 +28,6 @@ int kw_modinfo_parse(const void *elf, size_t len, struct kw_modinfo *ret);
 int kw_modinfo_read_file(const char *path, struct kw_modinfo *ret);
 /* "x86_64", "aarch64", … or "machine N" in buf. */
 const char *kw_elf_machine_name(uint16_t machine, char *buf, size_t size);
+/* The kernel release a vermagic string names (its first word: "6.1.0-56-amd64"
+ * of "6.1.0-56-amd64 SMP preempt mod_unload modversions "), "" when none. */
+const char *kw_vermagic_release(const char *vermagic, char *buf, size_t size);

@@ -8,12 +8,15 @@
 #include "build.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,43 +103,27 @@ static void on_exit_child(void *userdata, pid_t pid, int wstatus)
         finish(b);
 }
 
-int kw_build_start(struct kw_loop *l, const struct kw_build_opts *o, kw_build_done_fn fn, void *userdata,
+int kw_build_start(struct kw_loop *l, const struct kw_recipe *rc, kw_build_done_fn fn, void *userdata,
                    struct kw_build **ret)
 {
-        char kdir[4200], arch[64], cross[256], jobs[32];
-        const char *argv[16];
-        int n = 0;
+        struct kw_recipe_cmd cmd;
+        int r = kw_recipe_cmd(rc, &cmd);
 
-        argv[n++] = "make";
-        argv[n++] = "-C";
-        argv[n++] = o->dir;
-        if (o->kdir) {
-                snprintf(kdir, sizeof(kdir), "KDIR=%s", o->kdir);
-                argv[n++] = kdir;
-        }
-        if (o->arch) {
-                snprintf(arch, sizeof(arch), "ARCH=%s", o->arch);
-                argv[n++] = arch;
-        }
-        if (o->cross_compile) {
-                snprintf(cross, sizeof(cross), "CROSS_COMPILE=%s", o->cross_compile);
-                argv[n++] = cross;
-        }
-        if (o->jobs) {
-                snprintf(jobs, sizeof(jobs), "-j%u", o->jobs);
-                argv[n++] = jobs;
-        }
-        argv[n] = NULL;
-
+        if (r < 0)
+                return r;
+        kw_debug("build: %s (in %s)", cmd.argv[0], rc->dir);
         struct kw_build *b = calloc(1, sizeof(*b));
-        if (!b)
+        if (!b) {
+                kw_recipe_cmd_free(&cmd);
                 return -ENOMEM;
+        }
         b->loop = l;
         b->fn = fn;
         b->userdata = userdata;
         b->start_us = kw_now_us();
-        struct kw_spawn_opts so = { .new_session = false, .death_signal = SIGTERM };
-        int r = kw_spawn((char **)argv, &so, &b->pid, &b->out_fd);
+        struct kw_spawn_opts so = { .new_session = false, .death_signal = SIGTERM, .cwd = rc->dir, .envp = cmd.envp };
+        r = kw_spawn(cmd.argv, &so, &b->pid, &b->out_fd);
+        kw_recipe_cmd_free(&cmd);
         if (r < 0) {
                 free(b);
                 return r;
@@ -181,50 +168,127 @@ void kw_strv_free(char **v, size_t n)
         free(v);
 }
 
-int kw_build_modules(const char *dir, char ***ret, size_t *ret_n)
-{
-        char path[4200], line[4096];
-        char **v = NULL;
-        size_t n = 0;
+struct found {
+        char root[PATH_MAX]; /* DIR, resolved */
+        char **v;
+        size_t n;
+};
 
-        snprintf(path, sizeof(path), "%s/modules.order", dir);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        while (fgets(line, sizeof(line), f)) {
+static int add_ko(struct found *f, const char *abs)
+{
+        char real[PATH_MAX];
+        size_t rl = strlen(f->root);
+
+        if (!realpath(abs, real)) { /* not built (said when it is read): resolve its directory */
+                char parent[PATH_MAX];
+                const char *slash = strrchr(abs, '/');
+                snprintf(parent, sizeof(parent), "%.*s", slash ? (int)(slash - abs) : 0, abs);
+                if (!slash || !realpath(parent, real) || strlen(real) + strlen(slash) >= sizeof(real))
+                        return 0;
+                strcat(real, slash);
+        }
+        if (strncmp(real, f->root, rl) != 0 || real[rl] != '/')
+                return 0; /* not ours (a sub-make elsewhere) */
+        const char *rel = real + rl + 1;
+        for (size_t i = 0; i < f->n; i++)
+                if (!strcmp(f->v[i], rel))
+                        return 0;
+        char **nv = realloc(f->v, (f->n + 1) * sizeof(*nv));
+        if (!nv)
+                return -ENOMEM;
+        f->v = nv;
+        if (!(nv[f->n] = strdup(rel)))
+                return -ENOMEM;
+        f->n++;
+        return 0;
+}
+
+/* One modules.order in directory sub: kbuild writes "x.ko" (6.1), "x.o" (6.2+)
+ * or absolute paths (6.1 with M=), relative to the M= directory, which is
+ * sub itself unless kbuild descended into it from a parent. */
+static int read_order(struct found *f, const char *sub)
+{
+        char path[PATH_MAX + 32], line[4096], ko[PATH_MAX * 2 + 8];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/modules.order", sub);
+        FILE *fp = fopen(path, "re");
+        if (!fp)
+                return errno == ENOENT ? 0 : -errno;
+        int r = 0;
+        while (r == 0 && fgets(line, sizeof(line), fp)) {
                 size_t len = strcspn(line, "\r\n");
                 line[len] = 0;
                 if (!len)
                         continue;
-                /* kbuild writes "kernel/…/x.ko" in-tree, "x.ko" (6.1) or "x.o" (6.2+) for M= */
-                const char *p = line;
-                size_t dlen = strlen(dir);
-                if (p[0] == '/') {
-                        /* 6.1 writes absolute paths for M= builds: make them relative to DIR */
-                        if (strncmp(p, dir, dlen) != 0 || p[dlen] != '/')
-                                continue; /* not ours (a sub-make elsewhere) */
-                        p += dlen + 1;
-                }
-                if (strncmp(p, "./", 2) == 0)
-                        p += 2;
-                char ko[4200];
-                len = strlen(p);
-                if (len > 2 && strcmp(p + len - 2, ".o") == 0)
-                        snprintf(ko, sizeof(ko), "%.*s.ko", (int)(len - 2), p);
-                else
+                if (len > 2 && strcmp(line + len - 2, ".o") == 0)
+                        strcpy(line + len - 2, ".ko");
+                const char *p = strncmp(line, "./", 2) == 0 ? line + 2 : line;
+                if (p[0] == '/')
                         snprintf(ko, sizeof(ko), "%s", p);
-                char **nv = realloc(v, (n + 1) * sizeof(*v));
-                if (!nv || !(nv[n] = strdup(ko))) {
-                        fclose(f);
-                        kw_strv_free(nv ? nv : v, n);
-                        return -ENOMEM;
+                else {
+                        snprintf(ko, sizeof(ko), "%s/%s", sub, p);
+                        if (stat(ko, &st) < 0) {
+                                char alt[sizeof(ko)];
+                                snprintf(alt, sizeof(alt), "%s/%s", f->root, p);
+                                if (stat(alt, &st) == 0)
+                                        memcpy(ko, alt, sizeof(ko));
+                        }
                 }
-                v = nv;
-                n++;
+                r = add_ko(f, ko);
         }
-        fclose(f);
-        *ret = v;
-        *ret_n = n;
+        fclose(fp);
+        return r;
+}
+
+static int search(struct found *f, const char *sub, unsigned depth, bool *any)
+{
+        char path[PATH_MAX + 32];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/modules.order", sub);
+        if (stat(path, &st) == 0) {
+                *any = true;
+                int r = read_order(f, sub);
+                if (r < 0)
+                        return r;
+        }
+        if (depth >= 8)
+                return 0;
+        DIR *d = opendir(sub);
+        if (!d)
+                return 0;
+        int r = 0;
+        for (struct dirent *de; r == 0 && (de = readdir(d));) {
+                if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+                        continue;
+                char child[PATH_MAX + 32];
+                if ((size_t)snprintf(child, sizeof(child), "%s/%s", sub, de->d_name) >= sizeof(child))
+                        continue;
+                if (lstat(child, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue; /* a link (the dkms tree's build -> DIR) would loop */
+                r = search(f, child, depth + 1, any);
+        }
+        closedir(d);
+        return r;
+}
+
+int kw_build_modules(const char *dir, char ***ret, size_t *ret_n)
+{
+        struct found f = { 0 };
+        bool any = false;
+
+        if (!realpath(dir, f.root))
+                return -errno;
+        int r = search(&f, f.root, 0, &any);
+        if (r == 0 && !any)
+                r = -ENOENT;
+        if (r < 0) {
+                kw_strv_free(f.v, f.n);
+                return r;
+        }
+        *ret = f.v;
+        *ret_n = f.n;
         return 0;
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * build.h — one `make` run in the module directory, as a child of the loop:
- * KDIR/ARCH/CROSS_COMPILE set for the guest, output captured (shown as the
- * compiler printed it when it matters), and the list of .ko files taken from
- * kbuild's modules.order.
+ * build.h — one build of the module directory, as a child of the loop: the
+ * recipe's command (recipe.h) in DIR with PWD=DIR, output captured (shown as
+ * the compiler printed it when it matters), and the list of .ko files taken
+ * from kbuild's modules.order files.
  */
 #pragma once
 
@@ -12,27 +12,23 @@
 #include <stdint.h>
 
 #include "loop.h"
-
-struct kw_build_opts {
-        const char *dir;
-        const char *kdir;
-        const char *arch;          /* kernel ARCH= (x86_64 → none needed; arm64) or NULL */
-        const char *cross_compile; /* CROSS_COMPILE= or NULL */
-        unsigned jobs;
-};
+#include "recipe.h"
 
 struct kw_build;
 
 /* output: everything make printed (stdout and stderr, interleaved as printed). */
 typedef void (*kw_build_done_fn)(void *userdata, bool ok, const char *output, size_t len, uint64_t ms);
 
-int kw_build_start(struct kw_loop *l, const struct kw_build_opts *o, kw_build_done_fn fn, void *userdata,
+int kw_build_start(struct kw_loop *l, const struct kw_recipe *r, kw_build_done_fn fn, void *userdata,
                    struct kw_build **ret);
 /* Kills a running make (its whole process group); the callback is not called. */
 void kw_build_cancel(struct kw_build *b);
 
-/* The .ko files kbuild produced, from DIR/modules.order, as paths relative
- * to DIR ("hello.ko", "sub/x.ko"). Free with kw_strv_free(). */
+/* The .ko files kbuild produced, from every modules.order under DIR (hidden
+ * directories skipped; a recipe's sub-makes leave theirs in sub-directories),
+ * as paths relative to DIR ("hello.ko", "sub/x.ko"), each once, in the order
+ * found (DIR's own first). -ENOENT when there is no modules.order. Free with
+ * kw_strv_free(). */
 int kw_build_modules(const char *dir, char ***ret, size_t *ret_n);
 void kw_strv_free(char **v, size_t n);
 

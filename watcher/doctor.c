@@ -24,6 +24,7 @@
 #include "paths.h"
 #include "proto.h"
 #include "qemuargs.h"
+#include "recipe.h"
 #include "share.h"
 
 
@@ -151,16 +152,44 @@ static void check_dir(struct doctor *d)
                 return;
         }
         d->have_dir = true;
+        enum kw_recipe_kind kind = kw_recipe_choose(d->dir, d->o->make);
+        const char *how = kw_recipe_name(kind);
         char mk[PATH_MAX + 16];
-        snprintf(mk, sizeof(mk), "%s/Kbuild", d->dir);
-        bool kbuild = access(mk, R_OK) == 0;
+        switch (kind) {
+        case KW_RECIPE_MAKE:
+                ok(d, "module directory %s: building with --make (/bin/sh -c '%s', KDIR in its environment)", d->dir,
+                   d->o->make);
+                return;
+        case KW_RECIPE_DKMS:
+                ok(d, "module directory %s: building with dkms.conf (its MAKE[0] and BUILT_MODULE_*, as DKMS does)",
+                   d->dir);
+                return;
+        case KW_RECIPE_KBUILD:
+                ok(d, "module directory %s: building with kbuild (make -C KDIR M=%s modules)", d->dir, d->dir);
+                return;
+        case KW_RECIPE_MAKEFILE:
+                break;
+        }
         snprintf(mk, sizeof(mk), "%s/Makefile", d->dir);
-        if (!kbuild && access(mk, R_OK) != 0) {
-                fail(d, "add a Makefile with obj-m += NAME.o (see examples/00-kernel_module_hello)",
-                     "%s has no Makefile or Kbuild", d->dir);
+        char *text = read_text(mk);
+        if (!text) {
+                fail(d, "add a Kbuild file with obj-m += NAME.o (see examples/00-kernel_module_hello), or say how it "
+                        "builds: --make 'CMD'",
+                     "%s has no Makefile, Kbuild or dkms.conf", d->dir);
                 return;
         }
-        ok(d, "module directory %s (%s)", d->dir, kbuild ? "Kbuild" : "Makefile");
+        const char *var = kw_makefile_kdir_var(text);
+        free(text);
+        if (!var)
+                fail(d, "make it build against $(KDIR), or say how it builds: --make 'CMD' (KDIR is in its environment)",
+                     "module directory %s: building with %s, which reads none of KDIR, KERNEL_DIR, KERNELDIR, KSRC, "
+                     "KERNEL_SRC, KERNEL_TREE", d->dir, how);
+        else if (!strcmp(var, "uname -r"))
+                fail(d, "make it build against $(KDIR), or say how it builds: --make 'CMD' (KDIR is in its environment)",
+                     "module directory %s: building with %s, which hard-codes /lib/modules/$(shell uname -r)/build "
+                     "(the host's kernel, not the guest's)", d->dir, how);
+        else
+                ok(d, "module directory %s: building with %s (make -C %s %s=KDIR)", d->dir, how, d->dir, var);
 }
 
 static void check_kit_and_agent(struct doctor *d)

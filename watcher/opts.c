@@ -21,6 +21,7 @@ enum {
         O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_CONNECT, O_SHARE, O_TAG,
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
+        O_MAKE,
 };
 
 static const struct option longopts[] = {
@@ -58,6 +59,7 @@ static const struct option longopts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
         { "kdir", required_argument, NULL, O_KDIR },
+        { "make", required_argument, NULL, O_MAKE },
         { "cross-compile", required_argument, NULL, O_CROSS },
         { "memory", required_argument, NULL, O_MEM },
         { "help", no_argument, NULL, O_HELP },
@@ -103,6 +105,9 @@ void kw_opts_help(FILE *f)
               "      --force-unload      unload even a module in use or without an exit\n"
               "                          function (delete_module O_TRUNC; taints the kernel)\n"
               "  -j, --jobs N            make -j N\n"
+              "      --make CMD          build with CMD (run by /bin/sh -c in DIR, with KDIR,\n"
+              "                          ARCH, CROSS_COMPILE, KERNELRELEASE in its environment)\n"
+              "                          instead of dkms.conf, kbuild or DIR's Makefile\n"
               "      --cross-compile P   CROSS_COMPILE prefix (default from the environment)\n"
               "\n"
               "Watching:\n"
@@ -285,6 +290,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_KERNEL: o->kernel = optarg; break;
                 case O_INITRD: o->initrd = optarg; break;
                 case O_KDIR: o->kdir = optarg; break;
+                case O_MAKE: o->make = optarg; break;
                 case O_CROSS: o->cross_compile = optarg; break;
                 case O_MEM: r = parse_uint("--memory", optarg, 64, 65536, &o->mem_mb); break;
                 case O_HELP: o->cmd = KW_CMD_HELP; return 0;

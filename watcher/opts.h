@@ -62,6 +62,7 @@ struct kw_opts {
         const char *kernel;
         const char *initrd;
         const char *kdir;
+        const char *make;                /* --make CMD: the build, run by /bin/sh -c in DIR */
         const char *cross_compile;
         unsigned mem_mb;
         const char *config;              /* --config FILE (default DIR/.kmod-watch) */

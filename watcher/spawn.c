@@ -51,7 +51,15 @@ static void child(char *const argv[], const struct kw_spawn_opts *o, const struc
                 if (have[i] >= 0)
                         dup2(have[i], i); /* dup2 clears FD_CLOEXEC on the copy */
         syscall(SYS_close_range, have[3] >= 0 ? 4u : 3u, ~0u, 0u);
-        execvp(argv[0], argv);
+        if (o->cwd && chdir(o->cwd) < 0) {
+                int err = errno;
+                fprintf(stderr, "kmod-watch: cannot enter %s: %s\n", o->cwd, strerror(err));
+                _exit(126);
+        }
+        if (o->envp)
+                execvpe(argv[0], argv, o->envp);
+        else
+                execvp(argv[0], argv);
         int err = errno;
         fprintf(stderr, "kmod-watch: cannot run %s: %s\n", argv[0], strerror(err));
         _exit(err == ENOENT ? 127 : 126);

@@ -19,6 +19,8 @@ struct kw_spawn_opts {
         bool new_session; /* setsid() (QEMU); otherwise setpgid(0, 0) (make) … */
         bool same_group;  /* … or neither: a foreground helper in our group (^C stops it too) */
         int death_signal; /* sent to the child when kmod-watch dies; 0: none */
+        const char *cwd;  /* its working directory (NULL: ours) */
+        char *const *envp; /* its whole environment (NULL: ours) */
 };
 
 /* What kw_spawn_run() gives the child as stdin, stdout, stderr and fd 3:

@@ -42,8 +42,9 @@ def case_once(t, args):
 
 
 def case_wrong_arch(t, args):
-    """An x86_64 .ko in a directory whose make does nothing: --arch arm64 must
-    refuse it before sending it, naming both architectures."""
+    """An x86_64 .ko in a directory whose build does nothing (--make: a Makefile
+    with obj-m is built by kbuild itself, for arm64): --arch arm64 must refuse it
+    before sending it, naming both architectures."""
     base, d = kw.copy_example(args, "arm64-wrong")
     kdir = subprocess.run([args.kmod_watch, "kit", "path", "--arch", kw.host_arch()[0]],
                           capture_output=True, text=True, check=True).stdout.strip() + "/kdir"
@@ -53,7 +54,7 @@ def case_wrong_arch(t, args):
     with open(os.path.join(d, "Makefile"), "w") as f:
         f.write("obj-m += hello.o\nall:\n\t@echo prebuilt\n")
     env, run_dir = kw.isolated_env(base)
-    cmd = ["--once", "--arch", "arm64", "--expect", "build A", d]
+    cmd = ["--once", "--arch", "arm64", "--make", "make", "--expect", "build A", d]
     k = kw.run(args.kmod_watch, cmd, TIMEOUT, run_dir=run_dir, env=env, needles=[base])
     out = k.output()
     t.diag(f"exit {k.returncode}; " + " | ".join(ln for ln in out.splitlines() if "built for" in ln))

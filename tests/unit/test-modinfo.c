@@ -363,8 +363,20 @@ static void test_real_module(void)
         CHECK(!strcmp(mi.depends, "libcrc32c,crc-t10dif"));
 }
 
+static void test_vermagic_release(void)
+{
+        char buf[64];
+
+        CHECK(!strcmp(kw_vermagic_release("6.1.0-57-amd64 SMP preempt mod_unload modversions ", buf, sizeof(buf)),
+                      "6.1.0-57-amd64"));
+        CHECK(!strcmp(kw_vermagic_release("6.1.0-57-arm64", buf, sizeof(buf)), "6.1.0-57-arm64"));
+        CHECK(!strcmp(kw_vermagic_release("", buf, sizeof(buf)), ""));
+        CHECK(!strcmp(kw_vermagic_release("6.1.0-57-amd64 SMP", buf, 4), "6.1"));
+}
+
 int main(void)
 {
+        RUN(test_vermagic_release);
         RUN(test_every_class_and_order);
         RUN(test_this_module_fallback);
         RUN(test_no_name);

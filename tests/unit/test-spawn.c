@@ -2,7 +2,7 @@
 /*
  * test-spawn.c — watcher/spawn.c's synchronous helpers: output captured,
  * exit statuses (127: not found), fd 3 passed on, the timeout, and
- * kw_spawn_run() with our fds.
+ * kw_spawn_run() with our fds, kw_spawn() in a directory with an environment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,11 +73,37 @@ static void test_run(void)
         CHECK_EQ(kw_spawn_wait(pid), 0);
 }
 
+/* kw_spawn() (make's way): its working directory and its whole environment given */
+static void test_cwd_env(void)
+{
+        char *env[] = { "KW_TEST=yes", "PWD=/tmp", NULL };
+        const struct kw_spawn_opts so = { .cwd = "/tmp", .envp = env };
+        char *sh[] = { "/bin/sh", "-c", "echo \"$(pwd -P) $PWD $KW_TEST ${HOME:-nohome}\"", NULL };
+        pid_t pid;
+        int out;
+        char buf[128] = "";
+        size_t n = 0;
+
+        CHECK_EQ(kw_spawn(sh, &so, &pid, &out), 0);
+        CHECK_EQ(kw_spawn_wait(pid), 0);
+        ssize_t r;
+        while (n < sizeof(buf) - 1 && (r = read(out, buf + n, sizeof(buf) - 1 - n)) > 0)
+                n += (size_t)r;
+        close(out);
+        CHECK(strcmp(buf, "/tmp /tmp yes nohome\n") == 0);
+
+        const struct kw_spawn_opts bad = { .cwd = "/no/such/dir/kw" };
+        CHECK_EQ(kw_spawn(sh, &bad, &pid, &out), 0);
+        CHECK_EQ(kw_spawn_wait(pid), 126);
+        close(out);
+}
+
 int main(void)
 {
         RUN(test_capture);
         RUN(test_fd3);
         RUN(test_timeout);
         RUN(test_run);
+        RUN(test_cwd_env);
         TEST_DONE();
 }

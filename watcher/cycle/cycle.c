@@ -341,7 +341,8 @@ static void start_build(struct kw_cycle *c)
         kw_note("building %s", c->dir);
         int r = c->port->build_start(c->impl, on_built, c);
         if (r < 0) {
-                kw_err("cannot start make: %s", strerror(-r));
+                if (r != -ECANCELED) /* the port said why */
+                        kw_err("cannot start make: %s", strerror(-r));
                 if (c->o->once)
                         kw_cycle_once_finish(c, KW_EXIT_BUILD);
                 return;

@@ -10,12 +10,14 @@
 
 #include "build.h"
 #include "modinfo.h"
+#include "recipe.h"
 #include "sha256.h"
 #include "ui.h"
 
-static int read_module(const char *dir, const char *relpath, uint16_t machine, struct kw_module *m)
+static int read_module(const struct kw_recipe *rc, const char *relpath, uint16_t machine, struct kw_module *m)
 {
-        char path[PATH_MAX * 2];
+        const char *dir = rc->dir;
+        char path[PATH_MAX * 2], built_for[128];
         struct kw_modinfo mi;
 
         snprintf(path, sizeof(path), "%s/%s", dir, relpath);
@@ -30,6 +32,15 @@ static int read_module(const char *dir, const char *relpath, uint16_t machine, s
                        kw_elf_machine_name(mi.machine, b1, sizeof(b1)), kw_elf_machine_name(machine, b2, sizeof(b2)));
                 return -ENOEXEC;
         }
+        /* the kernel would refuse it as "disagrees about version": say it here, in words */
+        kw_vermagic_release(mi.vermagic, built_for, sizeof(built_for));
+        if (rc->release[0] && built_for[0] && strcmp(built_for, rc->release) != 0) {
+                kw_err("%s is built for kernel %s but the guest runs %s: building with %s did not use KDIR=%s; "
+                       "make it build against KDIR (see 'kmod-watch doctor'), or pass --kdir the tree for %s, or "
+                       "--make 'CMD'", relpath, built_for, rc->release, kw_recipe_name(rc->kind),
+                       rc->kdir ? rc->kdir : "", rc->release);
+                return -EPROTO;
+        }
         *m = (struct kw_module){ 0 };
         snprintf(m->name, sizeof(m->name), "%s", mi.name);
         snprintf(m->relpath, sizeof(m->relpath), "%s", relpath);
@@ -39,26 +50,29 @@ static int read_module(const char *dir, const char *relpath, uint16_t machine, s
         return 0;
 }
 
-int kw_products_collect(const char *dir, uint16_t machine, struct kw_modlist *ret)
+int kw_products_collect(const struct kw_recipe *rc, uint16_t machine, struct kw_modlist *ret)
 {
-        char **kos;
-        size_t n;
-        int r = kw_build_modules(dir, &kos, &n);
+        char **kos = NULL;
+        size_t n = 0;
+        int r = kw_build_modules(rc->dir, &kos, &n);
 
-        if (r < 0) {
-                kw_err("make succeeded but wrote no modules.order in %s: is this a kbuild module directory "
-                       "(obj-m in its Makefile or Kbuild)?", dir);
-                return r;
-        }
-        if (n == 0) {
-                kw_err("the build produced no module (modules.order is empty): add obj-m += NAME.o to the "
-                       "Makefile");
+        if (r == -ENOENT || (r == 0 && n == 0)) {
                 kw_strv_free(kos, n);
-                return -ENOENT;
+                r = kw_recipe_modules(rc, &kos, &n); /* dkms.conf names them */
+                if (r == 0 && n == 0) {
+                        kw_err("building with %s wrote no module (no modules.order with a .ko under %s): is there "
+                               "obj-m in a Makefile or Kbuild? Or say how it builds: --make 'CMD'",
+                               kw_recipe_name(rc->kind), rc->dir);
+                        return -ENOENT;
+                }
+        }
+        if (r < 0) {
+                kw_err("cannot read what the build made in %s: %s", rc->dir, strerror(-r));
+                return r;
         }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 struct kw_module m;
-                r = read_module(dir, kos[i], machine, &m);
+                r = read_module(rc, kos[i], machine, &m);
                 if (r >= 0)
                         r = kw_modlist_add(ret, &m);
         }

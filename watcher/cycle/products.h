@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * products.h — what a finished make produced: the modules kbuild listed in
- * modules.order, read from their .ko files (name, depends=, content hash),
- * checked for the guest's architecture. Problems are said in one line each.
+ * modules.order files (or, without one, the ones the recipe names), read from
+ * their .ko files (name, depends=, content hash), checked for the guest's
+ * architecture and kernel release (vermagic). Problems are said in one line each.
  */
 #pragma once
 
@@ -11,6 +12,9 @@
 
 #include "modules.h"
 
+struct kw_recipe;
+
 /* In modules.order order. machine: the guest's ELF machine (e_machine).
- * -ENOENT: no module; -ENOEXEC: not a module, or for another machine. */
-int kw_products_collect(const char *dir, uint16_t machine, struct kw_modlist *ret);
+ * -ENOENT: no module; -ENOEXEC: not a module, or for another machine;
+ * -EPROTO: built for another kernel release than rc->release. */
+int kw_products_collect(const struct kw_recipe *rc, uint16_t machine, struct kw_modlist *ret);

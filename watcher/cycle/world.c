@@ -27,6 +27,7 @@
 #include "products.h"
 #include "proto.h"
 #include "reappear.h"
+#include "recipe.h"
 #include "session.h"
 #include "symbolize.h"
 #include "ui.h"
@@ -44,6 +45,8 @@ struct world {
         struct kw_filter filter;
         struct kw_watch *watch;
         struct kw_build *build;
+        struct kw_recipe recipe; /* how DIR is built (recipe.h) */
+        char release[64];        /* KDIR's kernel release: what the modules must say they are for */
         kw_port_built_fn built;
         void *built_core;
         int sig_fd;
@@ -68,22 +71,22 @@ static void on_make_done(void *userdata, bool ok, const char *output, size_t len
         w->build = NULL;
         w->built(w->built_core, ok, shown ? shown : "", ms);
         free(shown);
+        if (!ok && memmem(output, len, "/lib/modules/", 13) && memmem(output, len, "No such file or directory", 25))
+                kw_note("building with %s looked for the host's /lib/modules/…/build: point it at the guest's "
+                        "tree with --make 'make KDIR=\"$KDIR\"' (or the variable its Makefile reads)",
+                        kw_recipe_name(w->recipe.kind));
 }
 
 static int p_build_start(void *impl, kw_port_built_fn done, void *core)
 {
         struct world *w = impl;
-        struct kw_build_opts bo = {
-                .dir = w->dir,
-                .kdir = kw_guest_kdir(w->guest),
-                .arch = w->arch->kbuild_arch,
-                .cross_compile = kw_guest_cross_compile(w->guest),
-                .jobs = w->o->jobs,
-        };
+        int r = kw_recipe_prepare(&w->recipe);
 
+        if (r < 0)
+                return -ECANCELED; /* said */
         w->built = done;
         w->built_core = core;
-        return kw_build_start(w->loop, &bo, on_make_done, w, &w->build);
+        return kw_build_start(w->loop, &w->recipe, on_make_done, w, &w->build);
 }
 
 static void p_build_cancel(void *impl)
@@ -98,7 +101,7 @@ static int p_collect(void *impl, struct kw_modlist *ret)
 {
         struct world *w = impl;
 
-        return kw_products_collect(w->dir, w->arch->elf_machine, ret);
+        return kw_products_collect(&w->recipe, w->arch->elf_machine, ret);
 }
 
 static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
@@ -420,6 +423,30 @@ static int check_dir(const struct kw_opts *o, char *dir)
         return 0;
 }
 
+/* The recipe, said once: "building with kbuild". */
+static void setup_recipe(struct world *w)
+{
+        const char *kdir = kw_guest_kdir(w->guest);
+
+        if (kw_kdir_release(kdir, w->release, sizeof(w->release)) < 0)
+                w->release[0] = 0; /* no vermagic check, no KERNELRELEASE */
+        w->recipe = (struct kw_recipe){
+                .kind = kw_recipe_choose(w->dir, w->o->make),
+                .dir = w->dir,
+                .kdir = kdir,
+                .release = w->release,
+                .machine = w->arch->uname_machine,
+                .kbuild_arch = w->arch->kbuild_arch,
+                .cross_compile = kw_guest_cross_compile(w->guest),
+                .make_cmd = w->o->make,
+                .jobs = w->o->jobs,
+        };
+        kw_ev_begin("recipe");
+        kw_ev_str("recipe", kw_recipe_name(w->recipe.kind));
+        kw_ev_end();
+        kw_note("building with %s", kw_recipe_name(w->recipe.kind));
+}
+
 static void ev_exit(int status)
 {
         kw_ev_begin("exit");
@@ -479,6 +506,7 @@ int kw_cycle_run(const struct kw_opts *o)
         if (r < 0)
                 goto out;
         kw_cycle_set_symbolizer(w->cycle, w->sym);
+        setup_recipe(w);
         if (!o->once) {
                 r = setup_watch(w);
                 if (r < 0)
@@ -500,6 +528,7 @@ int kw_cycle_run(const struct kw_opts *o)
 out:
         kw_keys_stop();
         kw_build_cancel(w->build);
+        kw_recipe_cleanup(&w->recipe);
         kw_guest_free(w->guest);
         kw_watch_stop(w->watch);
         kw_reappear_stop(w->reappear);
