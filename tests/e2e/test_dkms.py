@@ -2,15 +2,18 @@
 """Real third-party modules, as Debian ships them: `*-dkms` source packages,
 fetched with `apt-get download` and unpacked with `dpkg-deb -x` (never
 installed; cached under ~/.cache/kmod-watch/dkms), each built as it is under
-`kmod-watch --once` against the guest and loaded. Slow (one guest per package):
-the meson suite `dkms`, not in the default e2e run.
+`kmod-watch --once` against the guest and loaded, one guest per package (about
+15 s each once the sources are cached): part of the e2e suite, and alone as
+`meson test -C build --suite dkms`.
 
   vpoll-dkms      dkms.conf (MAKE[0] with $dkms_tree)          loads, prints "vpoll: loaded"
   acpi-call-dkms  dkms.conf (MAKE[0] with $dkms_tree)          loads
   bbswitch-dkms   dkms.conf without MAKE (DKMS's default)      builds; its init refuses
                                                                without an Optimus GPU (ENODEV)
   ddcci-dkms      its MAKE[0] hard-codes /lib/modules/$(KVER)/build in sub-makes:
-                  --make 'make KDIR="$KDIR"'                   both modules load, in order"""
+                  --make 'make KDIR="$KDIR"'                   both modules load, in order
+  v4l2loopback-dkms  dkms.conf; needs videodev (and mc) from the kernel's tree: loaded first
+  dm-writeboost-dkms dkms.conf; needs dm-mod and libcrc32c (softdep crc32c): loaded first"""
 
 import glob
 import os
@@ -99,6 +102,19 @@ def case_ddcci(t):
     kw.check("ddcci, ddcci_backlight loaded" in k.output(), "want ddcci then ddcci_backlight loaded", k)
 
 
+def case_v4l2loopback(t):
+    k = once(t, "v4l2loopback-dkms", [], "dkms.conf", 0)
+    kw.check("loaded in-kernel dependencies of v4l2loopback: mc, videodev" in k.output(),
+             "videodev was not loaded first", k)
+
+
+def case_dm_writeboost(t):
+    k = once(t, "dm-writeboost-dkms", [], "dkms.conf", 0)
+    out = k.output()
+    kw.check("loaded in-kernel dependencies of dm_writeboost:" in out and "dm_mod" in out and "libcrc32c" in out,
+             "dm_mod and libcrc32c were not loaded first", k)
+
+
 def main():
     global RUN
     RUN = kw.parse_args()
@@ -112,6 +128,8 @@ def main():
     t.case("acpi-call-dkms: dkms.conf → loads", case_acpi_call, t)
     t.case("bbswitch-dkms: dkms.conf without MAKE (DKMS's default) → builds; init says ENODEV", case_bbswitch, t)
     t.case("ddcci-dkms: --make 'make KDIR=\"$KDIR\"' → two modules from sub-makes load", case_ddcci, t)
+    t.case("v4l2loopback-dkms: dkms.conf → videodev loaded first, then it", case_v4l2loopback, t)
+    t.case("dm-writeboost-dkms: dkms.conf → dm_mod, libcrc32c loaded first, then it", case_dm_writeboost, t)
     return t.done()
 
 

@@ -40,6 +40,19 @@ def case_expect_times_out(t, base, d):
     no_leftovers(k)
 
 
+def case_awkward_path(t, base, d):
+    """A DIR with a space and a comma: kbuild cannot take it, kmod-watch builds through an alias."""
+    odd = os.path.join(base, "my module,1")
+    os.rename(d, odd)
+    try:
+        k = once(t, base, odd, ["--expect", "build A"])
+        kw.check(k.returncode == 0, f"expected exit 0, got {k.returncode}", k)
+        kw.check("building through" in k.output(), "the alias is not said", k)
+        no_leftovers(k)
+    finally:
+        os.rename(odd, d)
+
+
 def case_build_error(t, base, d):
     src = os.path.join(d, "hello.c")
     with open(src) as f:
@@ -171,6 +184,8 @@ def main():
                case_build_error, t, *fresh("builderr"))
         t.case("undefined symbol → exit 3, symbol named",
                case_unknown_symbol, t, *fresh("unksym"))
+        t.case("a DIR with a space and a comma → built through an alias, exit 0",
+               case_awkward_path, t, *fresh("odd"))
     finally:
         for b in bases:
             kw.cleanup(RUN, b)

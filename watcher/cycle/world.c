@@ -28,6 +28,7 @@
 #include "proto.h"
 #include "reappear.h"
 #include "recipe.h"
+#include "srcalias.h"
 #include "session.h"
 #include "symbolize.h"
 #include "ui.h"
@@ -46,6 +47,8 @@ struct world {
         struct kw_watch *watch;
         struct kw_build *build;
         struct kw_recipe recipe; /* how DIR is built (recipe.h) */
+        char alias[PATH_MAX];     /* DIR as make can take it (srcalias.h), or "" */
+        char alias_tmp[PATH_MAX];
         char release[64];        /* KDIR's kernel release: what the modules must say they are for */
         kw_port_built_fn built;
         void *built_core;
@@ -430,9 +433,21 @@ static void setup_recipe(struct world *w)
 
         if (kw_kdir_release(kdir, w->release, sizeof(w->release)) < 0)
                 w->release[0] = 0; /* no vermagic check, no KERNELRELEASE */
+        const char *build_dir = w->dir;
+        if (kw_srcalias_needed(w->dir)) {
+                int r = kw_srcalias_make(w->dir, w->alias, sizeof(w->alias), w->alias_tmp, sizeof(w->alias_tmp));
+                if (r < 0) {
+                        kw_warn("%s has a space, comma or other character make cannot take, and no alias could "
+                                "be made (%s): the build will fail; move it to a plain path", w->dir, strerror(-r));
+                } else {
+                        kw_note("%s has a space, comma or other character make cannot take: building through %s",
+                                w->dir, w->alias);
+                        build_dir = w->alias;
+                }
+        }
         w->recipe = (struct kw_recipe){
                 .kind = kw_recipe_choose(w->dir, w->o->make),
-                .dir = w->dir,
+                .dir = build_dir,
                 .kdir = kdir,
                 .release = w->release,
                 .machine = w->arch->uname_machine,
@@ -529,6 +544,7 @@ out:
         kw_keys_stop();
         kw_build_cancel(w->build);
         kw_recipe_cleanup(&w->recipe);
+        kw_srcalias_remove(w->alias_tmp);
         kw_guest_free(w->guest);
         kw_watch_stop(w->watch);
         kw_reappear_stop(w->reappear);
