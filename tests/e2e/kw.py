@@ -98,21 +98,32 @@ def require_guest(args):
 PR_INFO_RE = re.compile(r'pr_info\("(?:[^"\\]|\\.)*"\);')
 
 
-def copy_example(args, tag):
-    """A fresh copy of the hello example in its own temporary directory.
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+# Never carry build products over from the repository.
+_BUILD_PRODUCTS = shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd", "modules.order",
+                                         "Module.symvers", ".*")
+
+
+def copy_tree(src, name, tag):
+    """A fresh copy of the module directory src, as BASE/name in its own
+    temporary directory BASE; returns (BASE, BASE/name).
 
     The directory's absolute path appears on QEMU's command line (the 9p share),
     which is how leftovers are found afterwards."""
-    base = tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-")
-    base = os.path.realpath(base)
-    d = os.path.join(base, "hello")
-    shutil.copytree(os.path.join(args.examples, EXAMPLE), d)
-    # Never carry build products over from the repository.
-    for name in os.listdir(d):
-        if name.endswith((".o", ".ko", ".mod", ".mod.c", ".cmd")) or name in (
-                "modules.order", "Module.symvers"):
-            os.unlink(os.path.join(d, name))
+    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-"))
+    d = os.path.join(base, name)
+    shutil.copytree(src, d, ignore=_BUILD_PRODUCTS)
     return base, d
+
+
+def copy_example(args, tag):
+    """A fresh copy of the hello example (see copy_tree)."""
+    return copy_tree(os.path.join(args.examples, EXAMPLE), "hello", tag)
+
+
+def copy_fixture(name, tag):
+    """A fresh copy of tests/fixtures/NAME (see copy_tree), as BASE/<last part of NAME>."""
+    return copy_tree(os.path.join(FIXTURES, name), os.path.basename(name), tag)
 
 
 def hello_source(d, text):

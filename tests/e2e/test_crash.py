@@ -20,7 +20,6 @@ One boot per --once run; the interactive cases boot twice (the restart)."""
 
 import os
 import re
-import shutil
 import signal
 import sys
 import tempfile
@@ -37,14 +36,8 @@ RUN = None
 
 
 def copy_example(name, tag):
-    """A fresh copy of examples/NAME (no build products) in its own temporary
-    directory, whose path is on QEMU's command line (how leftovers are found)."""
-    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-"))
-    d = os.path.join(base, name)
-    shutil.copytree(os.path.join(RUN.examples, name), d,
-                    ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd",
-                                                  "modules.order", "Module.symvers", ".*"))
-    return base, d
+    """A fresh copy of examples/NAME (no build products) in its own temporary directory."""
+    return kw.copy_tree(os.path.join(RUN.examples, name), name, tag)
 
 
 def line_of(path, needle):
@@ -68,13 +61,6 @@ def once(t, base, d, extra, json_mode=False):
     k = kw.run(RUN.kmod_watch, args, ONCE_TIMEOUT, run_dir=run_dir, env=env, needles=[base])
     t.diag(f"$ kmod-watch {' '.join(args)}  → exit {k.returncode} in {k.elapsed:.1f} s")
     return k
-
-
-def copy_fixture(name, tag):
-    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-"))
-    d = os.path.join(base, name)
-    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", name), d)
-    return base, d
 
 
 def no_leftovers(k):
@@ -300,7 +286,7 @@ def case_force_unload(t):
 # ---- crashes in an exit function (tests/fixtures) ----------------------------------
 
 def case_warn_in_exit(t):
-    base, d = copy_fixture("warn-exit", "warnexit")
+    base, d = kw.copy_fixture("warn-exit", "warnexit")
     try:
         k = once(t, base, d, ["--json"])
         kw.check(k.returncode == 4, f"a WARNING in exit: expected exit 4, got {k.returncode}", k)
@@ -314,7 +300,7 @@ def case_warn_in_exit(t):
 
 
 def case_oops_in_exit(t):
-    base, d = copy_fixture("oops-exit", "oopsexit")
+    base, d = kw.copy_fixture("oops-exit", "oopsexit")
     try:
         line = line_of(os.path.join(d, "kwoopsexit.c"), "*READ_ONCE(kwoopsexit_nothing) = 1;")
         k = once(t, base, d, [])

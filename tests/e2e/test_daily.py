@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -22,19 +21,7 @@ RUN = None
 
 
 def example(name, tag):
-    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-"))
-    d = os.path.join(base, name)
-    shutil.copytree(os.path.join(RUN.examples, name), d,
-                    ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd",
-                                                  "modules.order", "Module.symvers", ".*"))
-    return base, d
-
-
-def fixture(name, tag):
-    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-{tag}-"))
-    d = os.path.join(base, name)
-    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", name), d)
-    return base, d
+    return kw.copy_tree(os.path.join(RUN.examples, name), name, tag)
 
 
 def once(t, base, d, extra, json_mode=True):
@@ -190,7 +177,7 @@ def case_dir_made_again(t):
 
 def case_every_module(t):
     """Three modules, the second's init fails: the first and third load, the run exits 3."""
-    base, d = fixture("second-fails", "every")
+    base, d = kw.copy_fixture("second-fails", "every")
     k = once(t, base, d, [])
     kw.check(k.returncode == 3, f"want exit 3, got {k.returncode}", k)
     loads = [(e["module"], e["ok"]) for e in k.events_since(0, "load")]

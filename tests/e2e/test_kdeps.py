@@ -24,22 +24,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
 import kw
 
 ONCE_TIMEOUT = 300
 RUN = None
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
 
 def copy_fixture(name):
-    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-kdeps-{name}-"))
-    d = os.path.join(base, name)
-    shutil.copytree(os.path.join(FIXTURES, name), d,
-                    ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd",
-                                                  "modules.order", "Module.symvers", ".*"))
-    return base, d
+    return kw.copy_fixture(name, f"kdeps-{name}")
 
 
 def once(t, base, d, extra):

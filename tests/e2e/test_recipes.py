@@ -9,24 +9,16 @@ with both releases, never as "bad ELF"."""
 
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 import kw
 
 TIMEOUT = 240
 RUN = None
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "recipes")
 
 
 def fixture(name):
-    base = os.path.realpath(tempfile.mkdtemp(prefix=f"kw-e2e-recipe-{name}-"))
-    d = os.path.join(base, name)
-    shutil.copytree(os.path.join(FIXTURES, name), d,
-                    ignore=shutil.ignore_patterns("*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd",
-                                                  "modules.order", "Module.symvers", ".*"))
-    return base, d
+    return kw.copy_fixture(f"recipes/{name}", f"recipe-{name}")
 
 
 def once(t, base, d, extra):

@@ -87,12 +87,7 @@ def case_sigint_booting(t, args):
 
 def case_sigint_slow_exit(t, args):
     """Ctrl-C while the module's exit function takes 30 s: out within a few seconds."""
-    import os
-    import shutil
-    import tempfile
-    base = os.path.realpath(tempfile.mkdtemp(prefix="kw-e2e-slowexit-"))
-    d = os.path.join(base, "slow-exit")
-    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "slow-exit"), d)
+    base, d = kw.copy_fixture("slow-exit", "slowexit")
     try:
         env, run_dir = kw.isolated_env(base)
         with kw.KmodWatch(args.kmod_watch, ["--json", "--accel", "tcg", d],
