@@ -41,6 +41,10 @@ int main(int argc, char **argv)
                 size_t n;
                 if (kw_settings_load(o.config, o.dir, &set, &n) < 0)
                         return KW_EXIT_USAGE;
+                /* expect = … in the file is for the --once runs of the project: an
+                 * interactive run shows the whole log and has nothing to wait for */
+                if (!o.once && !kw_settings_has(set, n, "once"))
+                        (void)kw_settings_drop(set, &n, "expect");
                 if (n) {
                         int first = o.cmd == KW_CMD_WATCH ? 1 : 2;
                         char **v = calloc((size_t)argc + n + 1, sizeof(*v));

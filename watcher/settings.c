@@ -81,6 +81,37 @@ int kw_settings_parse(const char *text, char ***ret_argv, size_t *ret_n, unsigne
         return 0;
 }
 
+/* v[i] is "--NAME" or "--NAME=…" */
+static bool is_option(const char *arg, const char *name)
+{
+        size_t len = strlen(name);
+        return !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, len) && (arg[2 + len] == 0 || arg[2 + len] == '=');
+}
+
+bool kw_settings_has(char *const *v, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (is_option(v[i], name))
+                        return true;
+        return false;
+}
+
+size_t kw_settings_drop(char **v, size_t *n, const char *name)
+{
+        size_t k = 0, dropped = 0;
+
+        for (size_t i = 0; i < *n; i++) {
+                if (is_option(v[i], name)) {
+                        free(v[i]);
+                        dropped++;
+                        continue;
+                }
+                v[k++] = v[i];
+        }
+        *n = k;
+        return dropped;
+}
+
 int kw_settings_load(const char *file, const char *dir, char ***ret_argv, size_t *ret_n)
 {
         char path[4200];

@@ -54,6 +54,12 @@ def case_settings(t):
     texts = [e["text"] for e in k.events_since(0, "kmsg")]
     kw.check(any("from-cli" in x for x in texts) and not any("from-file" in x for x in texts),
              f"the command line's --param should win: {texts}", k)
+    # expect = … is for --once runs: a run without --once (here doctor, which reads the
+    # same file and needs no guest) is not refused for it
+    env, _ = kw.isolated_env(base)
+    p = subprocess.run([RUN.kmod_watch, "doctor", d], env=env, capture_output=True, text=True, timeout=120)
+    kw.check(p.returncode != 64 and "goes with --once" not in p.stderr,
+             f"expect = in .kmod-watch broke a run without --once (exit {p.returncode}): {p.stderr[-300:]}")
     with open(os.path.join(d, ".kmod-watch"), "w") as f:
         f.write("--once\n")
     k = once(t, base, d, [])

@@ -64,10 +64,29 @@ static void test_bad_lines(void)
         CHECK_EQ(kw_settings_parse("two words = x\n", &v, &n, &line), -EINVAL);
 }
 
+static void test_has_and_drop(void)
+{
+        char **v = NULL;
+        size_t n = 0;
+        CHECK_EQ(kw_settings_parse("expect = a b\nexpected-thing = x\nonce\nexpect = c\n", &v, &n, NULL), 0);
+        CHECK_EQ(n, 4u);
+        CHECK(kw_settings_has(v, n, "once"));
+        CHECK(kw_settings_has(v, n, "expect"));
+        CHECK(!kw_settings_has(v, n, "on"));
+        CHECK_EQ(kw_settings_drop(v, &n, "expect"), 2u);
+        CHECK_EQ(n, 2u);
+        CHECK(!strcmp(v[0], "--expected-thing=x"));
+        CHECK(!strcmp(v[1], "--once"));
+        CHECK(!kw_settings_has(v, n, "expect"));
+        CHECK_EQ(kw_settings_drop(v, &n, "expect"), 0u);
+        free_v(v, n);
+}
+
 int main(void)
 {
         RUN(test_options_and_flags);
         RUN(test_empty);
         RUN(test_bad_lines);
+        RUN(test_has_and_drop);
         TEST_DONE();
 }
