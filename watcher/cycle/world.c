@@ -104,7 +104,10 @@ static int p_collect(void *impl, struct kw_modlist *ret)
 {
         struct world *w = impl;
 
-        return kw_products_collect(&w->recipe, w->arch->elf_machine, ret);
+        /* the running guest's release when it has greeted us (--connect, --ssh may run
+         * another kernel than KDIR's), else KDIR's */
+        const struct kw_guest *g = kw_session_ready(w->session) ? kw_session_guest(w->session) : NULL;
+        return kw_products_collect(&w->recipe, w->arch->elf_machine, g ? g->release : NULL, ret);
 }
 
 static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
