@@ -19,16 +19,6 @@
 #include "settings.h"
 #include "ui.h"
 
-static bool want_color(const struct kw_opts *o, int fd)
-{
-        const char *nc = getenv("NO_COLOR");
-
-        if (o->no_color || o->json || (nc && nc[0]))
-                return false;
-        const char *term = getenv("TERM");
-        return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
-}
-
 int main(int argc, char **argv)
 {
         struct kw_opts o;
@@ -68,7 +58,8 @@ int main(int argc, char **argv)
         }
         struct kw_ui_opts ui = {
                 .json = o.json,
-                .color = want_color(&o, STDOUT_FILENO) && want_color(&o, STDERR_FILENO),
+                .color = kw_opts_want_color(&o, STDERR_FILENO, isatty(STDERR_FILENO), getenv("NO_COLOR"), getenv("TERM")),
+                .color_out = kw_opts_want_color(&o, STDOUT_FILENO, isatty(STDOUT_FILENO), getenv("NO_COLOR"), getenv("TERM")),
                 .verbosity = o.verbosity,
         };
         kw_ui_setup(&ui);
