@@ -3,6 +3,7 @@
  * main.c — kmod-watch's entry: parse the command line, set up output, and
  * hand over to the subcommand. Exit statuses are doc/contract.md's.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +27,17 @@ int main(int argc, char **argv)
         if (kw_opts_parse(argc, argv, &o) < 0)
                 return KW_EXIT_USAGE;
         if (o.cmd == KW_CMD_WATCH || o.cmd == KW_CMD_DOCTOR) {
-                /* The project's .kmod-watch comes first, so the command line wins. */
-                char **set;
-                size_t n;
-                if (kw_settings_load(o.config, o.dir, &set, &n) < 0)
+                /* The user's settings, then the project's .kmod-watch, then the command
+                 * line: the later wins. */
+                char user[PATH_MAX], project[PATH_MAX + 16];
+                char **set = NULL;
+                size_t n = 0, un = 0, pn = 0;
+                snprintf(project, sizeof(project), "%s%s", o.config ? o.config : o.dir,
+                         o.config ? "" : "/.kmod-watch");
+                if (kw_settings_user_path(user, sizeof(user)) < 0)
+                        user[0] = 0;
+                if (kw_settings_gather(user, project, o.config != NULL, o.once, &set, &n, &un, &pn) < 0)
                         return KW_EXIT_USAGE;
-                /* expect = … in the file is for the --once runs of the project: an
-                 * interactive run shows the whole log and has nothing to wait for */
-                if (!o.once && !kw_settings_has(set, n, "once"))
-                        (void)kw_settings_drop(set, &n, "expect");
                 if (n) {
                         int first = o.cmd == KW_CMD_WATCH ? 1 : 2;
                         char **v = calloc((size_t)argc + n + 1, sizeof(*v));
@@ -49,8 +52,8 @@ int main(int argc, char **argv)
                                 v[k++] = argv[i];
                         if (kw_opts_parse(k, v, &o) < 0) {
                                 /* not kw_err: the output is not set up yet, these options decide how */
-                                fprintf(stderr, "kmod-watch: (options from %s%s included)\n",
-                                        o.config ? o.config : o.dir, o.config ? "" : "/.kmod-watch");
+                                fprintf(stderr, "kmod-watch: (options from %s%s%s included)\n", un ? user : "",
+                                        un && pn ? " and " : "", pn ? project : "");
                                 return KW_EXIT_USAGE;
                         }
                         /* set and v stay: o points into them until exit */
