@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "doctor.h"
+#include "git-version.h"
 #include "inject.h"
 #include "junit.h"
 #include "kit.h"
@@ -79,7 +80,10 @@ int main(int argc, char **argv)
                 kw_opts_help(stdout);
                 return 0;
         case KW_CMD_VERSION:
-                printf("kmod-watch %s\n", KW_VERSION);
+                if (KW_GIT_COMMIT[0])
+                        printf("kmod-watch %s (git %s)\n", KW_VERSION, KW_GIT_COMMIT);
+                else
+                        printf("kmod-watch %s\n", KW_VERSION);
                 return 0;
         case KW_CMD_KIT:
                 return kw_kit_run_script(o.args[0], o.arch);

@@ -41,6 +41,18 @@ def case_installed_once(t, args, kwbin):
     kw.cleanup(args, base)
 
 
+def case_no_build_paths(t, args, kwbin):
+    """The installed program's code and data name neither the source tree nor the
+    build tree (debug info aside, which packaging strips): it finds its agents and kit
+    script by its own location."""
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    build = os.path.abspath(args.build_dir)
+    for section in (".rodata", ".data"):
+        r = subprocess.run(["readelf", "-p", section, kwbin], capture_output=True, text=True)
+        for path in (src, build):
+            kw.check(path not in r.stdout, f"{section} of the installed kmod-watch holds {path}")
+
+
 def case_man(t, files, root):
     pages = [f for f in files if f.endswith("man1/kmod-watch.1")]
     kw.check(pages, "no man1/kmod-watch.1 installed")
@@ -118,6 +130,7 @@ def main():
     try:
         kwbin, files = install(t, args, root)
         t.case("installed kmod-watch --once --expect 'build A' → exit 0", case_installed_once, t, args, kwbin)
+        t.case("no source or build path in the installed program", case_no_build_paths, t, args, kwbin)
         t.case("man -l renders kmod-watch(1)", case_man, t, files, root)
         t.case("bash completion completes options, --accel values, kit verbs",
                case_completion, t, files, root, kwbin)
