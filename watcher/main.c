@@ -80,7 +80,7 @@ int main(int argc, char **argv)
                 kw_opts_help(stdout);
                 return 0;
         case KW_CMD_VERSION:
-                if (KW_GIT_COMMIT[0])
+                if (KW_GIT_COMMIT[0] && strcmp(KW_GIT_COMMIT, KW_VERSION) != 0) /* vcs_tag's fallback */
                         printf("kmod-watch %s (git %s)\n", KW_VERSION, KW_GIT_COMMIT);
                 else
                         printf("kmod-watch %s\n", KW_VERSION);
