@@ -48,9 +48,9 @@ def case_no_build_paths(t, args, kwbin):
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     build = os.path.abspath(args.build_dir)
     for section in (".rodata", ".data"):
-        r = subprocess.run(["readelf", "-p", section, kwbin], capture_output=True, text=True)
+        r = subprocess.run(["readelf", "-p", section, kwbin], capture_output=True)
         for path in (src, build):
-            kw.check(path not in r.stdout, f"{section} of the installed kmod-watch holds {path}")
+            kw.check(path.encode() not in r.stdout, f"{section} of the installed kmod-watch holds {path}")
 
 
 def case_man(t, files, root):
