@@ -35,6 +35,15 @@ static void phrase(const char *text, char *buf, size_t size)
                 w += len + 1;
         }
         buf[n] = 0;
+        /* what led up to the cut-off number: "… for address:", "… at virtual address" */
+        static const char *const dangling[] = { " address:", " address", " virtual", " at", " for" };
+        for (size_t i = 0; i < sizeof(dangling) / sizeof(dangling[0]); i++) {
+                size_t len = strlen(dangling[i]);
+                if (n > len && strcmp(buf + n - len, dangling[i]) == 0) {
+                        buf[n -= len] = 0;
+                        i = (size_t)-1; /* again from the first */
+                }
+        }
         while (n && (buf[n - 1] == ':' || buf[n - 1] == '-' || buf[n - 1] == ' '))
                 buf[--n] = 0;
 }

@@ -339,6 +339,20 @@ int kw_results_add_writer(kw_res_write_fn fn, void *userdata)
         return 0;
 }
 
+void kw_results_reset(void)
+{
+        for (size_t i = 0; i < res.n; i++) {
+                struct kw_res_case *c = &res.v[i];
+                free(c->kind), free(c->name), free(c->path), free(c->message), free(c->body), free(c->title);
+        }
+        for (size_t i = 0; i < res.n_modules; i++)
+                free(res.modules[i]);
+        free(res.modules), free(res.v), free(res.build_log), free(res.exit_error), free(res.run_out);
+        res = (struct kw_results){ 0 };
+        n_writers = 0;
+        kw_ev_set_sink(NULL, NULL);
+}
+
 const struct kw_results *kw_results_get(void)
 {
         return &res;

@@ -77,6 +77,8 @@ int kw_results_open(const struct kw_results_cfg *cfg);
 int kw_results_add_writer(kw_res_write_fn fn, void *userdata);
 /* The model (for the writers' tests). */
 const struct kw_results *kw_results_get(void);
+/* Forgets the model and its writers (the unit tests run several). */
+void kw_results_reset(void);
 
 /* Counts by status; a writer's summary. */
 void kw_results_count(const struct kw_results *r, size_t count[4]);
