@@ -6,7 +6,7 @@
  * in both modes, so stdout stays machine-readable.
  *
  * The ui layer owns the difference between the modes: callers emit events
- * (kw_ev_*, which the JSON writer and the JUnit sink see) and say what a person
+ * (kw_ev_*, which the JSON writer and the results sink, results.c, see) and say what a person
  * should read with kw_note*() and kw_ui_*(), which are silent in --json mode.
  * Nothing outside ui.c tests the mode or writes terminal escapes.
  */
@@ -83,7 +83,7 @@ void kw_ev_bool(const char *key, bool value);
 void kw_ev_strv(const char *key, const char *const *values, size_t n);
 void kw_ev_end(void);
 
-/* A sink sees every event as it ends (JUnit output listens here), with
+/* A sink sees every event as it ends (results.c listens here), with
  * kw_ev_field() to read its fields as text (strings unquoted, true/false,
  * numbers; a list gives its items one a line). Valid only inside the callback. */
 struct kw_ev;
