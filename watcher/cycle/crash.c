@@ -82,7 +82,7 @@ static void show_block(const struct kw_oops *o, const struct kw_crash_src *where
                 }
         }
         if (count > 1)
-                kw_note_detail("seen before (%u times this session)", count - 1);
+                kw_note_detail("seen before (%u time%s this session)", count - 1, count == 2 ? "" : "s");
         if (o->tainted[0])
                 kw_note_detail("tainted: %s", o->tainted);
         if (!o->n_frames)
