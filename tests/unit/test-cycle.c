@@ -483,6 +483,18 @@ static void test_hung_unload_restarts(void)
         finish();
 }
 
+/* A save (build N) whose init oopses in a guest we do not restart. */
+static void save_that_oopses(int n)
+{
+        module(0, "hello", "", n);
+        save("hello.c");
+        make_done(true);
+        answer(0, 0);
+        oops();
+        answer(EFAULT, 0);
+        advance(1000);
+}
+
 static void test_not_ours_to_restart(void)
 {
         setup();
@@ -491,13 +503,7 @@ static void test_not_ours_to_restart(void)
         guest_ready(false);
         make_done(true);
         first_load();
-        module(0, "hello", "", 2);
-        save("hello.c");
-        make_done(true);
-        answer(0, 0);
-        oops();
-        answer(EFAULT, 0);
-        advance(1000);
+        save_that_oopses(2);
         CHECK_EQ(F.restarts, 0);
         kw_cycle_on_key(F.cycle, 'b');
         advance(0);
@@ -519,15 +525,8 @@ static void test_same_oops_counted(void)
         guest_ready(false);
         make_done(true);
         first_load();
-        for (int i = 2; i <= 3; i++) {
-                module(0, "hello", "", i);
-                save("hello.c");
-                make_done(true);
-                answer(0, 0);
-                oops();
-                answer(EFAULT, 0);
-                advance(1000);
-        }
+        save_that_oopses(2);
+        save_that_oopses(3);
         CHECK_EQ(F.oops_count, 2);
         CHECK_EQ(strlen(F.fingerprint[1]), 16);
         CHECK(strcmp(F.fingerprint[0], F.fingerprint[1]) == 0);
