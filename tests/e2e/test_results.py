@@ -143,6 +143,9 @@ def case_good_module(t):
         text = f.read()
     with open(src, "w") as f:  # bytes that are not UTF-8, control characters
         f.write(text.replace('pr_info("9p iter: build A\\n");', 'pr_info("kw-bytes \\xff\\x01\\x1b[31m end\\n");'))
+    git = subprocess.run(f"cd {d} && git init -q -b main && git add . && git -c user.name=t -c user.email=t@t "
+                         "commit -qm hello && git rev-parse HEAD", shell=True, capture_output=True, text=True)
+    kw.check(git.returncode == 0, f"git: {git.stderr}")
     k, files = once(t, base, d, ["--expect", "kw-bytes", "--run", r"printf 'run \377\001\033[0m \303(<&>\n'"], base)
     kw.check(k.returncode == 0, f"want exit 0, got {k.returncode}", k)
     ready = k.events_since(0, "ready")
@@ -171,6 +174,9 @@ def case_good_module(t):
     data, tests = kcidb_check(t, files["kcidb"])
     kw.check(all(x["status"] == "PASS" for x in tests.values()) and len(tests) == 4, f"KCIDB tests: {tests}")
     kw.check(data["builds"][0]["status"] == "PASS" and not data["issues"], "KCIDB build or issues")
+    checkout = data["checkouts"][0]
+    kw.check(checkout.get("git_commit_hash") == git.stdout.strip() and checkout.get("git_repository_branch") == "main",
+             f"KCIDB checkout: {checkout}, git says {git.stdout.strip()}")
     lava = lava_lines(k)
     kw.check(lava == {p: "pass" for p in list(kcases)}, f"LAVA signals: {lava}", k)
     kw.cleanup(RUN, base)

@@ -5,14 +5,18 @@
  * of them: JUnit (failure and error bodies, counts, properties), KTAP
  * (result lines, SKIP, diagnostics), KCIDB (statuses, MISS, issues keyed by
  * the fingerprint), LAVA lines; and the UTF-8 rules (utf8.c) that keep every
- * output valid whatever a module printed. The e2e test (test_results.py)
+ * output valid whatever a module printed; and the KCIDB checkout's commit
+ * read from .git (gitrev.c) against what real git says, for a loose ref, packed
+ * refs, a detached HEAD and a worktree. The e2e test (test_results.py)
  * checks the same outputs from real runs against the real schemas and
  * kunit_tool's parser.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gitrev.h"
 #include "junit.h"
 #include "kcidb.h"
 #include "ktap.h"
@@ -248,6 +252,51 @@ static void build_error(void)
         free(j);
 }
 
+/* What `git -C DIR rev-parse HEAD` says. */
+static void git_head(const char *dir, char *buf, size_t size)
+{
+        char cmd[600];
+
+        snprintf(cmd, sizeof(cmd), "git -C '%s' rev-parse HEAD", dir);
+        FILE *p = popen(cmd, "r");
+        buf[0] = 0;
+        if (p && fgets(buf, (int)size, p))
+                buf[strcspn(buf, "\n")] = 0;
+        if (p)
+                pclose(p);
+}
+
+static void git_commit(void)
+{
+        char dir[] = "/tmp/kw-test-gitrev-XXXXXX", cmd[1200], want[64], wt[300];
+        struct kw_gitrev g;
+
+        CHECK(mkdtemp(dir) != NULL);
+        CHECK_EQ(kw_gitrev(dir, &g), -ENOENT); /* not a git tree (unless /tmp is one) */
+        snprintf(cmd, sizeof(cmd),
+                 "cd '%s' && git init -q -b trunk && mkdir -p mod && echo x > mod/hello.c && git add . && "
+                 "git -c user.name=t -c user.email=t@t commit -qm one", dir);
+        if (system(cmd) != 0) {
+                printf("# SKIP git is not usable here\n");
+                return;
+        }
+        snprintf(wt, sizeof(wt), "%s/mod", dir);
+        git_head(dir, want, sizeof(want));
+        CHECK_EQ(kw_gitrev(wt, &g), 0);
+        CHECK(strcmp(g.commit, want) == 0 && strcmp(g.branch, "trunk") == 0);
+        snprintf(cmd, sizeof(cmd), "git -C '%s' pack-refs --all", dir); /* the ref only in packed-refs */
+        CHECK_EQ(system(cmd), 0);
+        CHECK_EQ(kw_gitrev(wt, &g), 0);
+        CHECK(strcmp(g.commit, want) == 0);
+        snprintf(cmd, sizeof(cmd), "git -C '%s' worktree add -q --detach '%s/wt' 2>/dev/null", dir, dir);
+        CHECK_EQ(system(cmd), 0);
+        snprintf(wt, sizeof(wt), "%s/wt/mod", dir);
+        CHECK_EQ(kw_gitrev(wt, &g), 0); /* .git is a "gitdir:" file; HEAD detached */
+        CHECK(strcmp(g.commit, want) == 0 && g.branch[0] == 0);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        CHECK_EQ(system(cmd), 0);
+}
+
 int main(void)
 {
         RUN(utf8_chars);
@@ -256,5 +305,6 @@ int main(void)
         RUN(a_crashing_run);
         RUN(no_guest);
         RUN(build_error);
+        RUN(git_commit);
         TEST_DONE();
 }
