@@ -528,6 +528,8 @@ static void test_same_oops_counted(void)
         save_that_oopses(2);
         save_that_oopses(3);
         CHECK_EQ(F.oops_count, 2);
+        kw_cycle_on_gap(F.cycle, 900, 17); /* the ring buffer overran: said as an event */
+        CHECK(strstr(F.events, "kmsg_gap ") != NULL);
         CHECK_EQ(strlen(F.fingerprint[1]), 16);
         CHECK(strcmp(F.fingerprint[0], F.fingerprint[1]) == 0);
         finish();
