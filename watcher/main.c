@@ -3,6 +3,7 @@
  * main.c — kmod-watch's entry: parse the command line, set up output, and
  * hand over to the subcommand. Exit statuses are doc/contract.md's.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "config.h"
 #include "doctor.h"
+#include "git-version.h"
 #include "inject.h"
 #include "junit.h"
 #include "kcidb.h"
@@ -22,16 +24,6 @@
 #include "cycle.h"
 #include "settings.h"
 #include "ui.h"
-
-static bool want_color(const struct kw_opts *o, int fd)
-{
-        const char *nc = getenv("NO_COLOR");
-
-        if (o->no_color || o->json || (nc && nc[0]))
-                return false;
-        const char *term = getenv("TERM");
-        return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
-}
 
 /* The results for CI (--junit, --ktap, --kcidb, --lava): one model, a writer each. */
 static int open_results(const struct kw_opts *o)
@@ -74,10 +66,16 @@ int main(int argc, char **argv)
         if (kw_opts_parse(argc, argv, &o) < 0)
                 return KW_EXIT_USAGE;
         if (o.cmd == KW_CMD_WATCH || o.cmd == KW_CMD_DOCTOR) {
-                /* The project's .kmod-watch comes first, so the command line wins. */
-                char **set;
-                size_t n;
-                if (kw_settings_load(o.config, o.dir, &set, &n) < 0)
+                /* The user's settings, then the project's .kmod-watch, then the command
+                 * line: the later wins. */
+                char user[PATH_MAX], project[PATH_MAX + 16];
+                char **set = NULL;
+                size_t n = 0, un = 0, pn = 0;
+                snprintf(project, sizeof(project), "%s%s", o.config ? o.config : o.dir,
+                         o.config ? "" : "/.kmod-watch");
+                if (kw_settings_user_path(user, sizeof(user)) < 0)
+                        user[0] = 0;
+                if (kw_settings_gather(user, project, o.config != NULL, o.once, &set, &n, &un, &pn) < 0)
                         return KW_EXIT_USAGE;
                 if (n) {
                         int first = o.cmd == KW_CMD_WATCH ? 1 : 2;
@@ -93,8 +91,8 @@ int main(int argc, char **argv)
                                 v[k++] = argv[i];
                         if (kw_opts_parse(k, v, &o) < 0) {
                                 /* not kw_err: the output is not set up yet, these options decide how */
-                                fprintf(stderr, "kmod-watch: (options from %s%s included)\n",
-                                        o.config ? o.config : o.dir, o.config ? "" : "/.kmod-watch");
+                                fprintf(stderr, "kmod-watch: (options from %s%s%s included)\n", un ? user : "",
+                                        un && pn ? " and " : "", pn ? project : "");
                                 return KW_EXIT_USAGE;
                         }
                         /* set and v stay: o points into them until exit */
@@ -102,7 +100,8 @@ int main(int argc, char **argv)
         }
         struct kw_ui_opts ui = {
                 .json = o.json,
-                .color = want_color(&o, STDOUT_FILENO) && want_color(&o, STDERR_FILENO),
+                .color = kw_opts_want_color(&o, STDERR_FILENO, isatty(STDERR_FILENO), getenv("NO_COLOR"), getenv("TERM")),
+                .color_out = kw_opts_want_color(&o, STDOUT_FILENO, isatty(STDOUT_FILENO), getenv("NO_COLOR"), getenv("TERM")),
                 .verbosity = o.verbosity,
         };
         kw_ui_setup(&ui);
@@ -114,7 +113,10 @@ int main(int argc, char **argv)
                 kw_opts_help(stdout);
                 return 0;
         case KW_CMD_VERSION:
-                printf("kmod-watch %s\n", KW_VERSION);
+                if (KW_GIT_COMMIT[0])
+                        printf("kmod-watch %s (git %s)\n", KW_VERSION, KW_GIT_COMMIT);
+                else
+                        printf("kmod-watch %s\n", KW_VERSION);
                 return 0;
         case KW_CMD_KIT:
                 return kw_kit_run_script(o.args[0], o.arch);

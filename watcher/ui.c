@@ -412,7 +412,7 @@ void kw_ui_kmsg(uint64_t seq, unsigned level, uint64_t ts_usec, const char *text
         char stamp[32];
         snprintf(stamp, sizeof(stamp), "[%5llu.%06llu]", (unsigned long long)(ts_usec / 1000000),
                  (unsigned long long)(ts_usec % 1000000));
-        if (!opts.color) {
+        if (!opts.color_out) {
                 printf("%s %s\n", stamp, text);
                 return;
         }

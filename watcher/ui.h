@@ -20,7 +20,8 @@
 
 struct kw_ui_opts {
         bool json;
-        bool color;
+        bool color;     /* stderr gets colours (kmod-watch's own lines) */
+        bool color_out; /* stdout gets colours (the kernel log) */
         int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 };
 
