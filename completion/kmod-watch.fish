@@ -19,7 +19,7 @@ function __kmod_watch_after
     contains -- "$words[-1]" $argv
 end
 
-set -l __kmod_watch_valued --arch --accel --color --kernel --initrd --identity --config --junit --password-file --kdir --share --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make
+set -l __kmod_watch_valued --arch --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make
 
 complete -c kmod-watch -f
 # options, from --help
@@ -34,5 +34,5 @@ complete -c kmod-watch -n '__kmod_watch_after --arch' -a 'x86_64 arm64'
 complete -c kmod-watch -n '__kmod_watch_after --accel' -a 'auto kvm tcg'
 complete -c kmod-watch -n '__kmod_watch_after --color' -a 'auto always never'
 complete -c kmod-watch -n '__kmod_watch_after --connect' -a 'unix:'
-complete -c kmod-watch -n '__kmod_watch_after --kernel --initrd --identity --config --junit --password-file' -F
+complete -c kmod-watch -n '__kmod_watch_after --kernel --initrd --identity --config --junit --ktap --kcidb --password-file' -F
 complete -c kmod-watch -n '__kmod_watch_after --kdir --share' -a '(__fish_complete_directories (commandline -ct))'

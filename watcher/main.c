@@ -14,12 +14,50 @@
 #include "git-version.h"
 #include "inject.h"
 #include "junit.h"
+#include "kcidb.h"
+#include "ktap.h"
+#include "lava.h"
+#include "results.h"
 #include "kit.h"
 #include "opts.h"
 #include "qemuargs.h"
 #include "cycle.h"
 #include "settings.h"
 #include "ui.h"
+
+/* The results for CI (--junit, --ktap, --kcidb, --lava): one model, a writer each. */
+static int open_results(const struct kw_opts *o)
+{
+        bool lava = o->lava || kw_lava_detect();
+        int r;
+
+        if (!o->junit && !o->ktap && !o->kcidb && !lava)
+                return 0;
+        const struct kw_results_cfg cfg = {
+                .dir = o->dir,
+                .expect = o->expect,
+                .n_expect = o->n_expect,
+                .run = o->run,
+                .guest = o->ssh ? "ssh" : o->connect ? "connect" : "managed",
+                .once = o->once,
+        };
+        kw_results_open(&cfg);
+        if (o->junit && (r = kw_junit_open(o->junit)) < 0) {
+                kw_err("--junit %s: %s", o->junit, strerror(-r));
+                return r;
+        }
+        if (o->ktap && (r = kw_ktap_open(o->ktap)) < 0) {
+                kw_err("--ktap %s: %s", o->ktap, strerror(-r));
+                return r;
+        }
+        if (o->kcidb && (r = kw_kcidb_open(o->kcidb, o->kcidb_origin)) < 0) {
+                kw_err("--kcidb %s: %s", o->kcidb, strerror(-r));
+                return r;
+        }
+        if (lava && (r = kw_lava_open()) < 0)
+                return r;
+        return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -67,13 +105,8 @@ int main(int argc, char **argv)
                 .verbosity = o.verbosity,
         };
         kw_ui_setup(&ui);
-        if (o.junit && (o.cmd == KW_CMD_WATCH)) {
-                int r = kw_junit_open(o.junit);
-                if (r < 0) {
-                        kw_err("--junit %s: %s", o.junit, strerror(-r));
-                        return KW_EXIT_USAGE;
-                }
-        }
+        if (o.cmd == KW_CMD_WATCH && open_results(&o) < 0)
+                return KW_EXIT_USAGE;
 
         switch (o.cmd) {
         case KW_CMD_HELP:

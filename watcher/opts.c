@@ -22,7 +22,7 @@ enum {
         O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_COLOR, O_CONNECT, O_SHARE, O_TAG,
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
-        O_MAKE,
+        O_MAKE, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
 };
 
 static const struct option longopts[] = {
@@ -36,6 +36,10 @@ static const struct option longopts[] = {
         { "load-timeout", required_argument, NULL, O_LOAD_TIMEOUT },
         { "config", required_argument, NULL, O_CONFIG },
         { "junit", required_argument, NULL, O_JUNIT },
+        { "ktap", required_argument, NULL, O_KTAP },
+        { "kcidb", required_argument, NULL, O_KCIDB },
+        { "kcidb-origin", required_argument, NULL, O_KCIDB_ORIGIN },
+        { "lava", no_argument, NULL, O_LAVA },
         { "clear", no_argument, NULL, O_CLEAR },
         { "bell", no_argument, NULL, O_BELL },
         { "force-unload", no_argument, NULL, O_FORCE_UNLOAD },
@@ -130,7 +134,13 @@ void kw_opts_help(FILE *f)
               "      --expect REGEX      a kernel log line that must appear (repeatable)\n"
               "      --timeout S         how long --once waits for --expect (default 30)\n"
               "      --json              one JSON event per line on stdout\n"
-              "      --junit FILE        JUnit XML: a test case per load, unload, --expect, --run\n"
+              "      --junit FILE        JUnit XML: a case per build, load, unload, --expect,\n"
+              "                          --run and kernel report (bodies: compiler, oops)\n"
+              "      --ktap FILE         the same as KTAP version 1 (- for stdout)\n"
+              "      --kcidb FILE        the same as KernelCI KCIDB JSON (schema 5.3)\n"
+              "      --kcidb-origin NAME  the KCIDB origin (default kmod_watch)\n"
+              "      --lava              LAVA test-case signals on stdout (default when\n"
+              "                          lava-test-case is on PATH)\n"
               "      --config FILE       settings (default DIR/.kmod-watch: 'option = value' lines;\n"
               "                          ~/.config/kmod-watch/config is read before it)\n"
               "\n"
@@ -224,6 +234,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 .load_timeout_s = 10,
                 .debounce_ms = 20,
                 .mem_mb = 256,
+                .kcidb_origin = "kmod_watch",
         };
         int first = 1;
         if (argc > 1) {
@@ -310,6 +321,14 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_SOCKET: o->socket = optarg; break;
                 case O_CONFIG: o->config = optarg; break;
                 case O_JUNIT: o->junit = optarg; break;
+                case O_KTAP: o->ktap = optarg; break;
+                case O_KCIDB: o->kcidb = optarg; break;
+                case O_KCIDB_ORIGIN:
+                        if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(optarg))
+                                return usage("--kcidb-origin %s: lower-case letters, digits and _ only", optarg);
+                        o->kcidb_origin = optarg;
+                        break;
+                case O_LAVA: o->lava = true; break;
                 case O_CLEAR: o->clear = true; break;
                 case O_BELL: o->bell = true; break;
                 case O_SSH: o->ssh = optarg; break;

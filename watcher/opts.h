@@ -72,6 +72,10 @@ struct kw_opts {
         unsigned mem_mb;
         const char *config;              /* --config FILE (default DIR/.kmod-watch) */
         const char *junit;               /* --junit FILE */
+        const char *ktap;                /* --ktap FILE, "-": stdout */
+        const char *kcidb;               /* --kcidb FILE */
+        const char *kcidb_origin;        /* --kcidb-origin NAME, default "kmod_watch" */
+        bool lava;                       /* --lava: LAVA test-case signals on stdout */
         const char *args[4];             /* subcommand operands (kit verb, inject IN OUT) */
         size_t n_args;
 };

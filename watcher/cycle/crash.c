@@ -44,7 +44,24 @@ static void resolve_frame(struct kw_crash *c, const struct kw_oops_frame *f, str
         kw_symbolizer_shown(c->sym, ret->path, ret->line, ret->src, sizeof(ret->src));
 }
 
-static void show_block(const struct kw_oops *o, const struct kw_crash_src *where, const struct kw_crash_src *res)
+/* How often this fingerprint came this session, this time included. */
+static unsigned count_seen(struct kw_crash *c, const char *fingerprint)
+{
+        size_t i;
+
+        for (i = 0; i < c->n_seen; i++)
+                if (strcmp(c->seen[i].fingerprint, fingerprint) == 0)
+                        return ++c->seen[i].n;
+        if (i == KW_CRASH_SEEN) /* full: the oldest makes room */
+                memmove(c->seen, c->seen + 1, sizeof(c->seen[0]) * --i);
+        else
+                c->n_seen++;
+        snprintf(c->seen[i].fingerprint, sizeof(c->seen[i].fingerprint), "%s", fingerprint);
+        return c->seen[i].n = 1;
+}
+
+static void show_block(const struct kw_oops *o, const struct kw_crash_src *where, const struct kw_crash_src *res,
+                       unsigned count)
 {
         char frame[320];
 
@@ -64,6 +81,8 @@ static void show_block(const struct kw_oops *o, const struct kw_crash_src *where
                         kw_note_detail("%s: %s", where->src, t);
                 }
         }
+        if (count > 1)
+                kw_note_detail("seen before (%u time%s this session)", count - 1, count == 2 ? "" : "s");
         if (o->tainted[0])
                 kw_note_detail("tainted: %s", o->tainted);
         if (!o->n_frames)
@@ -83,7 +102,7 @@ void kw_crash_show_now(struct kw_crash *c)
                 return;
         c->show_pending = false;
         kw_timer_disarm(c->show_timer);
-        show_block(&c->shown, &c->shown_where, c->shown_res);
+        show_block(&c->shown, &c->shown_where, c->shown_res, c->shown_count);
 }
 
 static void on_show_timer(void *userdata)
@@ -117,8 +136,15 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
                 fv[i] = frames[i];
         }
 
+        struct kw_crashsig sig;
+        kw_crashsig(o, &sig);
+        unsigned count = count_seen(c, sig.fingerprint);
+
         kw_ev_begin("oops");
         kw_ev_str("kind", kw_oops_kind_name(o->kind));
+        kw_ev_str("title", sig.title);
+        kw_ev_str("fingerprint", sig.fingerprint);
+        kw_ev_int("count", count);
         kw_ev_str("text", o->text);
         kw_ev_str("function", o->has_where ? o->where.function : "");
         kw_ev_str("module", o->has_where ? o->where.module : "");
@@ -132,6 +158,7 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
 
         c->shown = *o;
         c->shown_where = where;
+        c->shown_count = count;
         c->show_pending = true;
         /* read on the console, ahead of the kernel log: shown below the log's copy */
         if (o->last_src == KW_OOPS_SRC_CONSOLE && c->hooks->channel_up(c->core))

@@ -12,8 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crashsig.h"
 #include "loop.h"
 #include "oops.h"
+
+#define KW_CRASH_SEEN 64 /* fingerprints counted per session */
 
 struct kw_symbolizer;
 
@@ -46,6 +49,12 @@ struct kw_crash {
         bool show_pending;
         struct kw_oops shown;
         struct kw_crash_src shown_where, shown_res[KW_OOPS_MAX_FRAMES];
+        unsigned shown_count;           /* how often its fingerprint came this session */
+        struct {
+                char fingerprint[KW_CRASHSIG_LEN];
+                unsigned n;
+        } seen[KW_CRASH_SEEN];
+        size_t n_seen;
 };
 
 int kw_crash_init(struct kw_crash *c, struct kw_loop *l, struct kw_symbolizer *sym,

@@ -487,6 +487,8 @@ static void ev_exit(int status)
 {
         kw_ev_begin("exit");
         kw_ev_int("status", status);
+        if (status && kw_ui_last_error()[0])
+                kw_ev_str("error", kw_ui_last_error());
         kw_ev_end();
 }
 
