@@ -23,9 +23,11 @@ EVERY = 50  # a sample every 50 reloads (every quarter of a shorter soak)
 RSS_SLACK_KB = 512
 
 AGENT_SAMPLER = """#!/bin/sh
-# bench/run soak: kmod-agent's RSS and fds, on the console when they change.
-last=
+# bench/run soak: kmod-agent's RSS and fds on the console when they change,
+# and every 5th look (so the harness can wait for a fresh sample).
+last= i=0
 while :; do
+        i=$((i + 1))
         pid=
         for p in $(pidof kmod-agent); do
                 if [ -z "$pid" ] || [ "$p" -lt "$pid" ]; then pid=$p; fi
@@ -35,7 +37,7 @@ while :; do
                 hwm=$(grep '^VmHWM' /proc/$pid/status | tr -s ' \\t' '  ' | cut -d' ' -f2)
                 fds=$(ls /proc/$pid/fd | wc -l)
                 now="pid=$pid rss_kb=$rss hwm_kb=$hwm fds=$fds"
-                if [ "$now" != "$last" ]; then
+                if [ "$now" != "$last" ] || [ $((i % 5)) = 0 ]; then
                         echo "KWBENCH-AGENT $now"
                         last=$now
                 fi
@@ -52,7 +54,13 @@ def host_sample(pid):
             "fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": len(os.listdir(f"/proc/{pid}/task"))}
 
 
-def agent_sample(k):
+def agent_sample(k, timeout=60.0):
+    """The first sampler line printed after now (the guest looks once a second
+    and prints at least every 5th look); the last one before if none comes."""
+    mark = len(k.stderr_lines)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not any(AGENT_RE.search(x) for x in k.stderr_lines[mark:]):
+        k.collect(0.2)
     for line in reversed(k.stderr_lines):
         m = AGENT_RE.search(line)
         if m:
@@ -85,12 +93,13 @@ def part_soak(C, reloads):
     with k:
         k.wait_event("ready", timeout=300, since=0)
         k.wait_event("load", timeout=300, since=0)
-        k.collect(2.0)
+        k.collect(1.0)
 
         def take(n):
             k.collect(0)
-            res["samples"].append({"reload": n, "t_s": round(time.monotonic() - k.started, 1),
-                                   "kmod_watch": host_sample(k.pid), "agent": agent_sample(k)})
+            t = round(time.monotonic() - k.started, 1)
+            host = host_sample(k.pid)
+            res["samples"].append({"reload": n, "t_s": t, "kmod_watch": host, "agent": agent_sample(k)})
         take(0)
         restarts0 = len(k.events_since(0, "guest_restart"))
         lat = []
@@ -105,8 +114,6 @@ def part_soak(C, reloads):
             if i % every == 0 and i != reloads:
                 take(i)
         res["reload_seconds"] = round(time.monotonic() - t0, 1)
-        # the end: after the guest's sampler had a second to look once more
-        k.collect(2.5)
         take(reloads)
         res["guest_restarts"] = len(k.events_since(0, "guest_restart")) - restarts0
         res["exit_status"] = k.stop(timeout=30)
