@@ -20,6 +20,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # ---- statistics ----------------------------------------------------------------
 
+def ms(x):
+    return None if x is None else round(x, 1)
+
+
 def stats(values):
     """p50 (median), p95 (nearest rank), max, min, mean, n of a list of numbers."""
     v = sorted(x for x in values if x is not None)
@@ -73,6 +77,23 @@ def write_in_place(path, data):
         os.write(fd, data)
     finally:
         os.close(fd)
+
+
+# ---- kmod-watch's events -------------------------------------------------------
+
+def idx_of(k, e, start=0):
+    """The index of event e (that very object) in k.events, from start."""
+    for i in range(start, len(k.events)):
+        if k.events[i] is e:
+            return i
+    raise KeyError("event not found")
+
+
+def clock_offset(k):
+    """time.monotonic() at kmod-watch's t = 0: the lower envelope of
+    (harness read time - t) over every event (both are CLOCK_MONOTONIC; a
+    line is read a little after it is written, never before)."""
+    return min(w - e["t"] / 1000.0 for w, e in zip(k.wall, k.events))
 
 
 # ---- /proc -----------------------------------------------------------------------
@@ -316,7 +337,7 @@ OLD_LOOP_INIT = """#!/bin/busybox sh
 """
 
 # The best hand-made loop's guest: 9p share, one port to be told "reload",
-# one port to stream /dev/kmsg back.
+# one port to stream /dev/kmsg back. @MOD@: the module's name.
 ENTR_LOOP_INIT = """#!/bin/busybox sh
 # bench/run, the hand-made loop: rmmod/insmod from 9p on every line of a
 # virtio-serial port; /dev/kmsg streamed back on another.
@@ -344,8 +365,8 @@ cat /dev/kmsg >"$klog" &
 echo "bench-entr: ready $trig $klog"
 while :; do
         while read -r x; do
-                rmmod hello 2>/dev/null
-                insmod /mnt/src/hello.ko
+                rmmod @MOD@ 2>/dev/null
+                insmod /mnt/src/@MOD@.ko
         done <"$trig"
         sleep 0.1
 done
