@@ -80,6 +80,7 @@ class Guest:
         self.console = os.path.join(base, "console.log")
         self.initrd = None   # build_initramfs()
         self.qemu = None
+        self.prefix = []     # run QEMU through this (test_nonroot: as another user)
 
     def kit_initramfs(self):
         """The kit's initramfs unpacked once (busybox and the modules come from it)."""
@@ -175,7 +176,7 @@ class Guest:
     def start(self):
         self.log = open(self.console, "ab")
         self.qemu = subprocess.Popen(
-            [os.path.join(self.args.examples, "qemu-run.sh"), "run"],
+            self.prefix + [os.path.join(self.args.examples, "qemu-run.sh"), "run"],
             env=self.qemu_env(), cwd=self.base, stdin=subprocess.DEVNULL,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.t_start = time.monotonic()
