@@ -164,8 +164,10 @@ bool rdinit_start(int argc, char **argv)
         }
         for (int i = 1; i < argc; i++)
                 init_argv[i] = argv[i];
-        if (kw_init && kw_init[0])
+        if (kw_init && kw_init[0]) {
                 try_init(kw_init, init_argv, why);
+                say("kw_init=%s cannot run (%s); trying /init, then /sbin/init", kw_init, why);
+        }
         try_init("/init", init_argv, why);
         try_init("/sbin/init", init_argv, why);
         if (access("/bin/sh", X_OK) == 0) {

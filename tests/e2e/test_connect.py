@@ -21,8 +21,9 @@ static agent itself and needs nothing. One guest serves every case, in order:
      guest); a new one attaches to the same guest, replaces the stale module,
      reloads on a save, and Ctrl-C unloads and leaves QEMU running.
   4. --once loses QEMU (killed after the load): exit 5, said in one line.
-  5. a second initramfs whose /init is not executable: the starter says so on
-     the console in words before the kernel panics.
+  5. a second initramfs, booted with kw_init=/my-init (a #!/bin/sh script, and
+     no /bin/sh), whose /init is not executable: the starter says why each
+     cannot run, on the console, before the kernel panics.
 Plus, without a guest: DIR outside the share is a usage error (64), a missing
 socket ends --once with 5 after --boot-timeout, and qemu-args prints what
 qemu-run.sh would add.
@@ -423,13 +424,18 @@ def case_qemu_exits(t, g, env, state):
 # ---- a broken user init ---------------------------------------------------------------
 
 def case_broken_init(t, g):
-    """/init not executable and no /sbin/init: the starter says so on the console,
-    in words, before the kernel panics (panic=-1 + -no-reboot: QEMU then exits)."""
+    """kw_init=/my-init, a #!/bin/sh script with no /bin/sh (the original failure);
+    /init not executable; no /sbin/init: the starter says each on the console, in
+    words, before the kernel panics (panic=-1 + -no-reboot: QEMU then exits)."""
     root = os.path.join(g.base, "rootfs-broken")
+    os.makedirs(root)
+    with open(os.path.join(root, "my-init"), "w") as f:
+        f.write("#!/bin/sh\necho never runs\n")
+    os.chmod(os.path.join(root, "my-init"), 0o755)
     initrd, _, _ = g.pack(root, "#!/bin/busybox sh\necho never runs\n", 0o644, "broken")
     console = os.path.join(g.base, "console-broken.log")
     env = g.qemu_env()
-    env.update({"INITRD": initrd, "APPEND": "rdinit=/kmod-watch-init panic=-1",
+    env.update({"INITRD": initrd, "APPEND": "rdinit=/kmod-watch-init kw_init=/my-init panic=-1",
                 "QEMU_9P": "off", "QEMU_KW": "off", "QEMU_MONITOR": "", "QEMU_EXTRA": "-no-reboot"})
     t0 = time.monotonic()
     with open(console, "wb") as log:
@@ -443,8 +449,9 @@ def case_broken_init(t, g):
             q.wait()
     with open(console, "rb") as f:
         text = f.read().decode(errors="replace")
-    want = ("kmod-watch: the initramfs has no init that can run (/init: not executable "
-            "(mode 0644); /sbin/init: missing; kw_init= is not set); the kernel will panic next")
+    want = ("kmod-watch: the initramfs has no init that can run (/my-init: its interpreter "
+            "/bin/sh is missing; /init: not executable (mode 0644); /sbin/init: missing); "
+            "the kernel will panic next")
     kw.check(want in text, "no readable line about the broken init on the console:\n" + text[-3000:])
     kw.check("Kernel panic" in text and text.index(want) < text.index("Kernel panic"),
              "the line does not come before the panic:\n" + text[-3000:])
