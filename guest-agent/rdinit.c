@@ -141,6 +141,23 @@ static void try_init(const char *path, char **argv, char *why)
         explain_exec(why, path, errno);
 }
 
+/* Without a /dev/console the kernel starts init with fds 0-2 closed; the
+ * agent's port must never become fd 2, where its log lines go. */
+static void ensure_std_fds(void)
+{
+        for (int fd = 0; fd <= 2; fd++) {
+                if (fcntl(fd, F_GETFD) >= 0)
+                        continue;
+                int n = open("/dev/console", O_RDWR | O_NOCTTY);
+                if (n < 0)
+                        n = open("/dev/kmsg", O_WRONLY);
+                if (n >= 0 && n != fd) {
+                        dup2(n, fd);
+                        close(n);
+                }
+        }
+}
+
 bool rdinit_start(int argc, char **argv)
 {
         char why[WHY_MAX] = "";
@@ -148,6 +165,7 @@ bool rdinit_start(int argc, char **argv)
 
         if (getpid() != 1)
                 return false;
+        ensure_std_fds();
         pid_t pid = fork();
         if (pid == 0) {
                 supervise();

@@ -119,7 +119,8 @@ def _wait_runtime(k, run_dir, known):
             return new[0]
         kw.check(k.running(), f"kmod-watch exited ({k.proc.returncode}) before making "
                  "its runtime directory", k)
-        kw.check(time.monotonic() < end, f"no runtime directory in {run_dir} within 60 s", k)
+        kw.check(time.monotonic() < end, f"no runtime directory with its lock file in {run_dir} "
+                 f"within 60 s: {_runtime_dirs(run_dir)}", k)
         k.collect(0.05)
 
 
