@@ -10,7 +10,8 @@
  * retry, both disarmed when idle, so an idle agent never wakes up.
  *
  * The agent exits only on fatal setup errors (the guest's init respawns it)
- * and, with --stdio, at end of input.
+ * and, with --stdio, at end of input. Started as PID 1, it is the starter
+ * too (rdinit.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include "agent.h"
 #include "config.h"
 #include "deps.h"
+#include "rdinit.h"
 #include "util.h"
 
 #define EXIT_USAGE 64
@@ -335,6 +337,10 @@ int main(int argc, char **argv)
         static struct agent a;
         int r;
 
+        /* As PID 1 (rdinit=/kmod-watch-init): the user's init runs here,
+         * the agent in a child, with its defaults (argv is their init's). */
+        if (rdinit_start(argc, argv))
+                argc = 1;
         parse_args(argc, argv, &a);
         a.sig_fd = setup_signals();
         if (a.sig_fd < 0)

@@ -23,6 +23,10 @@ static const struct kw_arch arches[] = {
                 .console = "ttyS0",
                 .qemu_package = "qemu-system-x86",
                 .cross_package = "gcc-x86-64-linux-gnu",
+                /* Debian 6.1 amd64 kit: boots with 88 MiB; at 84 the kernel
+                 * runs out of memory unpacking the initramfs */
+                .kit_min_mem_mb = 128,
+                .kit_boots_mb = 88,
         },
         {
                 .name = "arm64",
@@ -39,6 +43,9 @@ static const struct kw_arch arches[] = {
                 .console = "ttyAMA0",
                 .qemu_package = "qemu-system-arm",
                 .cross_package = "gcc-aarch64-linux-gnu",
+                /* Debian 6.1 arm64 kit: boots with 64 MiB, not with 48 */
+                .kit_min_mem_mb = 96,
+                .kit_boots_mb = 64,
         },
 };
 

@@ -25,6 +25,9 @@ struct kw_arch {
         const char *console;       /* the kernel's serial console: "ttyS0", "ttyAMA0" */
         const char *qemu_package;  /* the Debian package with qemu_binary */
         const char *cross_package; /* the Debian package with cross_prefix's gcc */
+        unsigned kit_min_mem_mb;   /* the least --memory for the kit's kernel (measured under TCG,
+                                      with margin: below it the guest never greets) */
+        unsigned kit_boots_mb;     /* the least it was seen to boot with */
 };
 
 /* By kmod-watch's name, uname's or Debian's ("arm64", "aarch64"; "x86_64",

@@ -6,7 +6,9 @@
  * is plain newc, which every kernel unpacks. The agent does not live in
  * /sbin: in a merged-/usr initramfs sbin is a symlink, and a "sbin"
  * directory entry would replace it (and hide their /sbin/init). For the same
- * reason the segment has no "dev" entry, only dev/null.
+ * reason the segment has no "dev" entry, only dev/kmsg. /kmod-watch-init is
+ * a symbolic link to the agent: run as PID 1, the agent is the starter
+ * (guest-agent/rdinit.c), so the initramfs needs no shell.
  */
 #include "inject.h"
 
@@ -27,36 +29,6 @@
 #include "paths.h"
 #include "spawn.h"
 #include "ui.h"
-
-static const char init_script[] =
-        "#!/bin/sh\n"
-        "# /kmod-watch-init, added by `kmod-watch inject-agent`. Boot with\n"
-        "# rdinit=/kmod-watch-init on the kernel command line: this starts kmod-agent\n"
-        "# (the guest side of `kmod-watch --connect`) in the background, restarting it\n"
-        "# if it ever exits, then runs your own init as PID 1: kw_init=PATH from the\n"
-        "# kernel command line, else /init, else /sbin/init.\n"
-        "#\n"
-        "# It mounts nothing: the agent waits, retrying, until your init has mounted\n"
-        "# /proc, /sys and devtmpfs on /dev and loaded virtio_console, 9pnet_virtio and\n"
-        "# 9p if your kernel has them as modules. (Mounting sysfs or devtmpfs here\n"
-        "# would make your init's own mount commands fail with EBUSY.)\n"
-        "(\n"
-        "        while :; do\n"
-        "                /" KW_INJECT_AGENT "\n"
-        "                echo \"kmod-watch-init: kmod-agent exited ($?); starting it again\"\n"
-        "                sleep 1\n"
-        "        done\n"
-        ") &\n"
-        "for init in \"$kw_init\" /init /sbin/init; do\n"
-        "        [ -n \"$init\" ] && [ -x \"$init\" ] && exec \"$init\" \"$@\"\n"
-        "done\n"
-        "echo \"kmod-watch-init: no init to run (kw_init=, /init, /sbin/init); starting a shell\"\n"
-        "exec /bin/sh\n";
-
-const char *kw_inject_init_script(void)
-{
-        return init_script;
-}
 
 enum kw_initrd_kind kw_initrd_kind(const unsigned char *p, size_t n)
 {
@@ -92,12 +64,13 @@ static int write_segment(int fd, const char *agent)
         if (r >= 0)
                 r = kw_cpio_add_file(&c, KW_INJECT_AGENT, 0755, agent);
         if (r >= 0)
-                r = kw_cpio_add_data(&c, KW_INJECT_INIT, 0755, init_script, strlen(init_script));
-        /* sh opens /dev/null for the agent's background loop; before devtmpfs
-         * there is none. No "dev" entry: theirs stays as it is, and if they
-         * have a dev/null already, the kernel keeps theirs. */
+                r = kw_cpio_add_symlink(&c, KW_INJECT_INIT, KW_INJECT_AGENT);
+        /* Where the starter says, before anything is mounted, that no init
+         * can run. No "dev" entry: theirs stays as it is (the kernel's
+         * built-in initramfs has one), and if they have a dev/kmsg already,
+         * the kernel keeps theirs. */
         if (r >= 0)
-                r = kw_cpio_add_node(&c, "dev/null", S_IFCHR, 0666, 1, 3);
+                r = kw_cpio_add_node(&c, "dev/kmsg", S_IFCHR, 0644, 1, 11);
         if (r >= 0)
                 r = kw_cpio_finish(&c);
         return r;
@@ -228,12 +201,13 @@ int kw_inject_main(const struct kw_opts *o)
                 fail("cannot rename %s to %s: %s", tmp, out_path, strerror(errno));
                 goto failed;
         }
-        printf("%s: %s unchanged (%llu bytes) + kmod-agent and /kmod-watch-init (%llu bytes%s)\n", out_path,
+        printf("%s: %s unchanged (%llu bytes) + kmod-agent as /kmod-watch-init (%llu bytes%s)\n", out_path,
                in_path, (unsigned long long)in_bytes, (unsigned long long)((uint64_t)total - in_bytes),
                kind == KW_INITRD_GZIP ? ", gzip" : "");
         printf("Boot it with rdinit=/kmod-watch-init on the kernel command line (-append): the agent starts,\n"
                "then your own init runs as PID 1 (/init, else /sbin/init; kw_init=PATH picks another).\n"
-               "The starter is a /bin/sh script: the initramfs needs a /bin/sh.\n"
+               "The starter is the static agent itself: no shell is needed. If no init can run, it says\n"
+               "why on the console before the kernel panics.\n"
                "Your guest kernel needs virtio_console, 9pnet_virtio and 9p, built in or loaded by your init\n"
                "('kmod-watch doctor --kdir KDIR' checks), and QEMU the arguments of 'kmod-watch qemu-args'.\n");
         return 0;

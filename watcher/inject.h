@@ -2,8 +2,9 @@
 /*
  * inject.h — `kmod-watch inject-agent IN.cpio[.gz] OUT.cpio.gz`: the user's
  * initramfs, byte for byte, followed by one more archive segment holding
- * kmod-agent and /kmod-watch-init, a starter to boot with
- * rdinit=/kmod-watch-init that runs the agent next to the user's own init.
+ * kmod-agent and /kmod-watch-init (a symbolic link to it), the starter to
+ * boot with rdinit=/kmod-watch-init: as PID 1 the agent forks itself and
+ * execs the user's own init (guest-agent/rdinit.c).
  * Linux unpacks concatenated segments in order, so nothing of theirs is
  * unpacked or changed.
  */
@@ -25,9 +26,6 @@ enum kw_initrd_kind {
 
 /* What the first bytes of an initramfs say it is. Pure. */
 enum kw_initrd_kind kw_initrd_kind(const unsigned char *p, size_t n);
-
-/* The text of /kmod-watch-init. */
-const char *kw_inject_init_script(void);
 
 /* The subcommand (o->args[0] IN, o->args[1] OUT); returns the exit status. */
 int kw_inject_main(const struct kw_opts *o);

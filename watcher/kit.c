@@ -118,6 +118,28 @@ static int read_text(const char *path, char *buf, size_t size)
         return 0;
 }
 
+/* kit.env names its files by the absolute paths they had when the kit was
+ * made. A kit copied or moved since (another user's cache, a CI cache
+ * restored under another HOME) is found through its own directory: a path
+ * with ".../kits/ARCH/RELEASE/" in it is taken under ret->dir. */
+static int relocate(struct kw_kit *k)
+{
+        char marker[128], fixed[PATH_MAX];
+        char *fields[] = { k->kernel, k->initrd, k->kdir, k->config, k->modules };
+
+        snprintf(marker, sizeof(marker), "/kits/%s/%s/", k->arch, k->release);
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                const char *at = strstr(fields[i], marker);
+                if (!at)
+                        continue;
+                int n = snprintf(fixed, sizeof(fixed), "%s/%s", k->dir, at + strlen(marker));
+                if (n < 0 || (size_t)n >= sizeof(fixed))
+                        return -ENAMETOOLONG;
+                memcpy(fields[i], fixed, (size_t)n + 1);
+        }
+        return 0;
+}
+
 int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret)
 {
         char current[PATH_MAX], env[PATH_MAX];
@@ -143,6 +165,9 @@ int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret)
                 return -EBADMSG;
         if (!realpath(current, ret->dir))
                 return -errno;
+        r = relocate(ret);
+        if (r < 0)
+                return r;
         /* A kit whose files went away is no kit: fetch it again. */
         if (access(ret->kernel, R_OK) < 0 || access(ret->initrd, R_OK) < 0 || access(ret->kdir, R_OK) < 0)
                 return -ENOENT;

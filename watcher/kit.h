@@ -29,6 +29,8 @@ struct kw_kit {
 };
 
 /* Reads kits/<arch>/current/kit.env under the cache (arch NULL: the host's).
+ * Its paths are taken under the kit's own directory when they name another
+ * .../kits/<arch>/<release>/ (a kit copied from another user's cache works).
  * -ENOENT if there is no kit or a file it names is missing; -EBADMSG if
  * kit.env is malformed; -ENAMETOOLONG. */
 int kw_kit_load(const char *arch, struct kw_kit *ret);

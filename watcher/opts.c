@@ -86,7 +86,8 @@ void kw_opts_help(FILE *f)
               "  kmod-watch qemu-args [--socket PATH] [--share DIR] [--tag TAG] [DIR]\n"
               "                                         QEMU arguments for your own QEMU (--connect)\n"
               "  kmod-watch inject-agent IN.cpio[.gz] OUT.cpio.gz [--arch A]\n"
-              "                                         the agent added to your initramfs\n"
+              "                                         the agent added to your initramfs; boot with\n"
+              "                                         rdinit=/kmod-watch-init (no shell needed)\n"
               "\n"
               "Guest:\n"
               "      --arch ARCH         x86_64 or arm64 (default: the host's)\n"
@@ -94,7 +95,8 @@ void kw_opts_help(FILE *f)
               "      --kernel IMAGE      boot this kernel instead of the kit's (with --kdir)\n"
               "      --initrd CPIO       its initramfs (the agent is appended at boot)\n"
               "      --kdir DIR          kernel build tree or headers to build against\n"
-              "      --memory MIB        guest memory (default 256)\n"
+              "      --memory MIB        guest memory (default 256; the kit's kernel needs 128 on\n"
+              "                          x86_64, 96 on arm64)\n"
               "      --cpus N            guest CPUs (default 2, or the host's if fewer)\n"
               "      --append 'ARGS'     added to the guest kernel's command line\n"
               "      --qemu-opt 'ARGS'   extra QEMU arguments, split at spaces (repeatable)\n"
@@ -396,5 +398,11 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 return usage("--cpus, --append and --qemu-opt are for a managed guest, not with --connect or --ssh");
         if (o->initrd && !o->kernel)
                 return usage("--initrd goes with --kernel");
+        /* The kit's kernel below this never greets: say so now, not after --boot-timeout. */
+        const struct kw_arch *a = kw_arch_find(o->arch);
+        if (o->cmd == KW_CMD_WATCH && a && !o->kernel && !o->connect && !o->ssh && o->mem_mb < a->kit_min_mem_mb)
+                return usage("--memory %u is too little for the %s kit's kernel: give it at least %u MiB "
+                             "(with less than about %u it never boots)",
+                             o->mem_mb, a->name, a->kit_min_mem_mb, a->kit_boots_mb);
         return 0;
 }

@@ -4,16 +4,25 @@
  * in a meson build directory (BUILD/watcher/kmod-watch, with BUILD/build.ninja);
  * anything else is an install. No source or build path is compiled in: the
  * build tree's agents and kit script are found relative to the program.
+ *
+ * A runtime directory is alive while its run holds an flock on its "lock"
+ * file: the kernel drops it however the run ends (SIGKILL too), and a lock
+ * cannot be fooled by a reused pid. The file is locked before it gets its
+ * name, so a directory whose "lock" can be taken belongs to a dead run; one
+ * without a "lock" (being made, or an older kmod-watch's) is left alone.
  */
 #include "paths.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arch.h"
@@ -125,20 +134,12 @@ int kw_path_cache(char *buf, size_t size)
         return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int kw_path_runtime_new(char *buf, size_t size)
-{
-        const char *rt = getenv("XDG_RUNTIME_DIR");
+#define RUNTIME_PREFIX "kmod-watch."
+#define RUNTIME_LOCK "lock"
 
-        if (!rt || rt[0] != '/' || access(rt, W_OK) != 0)
-                rt = "/tmp";
-        if ((size_t)snprintf(buf, size, "%s/kmod-watch.XXXXXX", rt) >= size)
-                return -ENAMETOOLONG;
-        if (!mkdtemp(buf)) /* mode 0700 */
-                return -errno;
-        return 0;
-}
+static int runtime_lock = -1; /* held open (and locked) until kw_path_runtime_remove() */
 
-void kw_path_runtime_remove(const char *dir)
+static void remove_files(const char *dir)
 {
         DIR *d = opendir(dir);
 
@@ -150,4 +151,89 @@ void kw_path_runtime_remove(const char *dir)
                         (void)unlinkat(dirfd(d), e->d_name, 0);
         closedir(d);
         (void)rmdir(dir);
+}
+
+/* Removes the runtime directories in parent of runs that are gone; returns
+ * how many. Only ours (same owner), only real directories. */
+static int remove_stale(const char *parent)
+{
+        DIR *d = opendir(parent);
+        int n = 0;
+
+        if (!d)
+                return 0;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                char dir[PATH_MAX], lock[PATH_MAX + 8];
+                struct stat st;
+
+                if (strncmp(e->d_name, RUNTIME_PREFIX, strlen(RUNTIME_PREFIX)) ||
+                    strlen(e->d_name) != strlen(RUNTIME_PREFIX) + 6 ||
+                    (size_t)snprintf(dir, sizeof(dir), "%s/%s", parent, e->d_name) >= sizeof(dir))
+                        continue;
+                if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+                        continue;
+                snprintf(lock, sizeof(lock), "%s/" RUNTIME_LOCK, dir);
+                int fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0) { /* nobody holds it: that run is gone */
+                        remove_files(dir);
+                        n++;
+                }
+                close(fd);
+        }
+        closedir(d);
+        return n;
+}
+
+/* Locks dir's "lock" file, made under another name first so that nobody
+ * sees it unlocked. */
+static int lock_runtime(const char *dir)
+{
+        char tmp[PATH_MAX], lock[PATH_MAX];
+
+        snprintf(tmp, sizeof(tmp), "%s/" RUNTIME_LOCK ".new", dir);
+        snprintf(lock, sizeof(lock), "%s/" RUNTIME_LOCK, dir);
+        int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0 || rename(tmp, lock) < 0) {
+                int r = -errno;
+                close(fd);
+                unlink(tmp);
+                return r;
+        }
+        return fd;
+}
+
+int kw_path_runtime_new(char *buf, size_t size)
+{
+        const char *rt = getenv("XDG_RUNTIME_DIR");
+
+        if (!rt || rt[0] != '/' || access(rt, W_OK) != 0)
+                rt = "/tmp";
+        int stale = remove_stale(rt);
+        if (stale)
+                kw_note("removed %d runtime director%s left in %s by kmod-watch runs that were killed", stale,
+                        stale == 1 ? "y" : "ies", rt);
+        if ((size_t)snprintf(buf, size, "%s/" RUNTIME_PREFIX "XXXXXX", rt) >= size)
+                return -ENAMETOOLONG;
+        if (!mkdtemp(buf)) /* mode 0700 */
+                return -errno;
+        int fd = lock_runtime(buf);
+        if (fd < 0) {
+                (void)rmdir(buf);
+                return fd;
+        }
+        runtime_lock = fd;
+        return 0;
+}
+
+void kw_path_runtime_remove(const char *dir)
+{
+        remove_files(dir); /* the lock file with the rest; then the lock goes */
+        if (runtime_lock >= 0)
+                close(runtime_lock);
+        runtime_lock = -1;
 }

@@ -16,7 +16,10 @@ int kw_path_kit_script(char *buf, size_t size);
 /* ${XDG_CACHE_HOME:-~/.cache}/kmod-watch */
 int kw_path_cache(char *buf, size_t size);
 /* A new private (0700) directory for sockets and the composed initrd:
- * ${XDG_RUNTIME_DIR:-/tmp}/kmod-watch.XXXXXX */
+ * ${XDG_RUNTIME_DIR:-/tmp}/kmod-watch.XXXXXX, locked (flock on its "lock")
+ * while this process lives. First removes the directories there of runs that
+ * are gone (killed: their lock is free); a live run's is never touched. One
+ * per process. */
 int kw_path_runtime_new(char *buf, size_t size);
 /* Removes what kmod-watch put in a runtime directory, then the directory. */
 void kw_path_runtime_remove(const char *dir);

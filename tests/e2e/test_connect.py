@@ -7,7 +7,9 @@ with the tutorial's QEMU_9P* variables plus QEMU_KW and QEMU_MONITOR. The
 module directory is a subdirectory of the 9p share, so the guest path is
 derived from DIR's place under the share root.
 
-One guest serves every case, in order:
+The initramfs has no /bin/sh (only /bin/busybox; its /init, `#!/bin/busybox sh`,
+makes the applet links with `busybox --install -s`): the injected starter is the
+static agent itself and needs nothing. One guest serves every case, in order:
   1. --once started before QEMU (socket not there yet) exits 0 with the printk;
      QEMU keeps running.
   2. interactive: a save reloads; the guest is rebooted from outside
@@ -19,6 +21,9 @@ One guest serves every case, in order:
      guest); a new one attaches to the same guest, replaces the stale module,
      reloads on a save, and Ctrl-C unloads and leaves QEMU running.
   4. --once loses QEMU (killed after the load): exit 5, said in one line.
+  5. a second initramfs, booted with kw_init=/my-init (a #!/bin/sh script, and
+     no /bin/sh), whose /init is not executable: the starter says why each
+     cannot run, on the console, before the kernel panics.
 Plus, without a guest: DIR outside the share is a usage error (64), a missing
 socket ends --once with 5 after --boot-timeout, and qemu-args prints what
 qemu-run.sh would add.
@@ -74,31 +79,64 @@ class Guest:
         self.sock = os.path.join(base, "kw.sock")
         self.monitor = os.path.join(base, "mon.sock")
         self.console = os.path.join(base, "console.log")
-        self.initrd = os.path.join(base, "rootfs-kw.cpio.gz")
+        self.initrd = None   # build_initramfs()
         self.qemu = None
+        self.prefix = []     # run QEMU through this (test_nonroot: as another user)
+
+    def kit_initramfs(self):
+        """The kit's initramfs unpacked once (busybox and the modules come from it)."""
+        kitx = os.path.join(self.base, "kit-initramfs")
+        if not os.path.isdir(kitx):
+            os.makedirs(kitx)
+            sh(f"gzip -dc {shlex.quote(self.kit['KW_KIT_INITRD'])} | cpio -i -d --quiet",
+               cwd=kitx)
+        return kitx
+
+    def pack(self, root, init, init_mode, name):
+        """root (with bin/busybox and no applet links) and init as /init, packed
+        as the user would, then inject-agent on it; returns OUT's path."""
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "lib/modules", "proc", "sys", "dev",
+                  "tmp", "mnt"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        shutil.copy2(os.path.join(self.kit_initramfs(), "bin/busybox"),
+                     os.path.join(root, "bin/busybox"))
+        with open(os.path.join(root, "init"), "w") as f:
+            f.write(init)
+        os.chmod(os.path.join(root, "init"), init_mode)
+        user = os.path.join(self.base, name + ".cpio.gz")
+        out = os.path.join(self.base, name + "-kw.cpio.gz")
+        sh(f"find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -n > {shlex.quote(user)}",
+           cwd=root)
+        r = subprocess.run([self.args.kmod_watch, "inject-agent", "--arch", self.arch,
+                            user, out], capture_output=True, text=True)
+        kw.check(r.returncode == 0, f"inject-agent exited {r.returncode}: {r.stderr}")
+        kw.check("rdinit=/kmod-watch-init" in r.stdout,
+                 f"inject-agent does not say how to boot: {r.stdout}")
+        with open(user, "rb") as a, open(out, "rb") as b:
+            theirs, ours = a.read(), b.read()
+        kw.check(ours.startswith(theirs) and len(ours) > len(theirs),
+                 "inject-agent changed the user's archive bytes")
+        return out, len(theirs), len(ours) - len(theirs)
 
     def build_initramfs(self, t):
-        """A minimal BusyBox initramfs of our own, then inject-agent on it."""
-        kitx = os.path.join(self.base, "kit-initramfs")
+        """A minimal BusyBox initramfs of our own, then inject-agent on it. It has
+        no /bin/sh until its /init runs `busybox --install -s`: the starter must
+        need nothing from it."""
+        kitx = self.kit_initramfs()
         root = os.path.join(self.base, "rootfs")
-        os.makedirs(kitx)
-        sh(f"gzip -dc {shlex.quote(self.kit['KW_KIT_INITRD'])} | cpio -i -d --quiet",
-           cwd=kitx)
-        for d in ("bin", "lib/modules", "proc", "sys", "dev", "tmp", "mnt"):
-            os.makedirs(os.path.join(root, d), exist_ok=True)
-        shutil.copy2(os.path.join(kitx, "bin/busybox"), os.path.join(root, "bin/busybox"))
-        for applet in ("sh", "mount", "insmod", "mkdir", "sleep", "echo", "cat", "poweroff"):
-            os.symlink("busybox", os.path.join(root, "bin", applet))
+        os.makedirs(os.path.join(root, "lib/modules"))
         order = [m for m in self.kit.get("KW_KIT_MODULES_LOADED", "").split(",") if m]
         kw.check(order, "kit.env has no KW_KIT_MODULES_LOADED")
         for m in order:
             shutil.copy2(os.path.join(kitx, "lib/modules", m + ".ko"),
                          os.path.join(root, "lib/modules", m + ".ko"))
         init = "\n".join([
-            "#!/bin/sh",
-            "# the user's own init: API file systems, virtio/9p modules, then idle",
-            "export PATH=/bin",
-            'mount -t proc proc /proc || echo "user-init: mount proc failed"',
+            "#!/bin/busybox sh",
+            "# the user's own init: the applet links are made now (busybox --install",
+            "# reads /proc/self/exe), then API file systems, virtio/9p modules, idle",
+            "/bin/busybox mount -t proc proc /proc || echo 'user-init: mount proc failed'",
+            "/bin/busybox --install -s || echo 'user-init: busybox --install failed'",
+            "export PATH=/bin:/sbin:/usr/bin:/usr/sbin",
             'mount -t sysfs sysfs /sys || echo "user-init: mount sysfs failed"',
             'mount -t devtmpfs devtmpfs /dev || echo "user-init: mount devtmpfs failed"',
             f"for m in {' '.join(m for m in order if m != 'virtio_console')}; do",
@@ -113,23 +151,9 @@ class Guest:
             'echo "user-init: ready"',
             "while :; do sleep 3600; done",
             ""])
-        with open(os.path.join(root, "init"), "w") as f:
-            f.write(init)
-        os.chmod(os.path.join(root, "init"), 0o755)
-        user = os.path.join(self.base, "rootfs.cpio.gz")
-        sh(f"find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -n > {shlex.quote(user)}",
-           cwd=root)
-        r = subprocess.run([self.args.kmod_watch, "inject-agent", "--arch", self.arch,
-                            user, self.initrd], capture_output=True, text=True)
-        kw.check(r.returncode == 0, f"inject-agent exited {r.returncode}: {r.stderr}")
-        kw.check("rdinit=/kmod-watch-init" in r.stdout,
-                 f"inject-agent does not say how to boot: {r.stdout}")
-        with open(user, "rb") as a, open(self.initrd, "rb") as b:
-            theirs, ours = a.read(), b.read()
-        kw.check(ours.startswith(theirs) and len(ours) > len(theirs),
-                 "inject-agent changed the user's archive bytes")
-        t.diag(f"initramfs: theirs {len(theirs)} bytes + agent segment "
-               f"{len(ours) - len(theirs)} bytes")
+        self.initrd, theirs, seg = self.pack(root, init, 0o755, "rootfs")
+        kw.check(not os.path.lexists(os.path.join(root, "bin/sh")), "the test's rootfs has a /bin/sh")
+        t.diag(f"initramfs (no /bin/sh link): theirs {theirs} bytes + agent segment {seg} bytes")
 
     def qemu_env(self):
         env = dict(os.environ)
@@ -153,7 +177,7 @@ class Guest:
     def start(self):
         self.log = open(self.console, "ab")
         self.qemu = subprocess.Popen(
-            [os.path.join(self.args.examples, "qemu-run.sh"), "run"],
+            self.prefix + [os.path.join(self.args.examples, "qemu-run.sh"), "run"],
             env=self.qemu_env(), cwd=self.base, stdin=subprocess.DEVNULL,
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.t_start = time.monotonic()
@@ -290,8 +314,9 @@ def case_once(t, g, env, state):
     path = f"/mnt/kmod-watch/{SUB}/hello.ko"
     kw.check(path in g.console_text(), f"the agent did not load {path} (console)", k)
     kw.check(g.alive(), "QEMU is gone after --once: it must keep running", k)
-    kw.check("user-init: mount" not in g.console_text(),
-             "the user's init could not mount /proc, /sys, /dev or the 9p share", k)
+    failed = [line for line in g.console_text().splitlines()
+              if "user-init:" in line and "failed" in line]
+    kw.check(not failed, f"the user's init failed (no /bin/sh before busybox --install): {failed}", k)
     t_ready = k.wall[k.events.index(ready[0])]
     t.diag(f"QEMU start → ready {t_ready - g.t_start:.1f} s (boot under TCG, agent retrying); "
            f"whole --once run {k.elapsed:.1f} s")
@@ -396,6 +421,43 @@ def case_qemu_exits(t, g, env, state):
     t.diag(f"exit 5 {time.monotonic() - t0:.1f} s after QEMU was killed")
 
 
+# ---- a broken user init ---------------------------------------------------------------
+
+def case_broken_init(t, g):
+    """kw_init=/my-init, a #!/bin/sh script with no /bin/sh (the original failure);
+    /init not executable; no /sbin/init: the starter says each on the console, in
+    words, before the kernel panics (panic=-1 + -no-reboot: QEMU then exits)."""
+    root = os.path.join(g.base, "rootfs-broken")
+    os.makedirs(root)
+    with open(os.path.join(root, "my-init"), "w") as f:
+        f.write("#!/bin/sh\necho never runs\n")
+    os.chmod(os.path.join(root, "my-init"), 0o755)
+    initrd, _, _ = g.pack(root, "#!/bin/busybox sh\necho never runs\n", 0o644, "broken")
+    console = os.path.join(g.base, "console-broken.log")
+    env = g.qemu_env()
+    env.update({"INITRD": initrd, "APPEND": "rdinit=/kmod-watch-init kw_init=/my-init panic=-1",
+                "QEMU_9P": "off", "QEMU_KW": "off", "QEMU_MONITOR": "", "QEMU_EXTRA": "-no-reboot"})
+    t0 = time.monotonic()
+    with open(console, "wb") as log:
+        q = subprocess.Popen([os.path.join(g.args.examples, "qemu-run.sh"), "run"], env=env,
+                             cwd=g.base, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            q.wait(timeout=BOOT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(q.pid, signal.SIGKILL)
+            q.wait()
+    with open(console, "rb") as f:
+        text = f.read().decode(errors="replace")
+    want = ("kmod-watch: the initramfs has no init that can run (/my-init: its interpreter "
+            "/bin/sh is missing; /init: not executable (mode 0644); /sbin/init: missing); "
+            "the kernel will panic next")
+    kw.check(want in text, "no readable line about the broken init on the console:\n" + text[-3000:])
+    kw.check("Kernel panic" in text and text.index(want) < text.index("Kernel panic"),
+             "the line does not come before the panic:\n" + text[-3000:])
+    t.diag(f"said before the panic; QEMU exited {time.monotonic() - t0:.1f} s after start")
+
+
 def main():
     args = kw.parse_args()
     arch = kw.require_guest(args)  # args.arch, default the host's
@@ -431,6 +493,7 @@ def main():
         if "k" in state:
             state["k"].kill()   # QEMU serves one client: free it whatever happened above
         t.case("--once when QEMU dies: exit 5", case_qemu_exits, t, g, env, state)
+        t.case("a broken user init: said on the console before the panic", case_broken_init, t, g)
     finally:
         if "k" in state:
             state["k"].kill()

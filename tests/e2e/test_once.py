@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """kmod-watch --once against a real guest: the exit statuses of doc/contract.md and
-the --json event stream of one whole cycle. Five boots, one per invocation."""
+the --json event stream of one whole cycle; --memory below what the kit's kernel
+needs. One boot per invocation."""
 
 import os
 import sys
@@ -51,6 +52,22 @@ def case_awkward_path(t, base, d):
         no_leftovers(k)
     finally:
         os.rename(odd, d)
+
+
+KIT_MIN_MEM = {"x86_64": 128, "arm64": 96}   # watcher/arch.c: kit_min_mem_mb
+
+
+def case_memory(t, base, d, arch):
+    """--memory below what the kit's kernel needs: a usage error naming the minimum,
+    before any boot; the minimum itself boots (one run)."""
+    least = KIT_MIN_MEM[arch]
+    k = once(t, base, d, ["--arch", arch, "--memory", "64"])
+    kw.check(k.returncode == 64, f"--memory 64: exit {k.returncode}, want 64 (usage)", k)
+    kw.check(f"at least {least} MiB" in k.output(), f"the minimum {least} is not named", k)
+    kw.check(k.elapsed < 10 and not k.seen_qemus, "a guest was started for --memory 64", k)
+    k = once(t, base, d, ["--arch", arch, "--memory", str(least), "--expect", "build A"])
+    kw.check(k.returncode == 0, f"--memory {least} (the minimum): exit {k.returncode}, want 0", k)
+    no_leftovers(k)
 
 
 def case_build_error(t, base, d):
@@ -180,6 +197,8 @@ def main():
                case_json, t, base, d, arch)
         t.case("--expect that never matches, --timeout 10 → exit 1",
                case_expect_times_out, t, base, d)
+        t.case("--memory 64 → usage error naming the kit's minimum; the minimum boots",
+               case_memory, t, base, d, arch)
         t.case("syntax error → exit 2, compiler error shown",
                case_build_error, t, *fresh("builderr"))
         t.case("undefined symbol → exit 3, symbol named",

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Quitting kmod-watch by signal: SIGTERM once the module is loaded (as a
 service manager or `kill` would), and Ctrl-C while the guest is still booting.
-Either way: prompt exit, an 'exit' event, no QEMU and no socket left."""
+Either way: prompt exit, an 'exit' event, no QEMU and no socket left. And
+SIGKILL, which nothing can catch: its runtime directory stays until the next
+kmod-watch starts and removes it (its lock is free), while a run that is alive
+keeps its own."""
 
+import os
 import signal
 import sys
 import time
@@ -101,6 +105,70 @@ def case_sigint_slow_exit(t, args):
         kw.cleanup(args, base)
 
 
+def _runtime_dirs(run_dir):
+    return sorted(n for n in os.listdir(run_dir) if n.startswith("kmod-watch."))
+
+
+def _wait_runtime(k, run_dir, known):
+    """The runtime directory k made (one not in known), once it is locked."""
+    end = time.monotonic() + 60
+    while True:
+        new = [n for n in _runtime_dirs(run_dir)
+               if n not in known and os.path.exists(os.path.join(run_dir, n, "lock"))]
+        if new:
+            return new[0]
+        kw.check(k.running(), f"kmod-watch exited ({k.proc.returncode}) before making "
+                 "its runtime directory", k)
+        kw.check(time.monotonic() < end, f"no runtime directory with its lock file in {run_dir} "
+                 f"within 60 s: {_runtime_dirs(run_dir)}", k)
+        k.collect(0.05)
+
+
+def case_stale_runtime(t, args):
+    """A SIGKILLed run's runtime directory is removed by the next start; a live
+    run's directory is kept by another's start."""
+    bases = []
+    try:
+        dirs = []
+        for tag in ("stale-a", "stale-b", "stale-c"):
+            base, d = kw.copy_example(args, tag)
+            bases.append(base)
+            dirs.append(d)
+        env, run_dir = kw.isolated_env(bases[0])   # one XDG_RUNTIME_DIR for the three
+        with kw.KmodWatch(args.kmod_watch, ["--accel", "tcg", dirs[0]], env=env,
+                          needles=[bases[0]]) as a:
+            dir_a = _wait_runtime(a, run_dir, [])
+            a.kill()                               # SIGKILL: no cleanup of its own
+        kw.check(os.path.isdir(os.path.join(run_dir, dir_a)),
+                 f"SIGKILL left nothing behind? {_runtime_dirs(run_dir)}")
+        size = sum(os.path.getsize(os.path.join(run_dir, dir_a, f))
+                   for f in os.listdir(os.path.join(run_dir, dir_a)))
+        t.diag(f"SIGKILL left {dir_a} ({size / 1e6:.1f} MB)")
+        with kw.KmodWatch(args.kmod_watch, ["--accel", "tcg", dirs[1]], env=env,
+                          needles=[bases[1]]) as b:
+            dir_b = _wait_runtime(b, run_dir, [dir_a])
+            kw.check(not os.path.lexists(os.path.join(run_dir, dir_a)),
+                     f"the killed run's {dir_a} is still there: {_runtime_dirs(run_dir)}", b)
+            b.collect(0.5)
+            kw.check(any("removed 1 runtime directory" in line for line in b.stderr_lines),
+                     "no line saying the stale directory was removed", b)
+            with kw.KmodWatch(args.kmod_watch, ["--json", "--accel", "tcg", dirs[2]], env=env,
+                              needles=[bases[2]]) as c:
+                dir_c = _wait_runtime(c, run_dir, [dir_a, dir_b])
+                kw.check(os.path.isdir(os.path.join(run_dir, dir_b)),
+                         f"starting a second run removed the live run's {dir_b}", c)
+                c.stop(signal.SIGINT, timeout=QUIT_TIMEOUT, group=True)
+            kw.check(not os.path.lexists(os.path.join(run_dir, dir_c)),
+                     f"{dir_c} left after Ctrl-C", c)
+            kw.check(os.path.isdir(os.path.join(run_dir, dir_b)),
+                     f"the live run's {dir_b} went away", b)
+            b.stop(signal.SIGINT, timeout=QUIT_TIMEOUT, group=True)
+        kw.check(not _runtime_dirs(run_dir), f"left after Ctrl-C: {_runtime_dirs(run_dir)}")
+    finally:
+        for base in bases:
+            kw.cleanup(args, base)
+
+
 def main():
     args = kw.parse_args()
     kw.require_guest(args)
@@ -109,6 +177,8 @@ def main():
            case_sigterm_loaded, t, args)
     t.case("Ctrl-C while the guest boots → prompt exit, nothing left",
            case_sigint_booting, t, args)
+    t.case("SIGKILL leaves a runtime directory; the next start removes it, never a live run's",
+           case_stale_runtime, t, args)
     t.case("Ctrl-C while an exit function sleeps 30 s → out within seconds, nothing left",
            case_sigint_slow_exit, t, args)
     return t.done()

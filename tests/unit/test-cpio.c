@@ -390,6 +390,13 @@ static void test_kit_load(void)
         CHECK(strcmp(k.dir, d) == 0 || strstr(k.dir, "6.1.0-1-amd64") != NULL);
         CHECK(strcmp(k.release, "6.1.0-1-amd64") == 0);
         CHECK_EQ(kw_kit_load_from(p, "arm64", &k), -ENOENT);
+        /* the same kit copied into another cache: kit.env still names the old
+         * place, which is gone; its files are found under the copy */
+        CHECK_EQ(run("cp -a '%s/cache' '%s/moved' && rm -rf '%s/cache'", tmp, tmp, tmp), 0);
+        snprintf(p, sizeof(p), "%s/moved", tmp);
+        CHECK_EQ(kw_kit_load_from(p, "x86_64", &k), 0);
+        CHECK(strncmp(k.kernel, k.dir, strlen(k.dir)) == 0 && strcmp(k.kernel + strlen(k.dir), "/vmlinux") == 0);
+        CHECK(strcmp(k.kdir + strlen(k.dir), "/kdir") == 0 && strstr(k.dir, "/moved/") != NULL);
 }
 
 int main(void)

@@ -126,7 +126,7 @@ static void gzipped(void)
         free(g);
         CHECK_EQ(run("tail -c +%zu %s | zcat | cpio -t --quiet > %s 2>/dev/null", n + 1, out, list), 0);
         l = slurp(list, &in_len);
-        CHECK(l && strstr(l, "kmod-watch-init\n") && strstr(l, "kmod-watch/kmod-agent\n") && strstr(l, "dev/null\n") && !strstr(l, "sbin"));
+        CHECK(l && strstr(l, "kmod-watch-init\n") && strstr(l, "kmod-watch/kmod-agent\n") && strstr(l, "dev/kmsg\n") && !strstr(l, "dev/null") && !strstr(l, "sbin"));
         free(l);
         /* the starter and the agent come out executable */
         CHECK_EQ(run("cd %s && mkdir -p x && cd x && tail -c +%zu ../out.cpio.gz | zcat | cpio -i -d --quiet "
@@ -134,6 +134,9 @@ static void gzipped(void)
         char path[PATH_MAX];
         struct stat st;
         snprintf(path, sizeof(path), "%s/x/kmod-watch-init", tmp);
+        char target[PATH_MAX];
+        ssize_t tn = readlink(path, target, sizeof(target) - 1);
+        CHECK(tn > 0 && (target[tn] = 0, strcmp(target, "kmod-watch/kmod-agent") == 0));
         CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0755);
         snprintf(path, sizeof(path), "%s/x/kmod-watch/kmod-agent", tmp);
         CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0755);
@@ -157,7 +160,9 @@ static void plain_cpio(void)
         for (size_t i = in_len; b && i < seg; i++)
                 CHECK_EQ(b[i], 0);
         CHECK(b && memmem(b + seg, out_len - seg, "kmod-watch-init", 15) != NULL);
-        CHECK(b && memmem(b + seg, out_len - seg, "exec \"$init\"", 12) != NULL);
+        /* the starter is the agent: a link, no script */
+        CHECK(b && memmem(b + seg, out_len - seg, "kmod-watch/kmod-agent", 21) != NULL);
+        CHECK(b && memmem(b + seg, out_len - seg, "#!/bin/sh", 9) == NULL);
         free(a);
         free(b);
 }
