@@ -59,6 +59,7 @@ struct kw_opts {
         const char *identity;            /* --ssh: a private key file */
         const char *known_hosts;         /* --ssh: instead of ~/.ssh/known_hosts */
         bool accept_new_host_key;        /* --ssh: record an unknown (never a changed) host key */
+        const char *password_file;       /* --ssh: the password is its first line */
         const char *kernel;
         const char *initrd;
         const char *kdir;
