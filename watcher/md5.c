@@ -4,7 +4,7 @@
  */
 #include "md5.h"
 
-#include <string.h>
+#include "blockbuf.h"
 
 static const uint32_t K[64] = {
         0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
@@ -25,8 +25,9 @@ static uint32_t rol(uint32_t x, unsigned n)
         return (x << n) | (x >> (32 - n));
 }
 
-static void block(struct kw_md5 *c, const uint8_t *p)
+static void block(void *ctx, const uint8_t *p)
 {
+        struct kw_md5 *c = ctx;
         uint32_t m[16], a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3];
 
         for (int i = 0; i < 16; i++)
@@ -67,33 +68,13 @@ void kw_md5_init(struct kw_md5 *c)
 
 void kw_md5_update(struct kw_md5 *c, const void *data, size_t n)
 {
-        const uint8_t *p = data;
-
         c->len += n;
-        while (n > 0) {
-                size_t take = 64 - c->n < n ? 64 - c->n : n;
-                memcpy(c->buf + c->n, p, take);
-                c->n += take;
-                p += take;
-                n -= take;
-                if (c->n == 64) {
-                        block(c, c->buf);
-                        c->n = 0;
-                }
-        }
+        kw_blockbuf_feed(c->buf, &c->n, data, n, block, c);
 }
 
 void kw_md5_final(struct kw_md5 *c, uint8_t out[KW_MD5_LEN])
 {
-        uint64_t bits = c->len * 8;
-        uint8_t pad = 0x80, zero = 0, len[8];
-
-        kw_md5_update(c, &pad, 1);
-        while (c->n != 56)
-                kw_md5_update(c, &zero, 1);
-        for (int i = 0; i < 8; i++)
-                len[i] = (uint8_t)(bits >> (8 * i));
-        kw_md5_update(c, len, 8);
+        kw_blockbuf_pad(c->buf, &c->n, c->len, false, block, c);
         for (int i = 0; i < 4; i++)
                 for (int j = 0; j < 4; j++)
                         out[4 * i + j] = (uint8_t)(c->h[i] >> (8 * j));

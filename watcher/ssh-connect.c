@@ -142,6 +142,47 @@ static const char *sftp_strerror(sftp_session sftp)
         }
 }
 
+int conn_stream(int in, const char *local, conn_put_fn put, void *ud, struct kw_sha256 *sh, struct kw_md5 *md,
+                uint64_t *total, char *why, size_t size)
+{
+        for (;;) {
+                char buf[32768];
+                ssize_t n = read(in, buf, sizeof(buf));
+                if (n < 0) {
+                        int r = -errno;
+                        snprintf(why, size, "cannot read %s: %s", local, strerror(-r));
+                        return r;
+                }
+                if (n == 0)
+                        return 0;
+                kw_sha256_update(sh, buf, (size_t)n);
+                if (md)
+                        kw_md5_update(md, buf, (size_t)n);
+                if (total)
+                        *total += (uint64_t)n;
+                int r = put(ud, buf, (size_t)n, why, size);
+                if (r < 0)
+                        return r;
+        }
+}
+
+struct sftp_put {
+        struct conn *c;
+        sftp_file f;
+        const char *remote;
+};
+
+static int sftp_put(void *ud, const void *p, size_t n, char *why, size_t size)
+{
+        struct sftp_put *s = ud;
+
+        if (sftp_write(s->f, p, n) == (ssize_t)n)
+                return 0;
+        snprintf(why, size, "writing %s on %s failed: %s (%s)", s->remote, s->c->desc, sftp_strerror(s->c->sftp),
+                 ssh_get_error(s->c->ssh));
+        return -EIO;
+}
+
 static int sftp_upload(struct conn *c, const char *local, const char *remote, int mode, uint8_t hash[KW_SHA256_LEN],
                        char *why, size_t size)
 {
@@ -161,25 +202,8 @@ static int sftp_upload(struct conn *c, const char *local, const char *remote, in
                 return -EIO;
         }
         kw_sha256_init(&h);
-        int r = 0;
-        for (;;) {
-                char buf[32768];
-                ssize_t n = read(in, buf, sizeof(buf));
-                if (n < 0) {
-                        r = -errno;
-                        snprintf(why, size, "cannot read %s: %s", local, strerror(-r));
-                        break;
-                }
-                if (n == 0)
-                        break;
-                kw_sha256_update(&h, buf, (size_t)n);
-                if (sftp_write(f, buf, (size_t)n) != n) {
-                        r = -EIO;
-                        snprintf(why, size, "writing %s on %s failed: %s (%s)", remote, c->desc,
-                                 sftp_strerror(c->sftp), ssh_get_error(c->ssh));
-                        break;
-                }
-        }
+        struct sftp_put put = { c, f, remote };
+        int r = conn_stream(in, local, sftp_put, &put, &h, NULL, NULL, why, size);
         close(in);
         if (sftp_close(f) != SSH_NO_ERROR && r == 0) {
                 r = -EIO;

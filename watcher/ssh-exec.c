@@ -221,6 +221,22 @@ int conn_run(ssh_session ssh, const char *cmd, char *out, size_t size)
         return ch ? chan_finish(ch, out, size, NULL, 0) : -EIO;
 }
 
+struct exec_put {
+        struct conn *c;
+        ssh_channel ch;
+        const char *part;
+};
+
+static int exec_put(void *ud, const void *p, size_t n, char *why, size_t size)
+{
+        struct exec_put *e = ud;
+
+        if (ssh_channel_write(e->ch, p, (uint32_t)n) == (int)n)
+                return 0;
+        snprintf(why, size, "writing %s on %s failed: %s", e->part, e->c->desc, ssh_get_error(e->c->ssh));
+        return -EIO;
+}
+
 int exec_upload(struct conn *c, const char *local, const char *remote, int mode, const uint8_t *expect,
                 uint8_t hash[KW_SHA256_LEN], char *why, size_t size)
 {
@@ -251,25 +267,8 @@ int exec_upload(struct conn *c, const char *local, const char *remote, int mode,
         }
         kw_sha256_init(&sh);
         kw_md5_init(&md);
-        for (;;) {
-                char buf[32768];
-                ssize_t n = read(in, buf, sizeof(buf));
-                if (n < 0) {
-                        r = -errno;
-                        snprintf(why, size, "cannot read %s: %s", local, strerror(-r));
-                        break;
-                }
-                if (n == 0)
-                        break;
-                kw_sha256_update(&sh, buf, (size_t)n);
-                kw_md5_update(&md, buf, (size_t)n);
-                total += (uint64_t)n;
-                if (ssh_channel_write(ch, buf, (uint32_t)n) != n) {
-                        r = -EIO;
-                        snprintf(why, size, "writing %s on %s failed: %s", part, c->desc, ssh_get_error(c->ssh));
-                        break;
-                }
-        }
+        struct exec_put put = { c, ch, part };
+        r = conn_stream(in, local, exec_put, &put, &sh, &md, &total, why, size);
         close(in);
         if (r == 0 && ssh_channel_send_eof(ch) != SSH_OK) {
                 r = -EIO;

@@ -94,6 +94,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "md5.h"
 #include "opts.h"
 #include "sha256.h"
 
@@ -231,6 +232,14 @@ int conn_failf(struct fail *f, bool fatal, const char *fmt, ...) __attribute__((
  * (blocking mode), hashing what it sends. */
 int conn_upload(struct conn *c, const char *local, const char *remote, int mode, uint8_t hash[KW_SHA256_LEN],
                 char *why, size_t size);
+
+/* Hands what the file gives to a copy, piece by piece: 0, or -errno with why filled. */
+typedef int (*conn_put_fn)(void *ud, const void *p, size_t n, char *why, size_t size);
+/* Reads the open local file (named local, for messages) to its end: each
+ * piece hashed into sh (and md, and counted in total, when given), then
+ * handed to put. 0, or -errno with why filled. */
+int conn_stream(int in, const char *local, conn_put_fn put, void *ud, struct kw_sha256 *sh, struct kw_md5 *md,
+                uint64_t *total, char *why, size_t size);
 
 /* ---- ssh-auth.c ---- */
 

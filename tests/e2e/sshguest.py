@@ -48,6 +48,17 @@ def tools_missing():
     return sorted(set(missing))
 
 
+def require(run):
+    """The guest's arch, after skipping (77) where these guests cannot run."""
+    arch = kw.require_guest(run)
+    if arch != "x86_64":
+        kw.skip("the SSH guest is built for x86_64 only")
+    missing = tools_missing()
+    if missing:
+        kw.skip("needs " + ", ".join(missing) + " (tests/run installs tests/packages.txt)")
+    return arch
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
