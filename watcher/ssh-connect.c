@@ -454,7 +454,15 @@ out:
         if (ssh_channel_is_open(ch))
                 (void)ssh_channel_close(ch);
         ssh_channel_free(ch);
-        return got == sizeof(hdr) && hdr[4] == 2 /* SSH_FXP_VERSION */;
+        return kw_ssh_sftp_reply_ok(hdr, got);
+}
+
+bool kw_ssh_sftp_reply_ok(const uint8_t *p, size_t n)
+{
+        if (n < 5)
+                return false;
+        uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        return p[4] == 2 /* SSH_FXP_VERSION */ && len >= 5 && len < 256 * 1024;
 }
 
 int conn_open(struct worker *w, struct conn *c, struct ev *ok, struct fail *f)

@@ -74,6 +74,11 @@ int kw_ssh_read_password_file(const char *path, char *buf, size_t size, char *er
  * is set (DISPLAY or WAYLAND_DISPLAY) or SSH_ASKPASS_REQUIRE is "force". */
 bool kw_ssh_askpass_wanted(const char *askpass, const char *require, const char *display, const char *wayland);
 
+/* Whether the first bytes the SFTP subsystem sent (n of them) begin an
+ * SSH_FXP_VERSION packet: then files go over SFTP, otherwise over exec
+ * channels (a missing sftp-server sends nothing, or a shell's complaint). */
+bool kw_ssh_sftp_reply_ok(const uint8_t *p, size_t n);
+
 /* How a copy made over an exec channel is checked on the target: a
  * checksum tool it has, or at least the size (wc -c). */
 enum kw_ssh_check_kind { KW_CHECK_SHA256, KW_CHECK_MD5, KW_CHECK_SIZE };

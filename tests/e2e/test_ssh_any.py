@@ -8,7 +8,7 @@ and a second uid-0 user, "dev", has an empty password. It serves:
   - a key login, no SFTP: --once loads and matches the printk; files go over
     an exec channel, checked with the guest's sha256sum, said once; nothing
     half-copied is left there; a second run with a changed module copies the
-    module again (not the agent) and loads it;
+    module again (not the agent) and loads it; doctor --ssh says the same;
   - --password-file: logs in with the password (said at -v); the password is
     never printed;
   - a wrong password: one line, exit 5, fast;
@@ -19,6 +19,7 @@ and a second uid-0 user, "dev", has an empty password. It serves:
 """
 
 import os
+import subprocess
 import sys
 import time
 
@@ -98,6 +99,18 @@ def case_no_sftp(t, s):
     kw.check("the agent is already in" in out, "the agent was copied again", k)
     kw.check("logged in with publickey" in out, "-v does not say the key logged in", k)
     kw.write_file(os.path.join(s.d, "hello.c"), kw.hello_source(s.d, "build A"))
+
+
+def case_doctor(t, s):
+    env, _ = env_for(s.base)
+    argv = [RUN.kmod_watch, "doctor", "--ssh", dest(s), "--identity", s.key, "--known-hosts", s.kh, s.d]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env,
+                       stdin=subprocess.DEVNULL)
+    t.diag(f"$ kmod-watch {' '.join(argv[1:])}  → exit {r.returncode}")
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("ok   ssh ")]
+    kw.check(len(lines) == 1 and "logged in with publickey" in lines[0]
+             and "files over an exec channel (cat), checked with sha256sum" in lines[0],
+             f"doctor does not say how it logged in and how files go:\n{r.stdout}{r.stderr}")
 
 
 def case_password_file(t, s):
@@ -185,6 +198,7 @@ def main():
                    f"{time.monotonic() - t0:.1f} s")
             t.case("no SFTP: --once over exec channels, checked with sha256sum, said once; "
                    "a changed module copied again", case_no_sftp, t, s)
+            t.case("doctor --ssh: says the login method and that files go over exec", case_doctor, t, s)
             t.case("--password-file: logged in with the password", case_password_file, t, s)
             t.case("a wrong password: one line, exit 5, fast", case_wrong_password, t, s)
             t.case("a password file others may read: the chmod line, exit 64",

@@ -178,6 +178,23 @@ static void test_check_compare(void)
         CHECK_EQ(kw_ssh_check_compare(size, "1234567\n", SHA_KW, MD5_KW, 123456, got, sizeof(got)), -EBADMSG);
 }
 
+static void test_sftp_reply(void)
+{
+        /* OpenSSH's sftp-server: SSH_FXP_VERSION 3 (and extensions) */
+        const uint8_t version[] = { 0, 0, 0, 5, 2, 0, 0, 0, 3 };
+        const uint8_t with_ext[] = { 0, 0, 1, 0x20, 2, 0, 0, 0, 3 };
+        const uint8_t status[] = { 0, 0, 0, 9, 101, 0, 0, 0, 0 }; /* SSH_FXP_STATUS: not a version */
+
+        CHECK(kw_ssh_sftp_reply_ok(version, 5));
+        CHECK(kw_ssh_sftp_reply_ok(with_ext, sizeof(with_ext)));
+        CHECK(!kw_ssh_sftp_reply_ok(version, 4)); /* EOF before a whole header: no SFTP */
+        CHECK(!kw_ssh_sftp_reply_ok(version, 0));
+        CHECK(!kw_ssh_sftp_reply_ok(status, sizeof(status)));
+        /* a shell's complaint on stdout, not a packet */
+        const char *sh = "sh: /usr/lib/sftp-server: not found\n";
+        CHECK(!kw_ssh_sftp_reply_ok((const uint8_t *)sh, strlen(sh)));
+}
+
 static void test_parse_ls(void)
 {
         struct kw_ssh_ls l;
@@ -222,6 +239,7 @@ int main(void)
         RUN(test_askpass);
         RUN(test_check_pick);
         RUN(test_check_compare);
+        RUN(test_sftp_reply);
         RUN(test_parse_ls);
         RUN(test_quote);
         TEST_DONE();
