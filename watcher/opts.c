@@ -21,7 +21,7 @@ enum {
         O_ONCE = 0x100, O_POSTPONE, O_ARCH, O_ACCEL, O_EXPECT, O_TIMEOUT, O_BOOT_TIMEOUT, O_JSON,
         O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_COLOR, O_CONNECT, O_SHARE, O_TAG,
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
-        O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
+        O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY, O_PASSWORD_FILE,
         O_MAKE, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
 };
 
@@ -62,6 +62,7 @@ static const struct option longopts[] = {
         { "identity", required_argument, NULL, O_IDENTITY },
         { "known-hosts", required_argument, NULL, O_KNOWN_HOSTS },
         { "accept-new-host-key", no_argument, NULL, O_ACCEPT_NEW_HOST_KEY },
+        { "password-file", required_argument, NULL, O_PASSWORD_FILE },
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
         { "kdir", required_argument, NULL, O_KDIR },
@@ -110,6 +111,8 @@ void kw_opts_help(FILE *f)
               "      --known-hosts FILE  SSH known_hosts file (default ~/.ssh/known_hosts)\n"
               "      --accept-new-host-key  record an unknown host key (a changed one is\n"
               "                          always refused)\n"
+              "      --password-file FILE  SSH password: FILE's first line (mode 600); else\n"
+              "                          SSH_ASKPASS as ssh uses it, else an empty password\n"
               "      --load-timeout S    seconds a load or unload may take before the guest\n"
               "                          counts as hung and is restarted (default 10)\n"
               "\n"
@@ -337,6 +340,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_IDENTITY: o->identity = optarg; break;
                 case O_KNOWN_HOSTS: o->known_hosts = optarg; break;
                 case O_ACCEPT_NEW_HOST_KEY: o->accept_new_host_key = true; break;
+                case O_PASSWORD_FILE: o->password_file = optarg; break;
                 case O_KERNEL: o->kernel = optarg; break;
                 case O_INITRD: o->initrd = optarg; break;
                 case O_KDIR: o->kdir = optarg; break;
@@ -390,8 +394,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 return usage("--expect goes with --once");
         if (o->connect && o->ssh)
                 return usage("--connect and --ssh exclude each other");
-        if ((o->identity || o->known_hosts || o->accept_new_host_key) && !o->ssh)
-                return usage("--identity, --known-hosts and --accept-new-host-key go with --ssh");
+        if ((o->identity || o->known_hosts || o->accept_new_host_key || o->password_file) && !o->ssh)
+                return usage("--identity, --known-hosts, --accept-new-host-key and --password-file go with --ssh");
         if ((o->connect || o->ssh) && o->kernel)
                 return usage("--kernel is for a managed guest, not with --connect or --ssh");
         if ((o->connect || o->ssh) && (o->append || o->n_qemu_opt || o->cpus))

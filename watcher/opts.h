@@ -64,6 +64,7 @@ struct kw_opts {
         const char *append;              /* --append: added to the guest kernel's command line */
         const char *qemu_opt[KW_MAX_LIST]; /* --qemu-opt: extra QEMU arguments */
         size_t n_qemu_opt;
+        const char *password_file;       /* --ssh: the password is its first line */
         const char *kernel;
         const char *initrd;
         const char *kdir;

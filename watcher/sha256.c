@@ -5,6 +5,8 @@
  */
 #include "sha256.h"
 
+#include "blockbuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -26,8 +28,9 @@ static uint32_t ror(uint32_t x, unsigned n)
         return x >> n | x << (32 - n);
 }
 
-static void block(struct kw_sha256 *c, const uint8_t *p)
+static void block(void *ctx, const uint8_t *p)
 {
+        struct kw_sha256 *c = ctx;
         uint32_t w[64], v[8];
 
         for (int i = 0; i < 16; i++)
@@ -65,33 +68,13 @@ void kw_sha256_init(struct kw_sha256 *c)
 
 void kw_sha256_update(struct kw_sha256 *c, const void *data, size_t n)
 {
-        const uint8_t *p = data;
-
         c->len += n;
-        while (n > 0) {
-                size_t take = 64 - c->n < n ? 64 - c->n : n;
-                memcpy(c->buf + c->n, p, take);
-                c->n += take;
-                p += take;
-                n -= take;
-                if (c->n == 64) {
-                        block(c, c->buf);
-                        c->n = 0;
-                }
-        }
+        kw_blockbuf_feed(c->buf, &c->n, data, n, block, c);
 }
 
 void kw_sha256_final(struct kw_sha256 *c, uint8_t out[KW_SHA256_LEN])
 {
-        uint64_t bits = c->len * 8;
-        uint8_t pad = 0x80, zero = 0, len[8];
-
-        kw_sha256_update(c, &pad, 1);
-        while (c->n != 56)
-                kw_sha256_update(c, &zero, 1);
-        for (int i = 0; i < 8; i++)
-                len[i] = (uint8_t)(bits >> (56 - 8 * i));
-        kw_sha256_update(c, len, 8);
+        kw_blockbuf_pad(c->buf, &c->n, c->len, true, block, c);
         for (int i = 0; i < 8; i++) {
                 out[4 * i] = (uint8_t)(c->h[i] >> 24);
                 out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);

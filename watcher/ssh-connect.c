@@ -2,10 +2,11 @@
 /*
  * ssh-connect.c — one SSH connection, made by the worker thread (see
  * ssh-int.h) or, synchronously, by the doctor: TCP (ours, so quitting can
- * interrupt it), handshake, the host key against known_hosts, a key login,
- * what the target is (uname), the private directory and the agent in it over
- * SFTP, and the agent started on an exec channel. Also the SFTP upload of
- * one file, for the agent and for modules.
+ * interrupt it), handshake, the host key against known_hosts, the login
+ * (ssh-auth.c), what the target is (uname), the private directory and the
+ * agent in it over SFTP (or, without SFTP, ssh-exec.c), and the agent
+ * started on an exec channel. Also the upload of one file, for the agent and
+ * for modules.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include "loop.h"
 #include "paths.h"
 #include "ssh-int.h"
+#include "ssh.h"
 
 /* ---- small helpers around libssh ---- */
 
@@ -41,6 +43,8 @@ void conn_close(struct worker *w, struct conn *c)
         if (c->sftp)
                 sftp_free(c->sftp);
         c->sftp = NULL;
+        c->check = NULL;
+        c->login[0] = 0;
         if (c->chan) {
                 if (ssh_channel_is_open(c->chan) && !worker_quitting(w)) {
                         ssh_set_blocking(c->ssh, 0);
@@ -127,46 +131,6 @@ static int tcp_connect(struct worker *w, const char *host, unsigned port, char *
         return r;
 }
 
-/* Runs cmd on an exec channel, collecting its stdout (NUL-terminated,
- * truncated to size). Returns its exit status, or -errno. Blocking mode. */
-static int run_remote(ssh_session ssh, const char *cmd, char *out, size_t size)
-{
-        ssh_channel ch = ssh_channel_new(ssh);
-        size_t n = 0;
-        int r = -EIO;
-
-        if (!ch)
-                return -ENOMEM;
-        if (ssh_channel_open_session(ch) != SSH_OK || ssh_channel_request_exec(ch, cmd) != SSH_OK)
-                goto out;
-        for (;;) {
-                char buf[4096];
-                int k = ssh_channel_read_timeout(ch, buf, sizeof(buf), 0, KW_SSH_TIMEOUT_S * 1000);
-                if (k < 0)
-                        goto out;
-                /* 0 is a timeout or the end: libssh 0.10 says which only through is_eof */
-                if (k == 0) {
-                        if (ssh_channel_is_eof(ch) || ssh_channel_is_closed(ch))
-                                break;
-                        r = -ETIMEDOUT;
-                        goto out;
-                }
-                size_t take = (size_t)k < size - 1 - n ? (size_t)k : size - 1 - n;
-                memcpy(out + n, buf, take);
-                n += take;
-        }
-        out[n] = 0;
-        (void)ssh_channel_send_eof(ch);
-        r = ssh_channel_get_exit_status(ch);
-        if (r < 0)
-                r = 0; /* the server sent none (some do not): the output is what counts */
-out:
-        if (ssh_channel_is_open(ch))
-                (void)ssh_channel_close(ch);
-        ssh_channel_free(ch);
-        return r;
-}
-
 static const char *sftp_strerror(sftp_session sftp)
 {
         switch (sftp ? sftp_get_error(sftp) : -1) {
@@ -178,8 +142,49 @@ static const char *sftp_strerror(sftp_session sftp)
         }
 }
 
-int conn_upload(struct conn *c, const char *local, const char *remote, int mode, uint8_t hash[KW_SHA256_LEN],
-                char *why, size_t size)
+int conn_stream(int in, const char *local, conn_put_fn put, void *ud, struct kw_sha256 *sh, struct kw_md5 *md,
+                uint64_t *total, char *why, size_t size)
+{
+        for (;;) {
+                char buf[32768];
+                ssize_t n = read(in, buf, sizeof(buf));
+                if (n < 0) {
+                        int r = -errno;
+                        snprintf(why, size, "cannot read %s: %s", local, strerror(-r));
+                        return r;
+                }
+                if (n == 0)
+                        return 0;
+                kw_sha256_update(sh, buf, (size_t)n);
+                if (md)
+                        kw_md5_update(md, buf, (size_t)n);
+                if (total)
+                        *total += (uint64_t)n;
+                int r = put(ud, buf, (size_t)n, why, size);
+                if (r < 0)
+                        return r;
+        }
+}
+
+struct sftp_put {
+        struct conn *c;
+        sftp_file f;
+        const char *remote;
+};
+
+static int sftp_put(void *ud, const void *p, size_t n, char *why, size_t size)
+{
+        struct sftp_put *s = ud;
+
+        if (sftp_write(s->f, p, n) == (ssize_t)n)
+                return 0;
+        snprintf(why, size, "writing %s on %s failed: %s (%s)", s->remote, s->c->desc, sftp_strerror(s->c->sftp),
+                 ssh_get_error(s->c->ssh));
+        return -EIO;
+}
+
+static int sftp_upload(struct conn *c, const char *local, const char *remote, int mode, uint8_t hash[KW_SHA256_LEN],
+                       char *why, size_t size)
 {
         struct kw_sha256 h;
         int in = open(local, O_RDONLY | O_CLOEXEC);
@@ -197,25 +202,8 @@ int conn_upload(struct conn *c, const char *local, const char *remote, int mode,
                 return -EIO;
         }
         kw_sha256_init(&h);
-        int r = 0;
-        for (;;) {
-                char buf[32768];
-                ssize_t n = read(in, buf, sizeof(buf));
-                if (n < 0) {
-                        r = -errno;
-                        snprintf(why, size, "cannot read %s: %s", local, strerror(-r));
-                        break;
-                }
-                if (n == 0)
-                        break;
-                kw_sha256_update(&h, buf, (size_t)n);
-                if (sftp_write(f, buf, (size_t)n) != n) {
-                        r = -EIO;
-                        snprintf(why, size, "writing %s on %s failed: %s (%s)", remote, c->desc,
-                                 sftp_strerror(c->sftp), ssh_get_error(c->ssh));
-                        break;
-                }
-        }
+        struct sftp_put put = { c, f, remote };
+        int r = conn_stream(in, local, sftp_put, &put, &h, NULL, NULL, why, size);
         close(in);
         if (sftp_close(f) != SSH_NO_ERROR && r == 0) {
                 r = -EIO;
@@ -226,11 +214,17 @@ int conn_upload(struct conn *c, const char *local, const char *remote, int mode,
         return r;
 }
 
+int conn_upload(struct conn *c, const char *local, const char *remote, int mode, uint8_t hash[KW_SHA256_LEN],
+                char *why, size_t size)
+{
+        if (c->sftp)
+                return sftp_upload(c, local, remote, mode, hash, why, size);
+        return exec_upload(c, local, remote, mode, NULL, hash, why, size);
+}
+
 /* ---- connecting ---- */
 
-static int failf(struct fail *f, bool fatal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int failf(struct fail *f, bool fatal, const char *fmt, ...)
+int conn_failf(struct fail *f, bool fatal, const char *fmt, ...)
 {
         va_list ap;
 
@@ -251,7 +245,7 @@ static ssh_session make_session(struct worker *w, struct fail *f)
         int level = t->log_level;
 
         if (!ssh) {
-                failf(f, true, "out of memory");
+                conn_failf(f, true, "out of memory");
                 return NULL;
         }
         ssh_options_set(ssh, SSH_OPTIONS_LOG_VERBOSITY, &level);
@@ -331,7 +325,7 @@ static int verify_host(struct worker *w, struct conn *c, struct fail *f)
                 return 0;
         case SSH_KNOWN_HOSTS_CHANGED:
         case SSH_KNOWN_HOSTS_OTHER:
-                return failf(f, true,
+                return conn_failf(f, true,
                              "the host key of %s has CHANGED (now %s); it may be an attack, or the target "
                              "was reinstalled. Refusing to connect. If you know why it changed, remove the "
                              "old key with: ssh-keygen -R '%s' -f %s",
@@ -339,46 +333,21 @@ static int verify_host(struct worker *w, struct conn *c, struct fail *f)
         case SSH_KNOWN_HOSTS_UNKNOWN:
         case SSH_KNOWN_HOSTS_NOT_FOUND:
                 if (!t->accept_new)
-                        return failf(f, true,
+                        return conn_failf(f, true,
                                      "the host key of %s is not known (%s is not in %s): check the "
                                      "fingerprint, then accept it with --accept-new-host-key (or log in once "
                                      "with ssh)",
                                      c->desc, fp, kh);
                 if (ssh_session_update_known_hosts(c->ssh) != SSH_OK)
-                        return failf(f, true, "cannot record the host key of %s in %s: %s", c->desc, kh,
+                        return conn_failf(f, true, "cannot record the host key of %s in %s: %s", c->desc, kh,
                                      ssh_get_error(c->ssh));
                 worker_log(w, WLOG_INFO, "recorded the host key of %s (%s) in %s", c->desc, fp, kh);
                 return 0;
         case SSH_KNOWN_HOSTS_ERROR:
         default:
-                return failf(f, true, "cannot check the host key of %s against %s: %s", c->desc, kh,
+                return conn_failf(f, true, "cannot check the host key of %s against %s: %s", c->desc, kh,
                              ssh_get_error(c->ssh));
         }
-}
-
-static int authenticate(const struct target *t, struct conn *c, struct fail *f)
-{
-        int r = ssh_userauth_none(c->ssh, NULL);
-
-        if (r == SSH_AUTH_SUCCESS)
-                return 0;
-        if (r == SSH_AUTH_ERROR)
-                return failf(f, false, "%s: %s", c->desc, ssh_get_error(c->ssh));
-        int methods = ssh_userauth_list(c->ssh, NULL);
-        r = ssh_userauth_publickey_auto(c->ssh, NULL, NULL);
-        if (r == SSH_AUTH_SUCCESS)
-                return 0;
-        if (r == SSH_AUTH_ERROR)
-                return failf(f, false, "%s: %s", c->desc, ssh_get_error(c->ssh));
-        if (!(methods & SSH_AUTH_METHOD_PUBLICKEY))
-                return failf(f, true, "%s does not accept public keys (kmod-watch logs in with keys only): "
-                             "enable PubkeyAuthentication on the target", c->desc);
-        if (t->identity[0])
-                return failf(f, true, "%s refused the key %s (and ssh-agent's, if any): wrong user or key? Add "
-                             "%s.pub to the target's ~/.ssh/authorized_keys", c->desc, t->identity, t->identity);
-        return failf(f, true, "%s refused every key offered (ssh-agent, ~/.ssh/id_*, ~/.ssh/config): wrong "
-                     "user? Pass --identity FILE or add your public key to the target's "
-                     "~/.ssh/authorized_keys", c->desc);
 }
 
 static int pick_agent(struct worker *w, const char *arch, struct fail *f)
@@ -387,12 +356,12 @@ static int pick_agent(struct worker *w, const char *arch, struct fail *f)
                 return 0;
         int r = kw_path_agent(arch, w->agent_local, sizeof(w->agent_local));
         if (r < 0)
-                return failf(f, true, "the guest agent for %s is missing (%s): build kmod-watch with meson, or "
+                return conn_failf(f, true, "the guest agent for %s is missing (%s): build kmod-watch with meson, or "
                              "set KMOD_WATCH_AGENT", arch, w->agent_local);
         struct stat st;
         r = stat(w->agent_local, &st) < 0 ? -errno : kw_sha256_file(w->agent_local, w->agent_hash);
         if (r < 0)
-                return failf(f, true, "cannot read %s: %s", w->agent_local, strerror(-r));
+                return conn_failf(f, true, "cannot read %s: %s", w->agent_local, strerror(-r));
         w->agent_size = st.st_size;
         snprintf(w->agent_arch, sizeof(w->agent_arch), "%s", arch);
         return 0;
@@ -405,20 +374,20 @@ static int prepare_dir(struct conn *c, struct fail *f)
 
         if (!a) {
                 if (sftp_get_error(c->sftp) != SSH_FX_NO_SUCH_FILE)
-                        return failf(f, false, "cannot look at %s on %s: %s", c->dir, c->desc,
+                        return conn_failf(f, false, "cannot look at %s on %s: %s", c->dir, c->desc,
                                      sftp_strerror(c->sftp));
                 if (sftp_mkdir(c->sftp, c->dir, 0700) < 0 && sftp_get_error(c->sftp) != SSH_FX_FILE_ALREADY_EXISTS)
-                        return failf(f, true, "cannot create %s on %s: %s", c->dir, c->desc,
+                        return conn_failf(f, true, "cannot create %s on %s: %s", c->dir, c->desc,
                                      sftp_strerror(c->sftp));
                 a = sftp_lstat(c->sftp, c->dir);
                 if (!a)
-                        return failf(f, true, "cannot look at %s on %s: %s", c->dir, c->desc,
+                        return conn_failf(f, true, "cannot look at %s on %s: %s", c->dir, c->desc,
                                      sftp_strerror(c->sftp));
         }
         bool ok = a->type == SSH_FILEXFER_TYPE_DIRECTORY && a->uid == c->uid && (a->permissions & 0077) == 0;
         sftp_attributes_free(a);
         if (!ok)
-                return failf(f, true, "%s on %s is not a private directory of uid %u (a directory, mode 0700): "
+                return conn_failf(f, true, "%s on %s is not a private directory of uid %u (a directory, mode 0700): "
                              "remove it on the target", c->dir, c->desc, c->uid);
         return 0;
 }
@@ -440,15 +409,60 @@ static int install_agent(struct worker *w, struct conn *c, struct fail *f)
         snprintf(part, sizeof(part), "%s/kmod-agent.part", c->dir);
         char why[1024];
         uint8_t sent[KW_SHA256_LEN];
-        if (conn_upload(c, w->agent_local, part, 0700, sent, why, sizeof(why)) < 0)
-                return failf(f, false, "copying the agent: %s", why);
+        if (sftp_upload(c, w->agent_local, part, 0700, sent, why, sizeof(why)) < 0)
+                return conn_failf(f, false, "copying the agent: %s", why);
         if (memcmp(sent, w->agent_hash, sizeof(sent)) != 0)
-                return failf(f, false, "%s changed while it was copied", w->agent_local);
+                return conn_failf(f, false, "%s changed while it was copied", w->agent_local);
         (void)sftp_unlink(c->sftp, final); /* SFTP v3 rename never replaces */
         if (sftp_rename(c->sftp, part, final) < 0)
-                return failf(f, false, "cannot rename %s on %s: %s", part, c->desc, sftp_strerror(c->sftp));
+                return conn_failf(f, false, "cannot rename %s on %s: %s", part, c->desc, sftp_strerror(c->sftp));
         worker_log(w, WLOG_DEBUG, "ssh: copied the agent to %s", final);
         return 0;
+}
+
+/* Whether the target's SFTP subsystem answers an SSH_FXP_INIT with a
+ * version, on a channel of our own with bounded waits: libssh's sftp_init()
+ * can spin for ever in its read when the subsystem's program is missing
+ * (dropbear accepts the request, then its shell exits 127). */
+static bool sftp_answers(struct worker *w, struct conn *c)
+{
+        static const uint8_t init[9] = { 0, 0, 0, 5, 1 /* SSH_FXP_INIT */, 0, 0, 0, 3 };
+        uint8_t hdr[5];
+        size_t got = 0;
+        ssh_channel ch = ssh_channel_new(c->ssh);
+
+        if (!ch)
+                return false;
+        if (ssh_channel_open_session(ch) != SSH_OK || ssh_channel_request_subsystem(ch, "sftp") != SSH_OK ||
+            ssh_channel_write(ch, init, sizeof(init)) != (int)sizeof(init))
+                goto out;
+        uint64_t end = kw_now_ms() + KW_SSH_TIMEOUT_S * 1000;
+        while (got < sizeof(hdr) && kw_now_ms() < end && !worker_quitting(w)) {
+                if (ssh_channel_is_closed(ch) || ssh_channel_is_eof(ch))
+                        break;
+                int n = ssh_channel_poll_timeout(ch, 200, 0);
+                if (n == SSH_ERROR || n == SSH_EOF)
+                        break;
+                if (n > 0) {
+                        int k = ssh_channel_read_nonblocking(ch, hdr + got, (uint32_t)(sizeof(hdr) - got), 0);
+                        if (k < 0)
+                                break;
+                        got += (size_t)k;
+                }
+        }
+out:
+        if (ssh_channel_is_open(ch))
+                (void)ssh_channel_close(ch);
+        ssh_channel_free(ch);
+        return kw_ssh_sftp_reply_ok(hdr, got);
+}
+
+bool kw_ssh_sftp_reply_ok(const uint8_t *p, size_t n)
+{
+        if (n < 5)
+                return false;
+        uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        return p[4] == 2 /* SSH_FXP_VERSION */ && len >= 5 && len < 256 * 1024;
 }
 
 int conn_open(struct worker *w, struct conn *c, struct ev *ok, struct fail *f)
@@ -470,51 +484,59 @@ int conn_open(struct worker *w, struct conn *c, struct ev *ok, struct fail *f)
                 int fd = tcp_connect(w, host ? host : t->host, port, why, sizeof(why));
                 ssh_string_free_char(host);
                 if (fd < 0)
-                        return failf(f, fd == -ENOENT, "cannot reach %s: %s", c->desc, why);
+                        return conn_failf(f, fd == -ENOENT, "cannot reach %s: %s", c->desc, why);
                 conn_set_sock(w, fd);
                 ssh_options_set(c->ssh, SSH_OPTIONS_FD, &fd);
         }
         ssh_string_free_char(proxy);
         if (worker_quitting(w))
-                return failf(f, true, "quitting");
+                return conn_failf(f, true, "quitting");
         if (ssh_connect(c->ssh) != SSH_OK)
-                return failf(f, false, "cannot connect to %s: %s", c->desc, ssh_get_error(c->ssh));
-        if (verify_host(w, c, f) < 0 || authenticate(t, c, f) < 0)
+                return conn_failf(f, false, "cannot connect to %s: %s", c->desc, ssh_get_error(c->ssh));
+        if (verify_host(w, c, f) < 0 || conn_login(w, c, f) < 0)
                 return -1;
 
         char out[512], machine[64] = "", release[128] = "";
-        int r = run_remote(c->ssh, "uname -m; uname -r; id -u", out, sizeof(out));
+        int r = conn_run(c->ssh, "uname -m; uname -r; id -u", out, sizeof(out));
         if (r != 0 || sscanf(out, "%63s %127s %u", machine, release, &c->uid) != 3)
-                return failf(f, r < 0, "cannot run 'uname -m; uname -r; id -u' on %s%s%s", c->desc,
+                return conn_failf(f, r < 0, "cannot run 'uname -m; uname -r; id -u' on %s%s%s", c->desc,
                              r < 0 ? ": " : " (it printed nothing useful)", r < 0 ? ssh_get_error(c->ssh) : "");
         const struct kw_arch *a = kw_arch_find(machine);
         if (!a)
-                return failf(f, true, "%s is a %s machine: kmod-watch has agents for %s only", c->desc, machine,
+                return conn_failf(f, true, "%s is a %s machine: kmod-watch has agents for %s only", c->desc, machine,
                              kw_arch_names());
         const char *arch = a->name;
         if (pick_agent(w, arch, f) < 0)
                 return -1;
 
-        c->sftp = sftp_new(c->ssh);
-        if (!c->sftp || sftp_init(c->sftp) != SSH_OK)
-                return failf(f, true, "%s has no SFTP subsystem (%s): install an SFTP server there (e.g. "
-                             "openssh-sftp-server, which dropbear uses too)", c->desc, ssh_get_error(c->ssh));
         char hex[2 * KW_SHA256_LEN + 1];
         kw_sha256_hex(w->agent_hash, 6, hex);
         snprintf(c->dir, sizeof(c->dir), "/tmp/kmod-watch-%u-%s", c->uid, hex);
-        if (prepare_dir(c, f) < 0 || install_agent(w, c, f) < 0)
-                return -1;
+        c->sftp = sftp_answers(w, c) ? sftp_new(c->ssh) : NULL;
+        if (c->sftp && sftp_init(c->sftp) == SSH_OK) {
+                if (prepare_dir(c, f) < 0 || install_agent(w, c, f) < 0)
+                        return -1;
+                snprintf(ok->files, sizeof(ok->files), "SFTP");
+        } else {
+                if (c->sftp)
+                        sftp_free(c->sftp);
+                c->sftp = NULL;
+                if (exec_prepare(w, c, f) < 0)
+                        return -1;
+                snprintf(ok->files, sizeof(ok->files), "an exec channel (cat), checked with %s", c->check->name);
+        }
+        snprintf(ok->login, sizeof(ok->login), "%s", c->login);
 
         char cmd[PATH_MAX + 64];
         snprintf(cmd, sizeof(cmd), "exec %s/kmod-agent --stdio", c->dir);
         c->chan = ssh_channel_new(c->ssh);
         if (!c->chan || ssh_channel_open_session(c->chan) != SSH_OK ||
             ssh_channel_request_exec(c->chan, cmd) != SSH_OK)
-                return failf(f, false, "cannot start the agent on %s: %s", c->desc, ssh_get_error(c->ssh));
+                return conn_failf(f, false, "cannot start the agent on %s: %s", c->desc, ssh_get_error(c->ssh));
 
         int r2 = bridge_open(c, &ok->fd);
         if (r2 < 0)
-                return failf(f, true, "socketpair: %s", strerror(-r2));
+                return conn_failf(f, true, "socketpair: %s", strerror(-r2));
         ok->uid = c->uid;
         snprintf(ok->arch, sizeof(ok->arch), "%s", arch);
         snprintf(ok->release, sizeof(ok->release), "%s", release);

@@ -31,6 +31,8 @@ int kw_ssh_doctor(const struct kw_opts *o, FILE *out)
         if (r < 0) {
                 if (r == -EINVAL)
                         fprintf(out, "FAIL --ssh %s — fix: give [USER@]HOST[:PORT]\n", o->ssh);
+                else if (r == -EPERM)
+                        fprintf(out, "FAIL %s\n", err);
                 else
                         fprintf(out, "FAIL ssh %s — fix: %s\n", o->ssh, err);
                 failed++;
@@ -41,8 +43,8 @@ int kw_ssh_doctor(const struct kw_opts *o, FILE *out)
                 failed++;
                 goto out;
         }
-        fprintf(out, "ok   ssh %s: logged in as uid %u, %s %s, SFTP works, agent in %s\n", w->c.desc, ok->uid,
-                ok->arch, ok->release, ok->dir);
+        fprintf(out, "ok   ssh %s: logged in with %s as uid %u, %s %s, files over %s, agent in %s\n", w->c.desc,
+                ok->login, ok->uid, ok->arch, ok->release, ok->files, ok->dir);
         if (strcmp(ok->arch, o->arch) != 0) {
                 fprintf(out, "FAIL the target is %s, kmod-watch builds for %s — fix: pass --arch %s\n", ok->arch,
                         o->arch, ok->arch);

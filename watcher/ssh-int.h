@@ -7,16 +7,17 @@
  * in blocking mode, while kmod-watch lives in one poll() loop that must never
  * block (the terminal stays responsive, builds and the kernel log go on). So
  * ONE worker thread owns everything libssh: the session, the agent's exec
- * channel and the SFTP session. It runs commands the loop queues for it
+ * channel and the SFTP session (or, on a target without SFTP, the exec
+ * channels that copy files). It runs commands the loop queues for it
  * (connect, upload, quit) and answers with events the loop reads from an
  * eventfd. No thread per channel, no libssh call outside the worker.
  *
  *   loop (main thread)                       worker thread (libssh)
  *   ------------------                       ----------------------
- *   kw_ssh_start / retry timer ── CONNECT ─▶ TCP, handshake, host key, auth,
- *                                            uname, SFTP: agent, exec agent
+ *   kw_ssh_start / retry timer ── CONNECT ─▶ TCP, handshake, host key, login,
+ *                                            uname, SFTP or exec: agent, exec agent
  *   controller's session  ◀═ socketpair ═▶   bridge: socketpair ⇄ channel
- *   kw_ssh_deliver ─────────────── UPLOAD ─▶ SFTP (blocking for its span)
+ *   kw_ssh_deliver ─────────────── UPLOAD ─▶ SFTP or exec (blocking for its span)
  *   done(), lost(), channel() ◀── events ──  CONNECTED / FAILED / LOST / UPLOADED
  *
  * The controller gets one end of a socketpair as its "channel fd", the same
@@ -50,11 +51,30 @@
  * again only when their SHA-256 differs from the last upload on this
  * connection.
  *
+ * Files go over SFTP when the target has it. When the SFTP subsystem
+ * request fails (most dropbear boards have no sftp-server), they go over an
+ * exec channel instead: `cat > FILE.part`, fed the file and EOF, then the
+ * best checksum tool the target has (found once per connection by running
+ * each on a known input: sha256sum, md5sum, their busybox applets; else the
+ * size from wc -c) is run on FILE.part and compared with ours, and only
+ * then is it renamed into place. The private directory is made and checked
+ * with mkdir and `ls -ldn` there.
+ *
+ * Logins: "none" first (a board whose root has an empty password may let
+ * it in), then keys, then a password — from --password-file (read when the
+ * options are checked), else from SSH_ASKPASS (run by the worker the first
+ * time a password is wanted, kept for reconnects), else an empty one — by
+ * the "password" method or, when that is not offered, "keyboard-interactive".
+ * The password lives in the worker's memory only, and is wiped at the end.
+ *
  * The parts, one job each:
  *   ssh-worker.c   the worker thread, its command and event queues, the set-up
  *                  shared by the transport and the doctor (worker_init)
- *   ssh-connect.c  one connection: TCP, handshake, host key, login, uname,
- *                  the private directory and the agent (SFTP), exec agent
+ *   ssh-connect.c  one connection: TCP, handshake, host key, uname, the
+ *                  private directory and the agent (SFTP), exec agent
+ *   ssh-auth.c     the login: none, keys, a password (file, askpass, empty)
+ *   ssh-exec.c     commands on exec channels; files copied over them and
+ *                  checked, for targets without SFTP
  *   ssh-bridge.c   the bytes between the controller's socketpair and the
  *                  agent's channel
  *   ssh.c          the transport as the loop sees it (kw_ssh_*)
@@ -74,6 +94,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "md5.h"
 #include "opts.h"
 #include "sha256.h"
 
@@ -112,6 +133,8 @@ struct ev {
         char arch[32];
         char release[128];
         char dir[PATH_MAX];
+        char login[48];  /* E_CONNECTED: the method that logged in */
+        char files[96];  /* E_CONNECTED: how files go ("SFTP", "an exec channel, checked with sha256sum") */
         char text[1536];
 };
 
@@ -122,6 +145,8 @@ struct target {
         unsigned port;   /* 0: from the config or 22 */
         char identity[PATH_MAX];
         char known_hosts[PATH_MAX];
+        char password_file[PATH_MAX]; /* --password-file (read into the worker's pw) */
+        char askpass[PATH_MAX];       /* SSH_ASKPASS, when it is to be used */
         bool accept_new;
         int log_level;
 };
@@ -131,6 +156,8 @@ struct conn {
         ssh_session ssh;
         ssh_channel chan; /* the agent */
         sftp_session sftp;
+        const struct kw_ssh_check *check; /* no SFTP: how copies are checked; NULL with SFTP */
+        char login[48];   /* the method that logged in */
         int sp;           /* our end of the controller's socketpair */
         char desc[512];   /* user@host:port, for messages */
         char dir[PATH_MAX];
@@ -163,6 +190,8 @@ struct worker {
         char agent_local[PATH_MAX];
         uint8_t agent_hash[KW_SHA256_LEN];
         off_t agent_size;
+        char pw[512];      /* the password (from the file or askpass); wiped by worker_destroy */
+        bool have_pw;
 };
 
 /* Why a connection failed; fatal: trying again would not help. */
@@ -174,8 +203,9 @@ struct fail {
 /* ---- ssh-worker.c ---- */
 
 /* The set-up kw_ssh_new() and the doctor share: the destination and the
- * options into w->t, the queues; threaded: an event fd for the loop.
- * -EINVAL: a bad --ssh (err says why); other -errno. */
+ * options into w->t (and --password-file read into w->pw), the queues;
+ * threaded: an event fd for the loop. -EINVAL: a bad --ssh; -EPERM: a bad
+ * --password-file (err says why either way); other -errno. */
 int worker_init(struct worker *w, const struct kw_opts *o, bool threaded, char *err, size_t size);
 int worker_start(struct worker *w);
 /* Stops the thread (interrupting whatever it blocks in), frees what is queued. */
@@ -196,9 +226,39 @@ void worker_drain(int fd);
  * to conn_close(). */
 int conn_open(struct worker *w, struct conn *c, struct ev *ok, struct fail *f);
 void conn_close(struct worker *w, struct conn *c);
-/* Copies local to remote over SFTP (blocking mode), hashing what it sends. */
+/* Fills f (fatal: trying again would not help); returns -1. */
+int conn_failf(struct fail *f, bool fatal, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Copies local to remote over SFTP or, without it, an exec channel
+ * (blocking mode), hashing what it sends. */
 int conn_upload(struct conn *c, const char *local, const char *remote, int mode, uint8_t hash[KW_SHA256_LEN],
                 char *why, size_t size);
+
+/* Hands what the file gives to a copy, piece by piece: 0, or -errno with why filled. */
+typedef int (*conn_put_fn)(void *ud, const void *p, size_t n, char *why, size_t size);
+/* Reads the open local file (named local, for messages) to its end: each
+ * piece hashed into sh (and md, and counted in total, when given), then
+ * handed to put. 0, or -errno with why filled. */
+int conn_stream(int in, const char *local, conn_put_fn put, void *ud, struct kw_sha256 *sh, struct kw_md5 *md,
+                uint64_t *total, char *why, size_t size);
+
+/* ---- ssh-auth.c ---- */
+
+/* Logs in (c->login says how), or fills f. Blocking mode. */
+int conn_login(struct worker *w, struct conn *c, struct fail *f);
+
+/* ---- ssh-exec.c ---- */
+
+/* Runs cmd on an exec channel, collecting its stdout (NUL-terminated,
+ * truncated to size). Returns its exit status, or -errno. Blocking mode. */
+int conn_run(ssh_session ssh, const char *cmd, char *out, size_t size);
+/* Without SFTP: picks the check, makes and checks c->dir, and puts the
+ * agent there unless it is there already. */
+int exec_prepare(struct worker *w, struct conn *c, struct fail *f);
+/* Copies local to remote over an exec channel: to remote.part, checked
+ * with c->check, then chmod mode and renamed into place. expect: the
+ * SHA-256 the file must have (NULL: any). */
+int exec_upload(struct conn *c, const char *local, const char *remote, int mode, const uint8_t *expect,
+                uint8_t hash[KW_SHA256_LEN], char *why, size_t size);
 
 /* ---- ssh-bridge.c ---- */
 

@@ -170,7 +170,7 @@ static void do_upload(struct worker *w, struct conn *c, struct cmd *cmd)
         if (!e)
                 return;
         e->id = cmd->id;
-        if (!c->ssh || !c->sftp) {
+        if (!c->ssh || (!c->sftp && !c->check)) {
                 e->err = -ENOTCONN;
                 snprintf(e->text, sizeof(e->text), "not connected");
                 post_ev(w, e);
@@ -250,6 +250,17 @@ int worker_init(struct worker *w, const struct kw_opts *o, bool threaded, char *
         if (o->known_hosts)
                 snprintf(t->known_hosts, sizeof(t->known_hosts), "%s", o->known_hosts);
         t->accept_new = o->accept_new_host_key;
+        if (o->password_file) {
+                /* read now, in the caller's thread: a bad file is a usage error before anything is contacted */
+                int r = kw_ssh_read_password_file(o->password_file, w->pw, sizeof(w->pw), err, size);
+                if (r < 0)
+                        return -EPERM;
+                snprintf(t->password_file, sizeof(t->password_file), "%s", o->password_file);
+                w->have_pw = true;
+        } else if (kw_ssh_askpass_wanted(getenv("SSH_ASKPASS"), getenv("SSH_ASKPASS_REQUIRE"), getenv("DISPLAY"),
+                                         getenv("WAYLAND_DISPLAY"))) {
+                snprintf(t->askpass, sizeof(t->askpass), "%s", getenv("SSH_ASKPASS"));
+        }
         t->log_level = kw_ui_verbosity() >= 3 ? SSH_LOG_PROTOCOL : kw_ui_verbosity() >= 2 ? SSH_LOG_WARNING : 0;
         ssh_init();
         return 0;
@@ -300,5 +311,7 @@ void worker_destroy(struct worker *w)
         if (w->ev_fd >= 0)
                 close(w->ev_fd);
         w->cmd_fd = w->ev_fd = -1;
+        explicit_bzero(w->pw, sizeof(w->pw));
+        w->have_pw = false;
         pthread_mutex_destroy(&w->lock);
 }

@@ -4,7 +4,7 @@
  * ssh-int.h): the options checked and the build tree picked, the worker's
  * events turned into the controller's channel(), lost() and done() calls,
  * reconnecting with backoff within --boot-timeout, and modules delivered
- * over SFTP only when their content changed.
+ * (over SFTP or an exec channel) only when their content changed.
  */
 #include "ssh.h"
 
@@ -58,6 +58,7 @@ struct kw_ssh {
         bool given_up;
         bool warned_uid;
         char remote_dir[PATH_MAX];
+        char files[96];         /* how files go, as said last */
         struct delivery *deliveries;
         unsigned next_id;
         struct uploaded up[KW_SSH_MAX_FILES];
@@ -192,7 +193,15 @@ static void on_connected(struct kw_ssh *s, struct ev *e)
                 kw_warn("logged in to %s as uid %u: loading modules needs root (CAP_SYS_MODULE)", s->o->ssh, e->uid);
                 s->warned_uid = true;
         }
-        kw_debug("ssh: connected to %s (%s %s), agent in %s", s->o->ssh, e->arch, e->release, e->dir);
+        kw_debug("ssh: connected to %s (%s %s), logged in with %s, agent in %s", s->o->ssh, e->arch, e->release,
+                 e->login, e->dir);
+        if (strcmp(e->files, s->files) != 0) { /* said once, and again only if it changes */
+                if (strcmp(e->files, "SFTP") == 0)
+                        kw_debug("ssh: files go to %s over SFTP", s->o->ssh);
+                else
+                        kw_info("%s has no SFTP server: files go over %s", s->o->ssh, e->files);
+                snprintf(s->files, sizeof(s->files), "%s", e->files);
+        }
         s->connected = true;
         s->down_since_ms = 0;
         kw_backoff_reset(&s->backoff);
@@ -338,7 +347,7 @@ int kw_ssh_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, cons
         s->w_inited = true;
         if (r < 0) {
                 kw_err("%s%s", err, r == -EINVAL ? " (see kmod-watch --help)" : "");
-                return r;
+                return r == -EPERM ? -EINVAL : r;
         }
         if (o->identity && access(o->identity, R_OK) < 0) {
                 kw_err("--identity %s: %s", o->identity, strerror(errno));
@@ -460,7 +469,7 @@ static int backend_new(struct kw_loop *l, const struct kw_opts *o, const char *d
 {
         struct kw_ssh *s = NULL;
 
-        (void)tag; /* no share: modules go over SFTP (kw_ssh_deliver) */
+        (void)tag; /* no share: modules are copied (kw_ssh_deliver) */
         int r = kw_ssh_new(l, o, dir, ops, userdata, &s);
         *ret = s;
         return r;

@@ -10,6 +10,11 @@ runs dropbear in a respawn loop. The guest has no 9p share and no
 virtio-serial port: SSH is its only way in, and port 22 is forwarded to
 127.0.0.1:PORT on the host.
 
+Options make the other kinds of board: no sftp-server (sftp=False), users
+with passwords or none (shadow lines: password_hash() makes the hash), and
+dropbear's own options (-s: no passwords, the default; -B: empty passwords
+allowed).
+
 HostSshd runs a host dropbear on 127.0.0.1 that lets nobody in (no root, no
 passwords): enough to test host key checking and refused logins.
 
@@ -41,6 +46,17 @@ def tools_missing():
         if shutil.which(tool) is None:
             missing.append(pkg)
     return sorted(set(missing))
+
+
+def require(run):
+    """The guest's arch, after skipping (77) where these guests cannot run."""
+    arch = kw.require_guest(run)
+    if arch != "x86_64":
+        kw.skip("the SSH guest is built for x86_64 only")
+    missing = tools_missing()
+    if missing:
+        kw.skip("needs " + ", ".join(missing) + " (tests/run installs tests/packages.txt)")
+    return arch
 
 
 def free_port():
@@ -129,6 +145,19 @@ def _copy_with_libs(binary, root, dest):
             shutil.copy(os.path.realpath(lib), target)
 
 
+def password_hash(password):
+    """A SHA-512 crypt hash for /etc/shadow (dropbear checks it with crypt())."""
+    try:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_SHA512))
+    except ImportError:  # Python 3.13 has no crypt: OpenSSL's
+        return subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n",
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+
 INIT = """#!/bin/busybox sh
 # /init of the kmod-watch --ssh test guest: network + dropbear, nothing else.
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
@@ -151,18 +180,21 @@ ip route add default via 10.0.2.2
 echo "kw-ssh-guest: network up"
 (
         while :; do
-                dropbear -F -E -s -p 22 -r /etc/dropbear/dropbear_ed25519_host_key
+                dropbear -F -E %s -p 22 -r /etc/dropbear/dropbear_ed25519_host_key
                 echo "kw-ssh-guest: dropbear exited ($?), restarting"
                 sleep 1
         done
 ) &
 echo "%s"
 while :; do sleep 3600; done
-""" % READY
+"""
 
 
-def build_initramfs(kit, work, authorized, hostkey):
-    """kit: kit.env as a dict. Returns the path of the new initramfs."""
+def build_initramfs(kit, work, authorized, hostkey, sftp=True, users=None, dropbear_opts="-s"):
+    """kit: kit.env as a dict; users: {name: (uid, /etc/shadow hash)} ("": an
+    empty password, "*": none; root is (0, "*") unless given); sftp: with
+    OpenSSH's sftp-server; dropbear_opts: its options. Returns the path of
+    the new initramfs."""
     root = os.path.join(work, "root")
     os.makedirs(root)
     with open(kit["KW_KIT_INITRD"], "rb") as f:
@@ -184,14 +216,17 @@ def build_initramfs(kit, work, authorized, hostkey):
     with open(os.path.join(mdir, "order"), "w") as f:
         f.write("\n".join(names) + "\n")
     _copy_with_libs(DROPBEAR, root, "/usr/sbin/dropbear")
-    _copy_with_libs(SFTP_SERVER, root, "/usr/lib/sftp-server")  # where dropbear looks
+    if sftp:
+        _copy_with_libs(SFTP_SERVER, root, "/usr/lib/sftp-server")  # where dropbear looks
     etc = os.path.join(root, "etc")
     os.makedirs(os.path.join(etc, "dropbear"), exist_ok=True)
     shutil.copy(hostkey, os.path.join(etc, "dropbear/dropbear_ed25519_host_key"))
     os.chmod(os.path.join(etc, "dropbear/dropbear_ed25519_host_key"), 0o600)
-    for name, text in (("passwd", "root:x:0:0:root:/root:/bin/sh\n"),
-                       ("group", "root:x:0:\n"),
-                       ("shadow", "root:*:19000:0:99999:7:::\n")):
+    accounts = dict(users or {})
+    accounts.setdefault("root", (0, "*"))
+    passwd = "".join(f"{n}:x:{uid}:0:{n}:/root:/bin/sh\n" for n, (uid, _) in accounts.items())
+    shadow = "".join(f"{n}:{h}:19000:0:99999:7:::\n" for n, (_, h) in accounts.items())
+    for name, text in (("passwd", passwd), ("group", "root:x:0:\n"), ("shadow", shadow)):
         with open(os.path.join(etc, name), "w") as f:
             f.write(text)
     ssh_dir = os.path.join(root, "root/.ssh")
@@ -202,7 +237,7 @@ def build_initramfs(kit, work, authorized, hostkey):
         f.write(authorized + "\n")
     os.chmod(os.path.join(ssh_dir, "authorized_keys"), 0o600)
     with open(os.path.join(root, "init"), "w") as f:
-        f.write(INIT)
+        f.write(INIT % (dropbear_opts, READY))
     os.chmod(os.path.join(root, "init"), 0o755)
     out = os.path.join(work, "initramfs-ssh.cpio.gz")
     files = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
@@ -226,12 +261,13 @@ class SshGuest:
             g.wait_ready(180)
     """
 
-    def __init__(self, kit, work, authorized, hostkey):
+    def __init__(self, kit, work, authorized, hostkey, **opts):
+        """opts: build_initramfs()'s sftp, users, dropbear_opts."""
         self.kit = kit
         self.work = work
         self.port = free_port()
         self.console = os.path.join(work, "console.log")
-        self.initrd = build_initramfs(kit, work, authorized, hostkey)
+        self.initrd = build_initramfs(kit, work, authorized, hostkey, **opts)
         self.proc = None
 
     def __enter__(self):
