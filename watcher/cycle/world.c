@@ -191,6 +191,13 @@ static int p_unload(void *impl, const char *module, bool force, unsigned timeout
         return kw_session_unload(((struct world *)impl)->session, module, force, timeout_ms, fn, ud);
 }
 
+static int p_reload(void *impl, const char *module, bool force, const char *path, const char *params,
+                    unsigned timeout_ms, kw_result_fn unloaded, kw_result_fn fn, void *ud)
+{
+        return kw_session_reload(((struct world *)impl)->session, module, force, path, params, timeout_ms,
+                                 unloaded, fn, ud);
+}
+
 static int p_run(void *impl, const char *cmd, unsigned timeout_ms, kw_result_fn fn, void *ud)
 {
         return kw_session_run(((struct world *)impl)->session, cmd, timeout_ms, fn, ud);
@@ -220,6 +227,7 @@ static const struct kw_cycle_port real_port = {
         .deliver = p_deliver,
         .load = p_load,
         .unload = p_unload,
+        .reload = p_reload,
         .run = p_run,
         .ping = p_ping,
         .log_sync = p_log_sync,
