@@ -115,7 +115,10 @@ static void modop_answer(struct agent *a)
         if (modop_reload_loads(op)) {
                 kw_msg_init(&unloaded, KW_UNLOADED, op->id);
                 modop_put_unloaded(op, &unloaded);
-                (void)chan_send(&a->chan, &unloaded);
+                /* out now, not after the load has started: the host's unload event and the
+                 * load's deadline start from it */
+                if (chan_send(&a->chan, &unloaded) == 0)
+                        (void)chan_flush(&a->chan);
                 result_init(&reply, op->id);
                 if (!modop_load_start(op, &reply))
                         return;
