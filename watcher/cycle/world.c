@@ -175,10 +175,13 @@ static int p_deliver(void *impl, const struct kw_module *m, char *ret_path, size
         char host_ko[PATH_MAX * 2];
 
         snprintf(host_ko, sizeof(host_ko), "%s/%s", w->dir, m->relpath);
-        int r = kw_symbolizer_snapshot(w->sym, m->name, host_ko); /* what an oops is resolved against */
+        /* the request first (over 9p done() sends it from in here), then the copy an oops is
+         * resolved against: taken in this same turn of the loop, before any build can rewrite it */
+        int d = kw_guest_deliver(w->guest, m->relpath, ret_path, size, done, ud);
+        int r = kw_symbolizer_snapshot(w->sym, m->name, host_ko);
         if (r < 0)
                 kw_debug("cannot keep a copy of %s for oops reports: %s", host_ko, strerror(-r));
-        return kw_guest_deliver(w->guest, m->relpath, ret_path, size, done, ud);
+        return d;
 }
 
 static int p_load(void *impl, const char *path, const char *params, unsigned timeout_ms, kw_result_fn fn, void *ud)
