@@ -407,6 +407,8 @@ static bool field_is_u64(uint8_t key)
         case KW_F_STATUS:
         case KW_F_STREAM:
         case KW_F_FACILITY:
+        case KW_F_UNLOAD_ERRNO:
+        case KW_F_UNLOAD_USEC:
                 return true;
         default:
                 return false;
@@ -507,6 +509,8 @@ const char *kw_type_name(uint8_t type)
                 [KW_OUTPUT] = "OUTPUT",
                 [KW_MODULES] = "MODULES",
                 [KW_LOG_SYNC] = "LOG_SYNC",
+                [KW_RELOAD] = "RELOAD",
+                [KW_UNLOADED] = "UNLOADED",
         };
 
         if (type >= KW_TYPE_MAX || !names[type])

@@ -54,6 +54,8 @@ enum kw_type {
         KW_OUTPUT = 12,     /* agent → host: TEXT from a RUN (STREAM 1 stdout, 2 stderr) */
         KW_MODULES = 13,    /* host → agent: list loaded modules → RESULT with MODULE… */
         KW_LOG_SYNC = 14,   /* host → agent: RESULT(SEQ) once every record logged before it was sent */
+        KW_RELOAD = 15,     /* host → agent: UNLOAD(MODULE, FLAGS) then LOAD(PATH, PARAMS) → UNLOADED?, RESULT */
+        KW_UNLOADED = 16,   /* agent → host: a RELOAD's unload is over (MODULE, ERRNO, USEC), its load starts */
         KW_TYPE_MAX,
 };
 
@@ -84,6 +86,8 @@ enum kw_field {
         KW_F_FACILITY = 24, /* u64: syslog facility of a kmsg record */
         KW_F_SYMBOL = 25,  /* str: unknown symbol named by the kernel (repeated) */
         KW_F_DEPS = 26,    /* str: in-kernel modules a LOAD loaded first, "a,b" in load order */
+        KW_F_UNLOAD_ERRNO = 27, /* u64: a RELOAD's RESULT: its unload's errno (0, ENOENT: load tried) */
+        KW_F_UNLOAD_USEC = 28,  /* u64: a RELOAD's RESULT: how long its unload took in the guest */
 };
 
 #define KW_UNLOAD_FORCE 1u

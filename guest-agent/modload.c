@@ -24,7 +24,6 @@
 #include "util.h"
 
 #define MAX_SYMBOLS 32
-#define MAX_PARAMS 4096
 #define UNLOAD_BUDGET_USEC 1000000
 #define UNLOAD_FIRST_DELAY_MS 10
 
@@ -217,26 +216,40 @@ static _Noreturn void load_child(int fd, const char *params, const struct deps_p
         _exit(r == 0 ? 0 : errno > 0 && errno < 256 ? errno : 255);
 }
 
+/* PATH and PARAMS of a LOAD or RELOAD into op. false: reply says what is wrong. */
+static bool parse_load(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
+{
+        int r = frame_string(req, KW_F_PATH, op->path, sizeof(op->path));
+
+        if (r < 0) {
+                result_error(reply, r == -ENAMETOOLONG ? ENAMETOOLONG : EBADMSG, "%s needs a PATH (%s)",
+                             kw_type_name(req->type), r == -ENOENT ? "missing" : strerror(-r));
+                return false;
+        }
+        r = frame_string(req, KW_F_PARAMS, op->params, sizeof(op->params));
+        if (r == -ENOENT) {
+                op->params[0] = '\0';
+        } else if (r < 0) {
+                result_error(reply, r == -ENAMETOOLONG ? E2BIG : EBADMSG, "bad PARAMS: %s", strerror(-r));
+                return false;
+        }
+        return true;
+}
+
 bool modop_load(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
 {
-        static char params[MAX_PARAMS];
+        op->reload = false;
+        if (!parse_load(op, req, reply))
+                return true;
+        op->id = req->id;
+        return modop_load_start(op, reply);
+}
+
+bool modop_load_start(struct modop *op, struct kw_msg *reply)
+{
         struct kw_modinfo info;
         int r, fd;
         pid_t pid;
-
-        r = frame_string(req, KW_F_PATH, op->path, sizeof(op->path));
-        if (r < 0) {
-                result_error(reply, r == -ENAMETOOLONG ? ENAMETOOLONG : EBADMSG, "LOAD needs a PATH (%s)",
-                             r == -ENOENT ? "missing" : strerror(-r));
-                return true;
-        }
-        r = frame_string(req, KW_F_PARAMS, params, sizeof(params));
-        if (r == -ENOENT) {
-                params[0] = '\0';
-        } else if (r < 0) {
-                result_error(reply, r == -ENAMETOOLONG ? E2BIG : EBADMSG, "bad PARAMS: %s", strerror(-r));
-                return true;
-        }
 
         fd = open(op->path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
@@ -267,7 +280,7 @@ bool modop_load(struct modop *op, const struct kw_frame *req, struct kw_msg *rep
         op->start_usec = now_usec();
         pid = fork();
         if (pid == 0)
-                load_child(fd, params, &op->deps);
+                load_child(fd, op->params, &op->deps);
         r = errno;
         close(fd);
         if (pid < 0) {
@@ -279,7 +292,6 @@ bool modop_load(struct modop *op, const struct kw_frame *req, struct kw_msg *rep
                 return true;
         }
         op->kind = MODOP_LOAD;
-        op->id = req->id;
         op->pid = pid;
         return false;
 }
@@ -309,9 +321,7 @@ void modop_load_done(struct modop *op, int status, struct kw_msg *reply)
                 read_load_log(op->log_fd, op->name, &log);
                 load_error(reply, r, op->name, &log, op);
                 log_msg("loading %s failed: %s", op->path, strerror(r));
-        } else {
-                log_msg("loaded %s (%s) in %llu us", op->name, op->path, (unsigned long long)usec);
-        }
+        } /* a good load is said by the RESULT only, as a good unload: no console line */
         if (op->log_fd >= 0)
                 close(op->log_fd);
         op->log_fd = -1;
@@ -382,11 +392,12 @@ static bool unload_attempt(struct modop *op, struct kw_msg *reply)
                 }
         }
         op->kind = MODOP_NONE;
+        op->unload_err = r;
+        op->unload_usec = now_usec() - op->start_usec;
         kw_msg_put_str(reply, KW_F_MODULE, op->name);
-        kw_msg_put_u64(reply, KW_F_USEC, now_usec() - op->start_usec);
+        kw_msg_put_u64(reply, KW_F_USEC, op->unload_usec);
         switch (r) {
-        case 0:
-                log_msg("unloaded %s", op->name);
+        case 0: /* said by the RESULT only: a console line costs a TCG guest ms of UART exits */
                 return true;
         case ENOENT:
                 result_error(reply, r, "module %s is not loaded", op->name);
@@ -415,7 +426,8 @@ static bool unload_attempt(struct modop *op, struct kw_msg *reply)
         return true;
 }
 
-bool modop_unload(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
+/* MODULE and FLAGS of an UNLOAD or RELOAD into op. false: reply says what is wrong. */
+static bool parse_unload(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
 {
         uint64_t flags = 0;
         int r;
@@ -424,20 +436,63 @@ bool modop_unload(struct modop *op, const struct kw_frame *req, struct kw_msg *r
         if (r == 0 && (op->name[0] == '\0' || strchr(op->name, '/')))
                 r = -EINVAL;
         if (r < 0) {
-                result_error(reply, r == -ENOENT ? EBADMSG : -r, "UNLOAD needs a MODULE name (%s)",
-                             r == -ENOENT ? "missing" : strerror(-r));
-                return true;
+                result_error(reply, r == -ENOENT ? EBADMSG : -r, "%s needs a MODULE name (%s)",
+                             kw_type_name(req->type), r == -ENOENT ? "missing" : strerror(-r));
+                return false;
         }
         r = kw_frame_u64(req, KW_F_FLAGS, &flags);
         if (r == -EBADMSG) {
                 result_error(reply, EBADMSG, "bad FLAGS");
-                return true;
+                return false;
         }
-        op->id = req->id;
         op->flags = (unsigned)flags;
+        return true;
+}
+
+static bool unload_start(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
+{
+        op->id = req->id;
         op->delay_ms = UNLOAD_FIRST_DELAY_MS;
         op->start_usec = now_usec();
         return unload_attempt(op, reply);
+}
+
+bool modop_unload(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
+{
+        op->reload = false;
+        if (!parse_unload(op, req, reply))
+                return true;
+        return unload_start(op, req, reply);
+}
+
+bool modop_reload(struct modop *op, const struct kw_frame *req, struct kw_msg *reply)
+{
+        op->reload = false;
+        if (!parse_unload(op, req, reply) || !parse_load(op, req, reply))
+                return true;
+        op->reload = true;
+        return unload_start(op, req, reply);
+}
+
+bool modop_reload_loads(const struct modop *op)
+{
+        return op->reload && op->kind == MODOP_NONE && (op->unload_err == 0 || op->unload_err == ENOENT);
+}
+
+void modop_put_unloaded(const struct modop *op, struct kw_msg *m)
+{
+        kw_msg_put_str(m, KW_F_MODULE, op->name);
+        kw_msg_put_u64(m, KW_F_ERRNO, (uint64_t)op->unload_err);
+        kw_msg_put_u64(m, KW_F_USEC, op->unload_usec);
+}
+
+void modop_put_unload_outcome(struct modop *op, struct kw_msg *reply)
+{
+        if (!op->reload)
+                return;
+        kw_msg_put_u64(reply, KW_F_UNLOAD_ERRNO, (uint64_t)op->unload_err);
+        kw_msg_put_u64(reply, KW_F_UNLOAD_USEC, op->unload_usec);
+        op->reload = false;
 }
 
 bool modop_unload_retry(struct modop *op, struct kw_msg *reply)

@@ -4,7 +4,8 @@
  *
  * Every request gets exactly one RESULT with its id, except SYNC (answered
  * by HELLO). The RESULT of a RUN or LOAD that started comes when its child
- * process ends; of an UNLOAD being retried, when the retries end. Frames
+ * process ends; of an UNLOAD being retried, when the retries end; of a
+ * RELOAD, after its UNLOADED, when its load ends. Frames
  * only the agent sends are ignored when they come in, never answered: two
  * agents wired to each other must not ping-pong forever.
  */
@@ -103,6 +104,30 @@ static void busy(struct agent *a, struct kw_msg *m)
                      (unsigned long long)((now_usec() - op->start_usec) / 1000));
 }
 
+/* A LOAD, UNLOAD or the unload of a RELOAD ended: reply is complete. A
+ * RELOAD whose unload went well says UNLOADED and goes on with its load
+ * (whose RESULT comes later, or now when it failed to start). */
+static void modop_answer(struct agent *a)
+{
+        static struct kw_msg unloaded;
+        struct modop *op = &a->modop;
+
+        if (modop_reload_loads(op)) {
+                kw_msg_init(&unloaded, KW_UNLOADED, op->id);
+                modop_put_unloaded(op, &unloaded);
+                /* out now, not after the load has started: the host's unload event and the
+                 * load's deadline start from it */
+                if (chan_send(&a->chan, &unloaded) == 0)
+                        (void)chan_flush(&a->chan);
+                result_init(&reply, op->id);
+                if (!modop_load_start(op, &reply))
+                        return;
+        }
+        modop_put_unload_outcome(op, &reply);
+        result_default_ok(&reply);
+        (void)chan_send(&a->chan, &reply);
+}
+
 static bool from_agent(uint8_t type)
 {
         switch (type) {
@@ -112,6 +137,7 @@ static bool from_agent(uint8_t type)
         case KW_KMSG_GAP:
         case KW_PROTO_ERROR:
         case KW_OUTPUT:
+        case KW_UNLOADED:
                 return true;
         default:
                 return false;
@@ -156,13 +182,16 @@ static void handle(struct agent *a, const struct kw_frame *f)
                 break;
         case KW_LOAD:
         case KW_UNLOAD:
+        case KW_RELOAD:
                 if (modop_busy(&a->modop)) {
                         busy(a, &reply);
                         break;
                 }
-                answer = f->type == KW_LOAD ? modop_load(&a->modop, f, &reply)
-                                            : modop_unload(&a->modop, f, &reply);
-                break;
+                if (f->type == KW_LOAD ? modop_load(&a->modop, f, &reply)
+                    : f->type == KW_UNLOAD ? modop_unload(&a->modop, f, &reply)
+                                           : modop_reload(&a->modop, f, &reply))
+                        modop_answer(a);
+                return;
         case KW_KMSG_START:
                 kmsg_start(a, f, &reply);
                 break;
@@ -224,8 +253,7 @@ void request_unload_timer(struct agent *a)
         result_init(&reply, a->modop.id);
         if (!modop_unload_retry(&a->modop, &reply))
                 return;
-        result_default_ok(&reply);
-        (void)chan_send(&a->chan, &reply);
+        modop_answer(a);
 }
 
 void request_reap(struct agent *a)
@@ -240,6 +268,7 @@ void request_reap(struct agent *a)
                         continue;
                 result_init(&reply, a->modop.id);
                 modop_load_done(&a->modop, status, &reply);
+                modop_put_unload_outcome(&a->modop, &reply);
                 result_default_ok(&reply);
                 (void)chan_send(&a->chan, &reply);
         }

@@ -24,7 +24,9 @@ struct pending {
         uint32_t id;
         kw_reply_fn fn;
         kw_result_fn result_fn;
+        kw_result_fn progress_fn; /* RELOAD: its UNLOADED */
         void *userdata;
+        unsigned timeout_ms;
         uint64_t deadline_ms; /* 0: none */
 };
 
@@ -82,6 +84,8 @@ static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_rep
         r->n_deps = 0;
         r->deps_text[0] = 0;
         r->why = NULL;
+        r->has_unload = false;
+        r->unload_err = 0;
         if (kind != KW_REPLY_OK) {
                 r->err = EIO;
                 r->why = why ? why : "";
@@ -94,6 +98,11 @@ static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_rep
                 r->error[0] = 0;
         reply_deps(r, f);
         r->err = (int)err;
+        uint64_t unload_err = 0;
+        if (kw_frame_u64(f, KW_F_UNLOAD_ERRNO, &unload_err) == 0) {
+                r->has_unload = true;
+                r->unload_err = (int)unload_err;
+        }
         if (err)
                 r->status = 255; /* a RUN that did not run has no exit status */
 }
@@ -178,6 +187,7 @@ static int send_request(struct kw_session *s, struct kw_msg *m, unsigned timeout
         if (r < 0)
                 return r;
         p.id = kw_msg_id(m);
+        p.timeout_ms = timeout_ms;
         p.deadline_ms = timeout_ms ? kw_now_ms() + timeout_ms : 0;
         s->pending[slot] = p;
         if (timeout_ms)
@@ -218,6 +228,43 @@ int kw_session_unload(struct kw_session *s, const char *module, bool force, unsi
         if (force)
                 kw_msg_put_u64(&s->msg, KW_F_FLAGS, KW_UNLOAD_FORCE);
         return send_typed(s, timeout_ms, fn, userdata);
+}
+
+int kw_session_reload(struct kw_session *s, const char *module, bool force, const char *path, const char *params,
+                      unsigned timeout_ms, kw_result_fn unloaded, kw_result_fn fn, void *userdata)
+{
+        if (!unloaded || !fn)
+                return -EINVAL;
+        kw_msg_init(&s->msg, KW_RELOAD, kw_session_next_id(s));
+        kw_msg_put_str(&s->msg, KW_F_MODULE, module);
+        if (force)
+                kw_msg_put_u64(&s->msg, KW_F_FLAGS, KW_UNLOAD_FORCE);
+        kw_msg_put_str(&s->msg, KW_F_PATH, path);
+        if (params && params[0])
+                kw_msg_put_str(&s->msg, KW_F_PARAMS, params);
+        return send_request(s, &s->msg, timeout_ms,
+                            (struct pending){ .result_fn = fn, .progress_fn = unloaded, .userdata = userdata });
+}
+
+/* A RELOAD's unload is over: told once; its load gets a fresh deadline. */
+static void on_unloaded(struct kw_session *s, const struct kw_frame *f)
+{
+        for (int i = 0; i < KW_MAX_PENDING; i++) {
+                struct pending *p = &s->pending[i];
+                if (!p->result_fn || !p->progress_fn || p->id != f->id)
+                        continue;
+                kw_result_fn fn = p->progress_fn;
+                p->progress_fn = NULL;
+                if (p->timeout_ms) {
+                        p->deadline_ms = kw_now_ms() + p->timeout_ms;
+                        arm_deadlines(s);
+                }
+                struct kw_reply r;
+                reply_from(&r, f, KW_REPLY_OK, NULL);
+                fn(p->userdata, &r);
+                return;
+        }
+        kw_debug("an UNLOADED for request %u that nobody waits for", f->id);
 }
 
 int kw_session_run(struct kw_session *s, const char *cmd, unsigned timeout_ms, kw_result_fn fn,
@@ -379,6 +426,9 @@ static void on_frame(void *userdata, const struct kw_frame *f)
                         return;
                 }
                 kw_debug("a result for request %u that nobody waits for", f->id);
+                return;
+        case KW_UNLOADED:
+                on_unloaded(s, f);
                 return;
         case KW_KMSG: {
                 uint64_t seq = 0, level = 6, ts = 0;

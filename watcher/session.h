@@ -6,7 +6,7 @@
  * they arrive. An unsolicited HELLO means the agent or the guest restarted:
  * pending requests fail, the set-up runs again, and the owner is told.
  *
- * Requests go out as typed calls (kw_session_load/unload/run/ping): the
+ * Requests go out as typed calls (kw_session_load/unload/reload/run/ping): the
  * session builds the frame and hands back a struct kw_reply, saying whether
  * the RESULT came, the deadline passed, or the channel was lost; the
  * controller never builds a frame or reads a RESULT.
@@ -74,6 +74,11 @@ struct kw_reply {
         char deps[KW_REPLY_MAX_DEPS][64];
         size_t n_deps;
         char deps_text[1024]; /* the same, joined by ", "; "" when none */
+        /* RELOAD: the RESULT says how its unload went (UNLOAD_ERRNO): unload_err 0 or
+         * ENOENT, the load was tried; else err is the unload's and no load was. An agent
+         * without RELOAD answers err EOPNOTSUPP without it. */
+        bool has_unload;
+        int unload_err;
         const char *why;   /* kind != KW_REPLY_OK: why no RESULT came (valid during the callback) */
 };
 typedef void (*kw_result_fn)(void *userdata, const struct kw_reply *r);
@@ -83,6 +88,12 @@ int kw_session_load(struct kw_session *s, const char *path, const char *params, 
                     kw_result_fn fn, void *userdata);       /* params NULL or "" : none */
 int kw_session_unload(struct kw_session *s, const char *module, bool force, unsigned timeout_ms,
                       kw_result_fn fn, void *userdata);     /* force: KW_UNLOAD_FORCE flag */
+/* RELOAD: unload module, then (if that went well) load path, in one request. unloaded runs
+ * when the agent says the unload is over (UNLOADED: err, error, usec of the unload), at most
+ * once and before fn, which then has the load's RESULT; the deadline starts again there, so
+ * each half has timeout_ms. When the unload fails, fn alone runs, with the unload's RESULT. */
+int kw_session_reload(struct kw_session *s, const char *module, bool force, const char *path, const char *params,
+                      unsigned timeout_ms, kw_result_fn unloaded, kw_result_fn fn, void *userdata);
 int kw_session_run(struct kw_session *s, const char *cmd, unsigned timeout_ms, kw_result_fn fn,
                    void *userdata);
 int kw_session_ping(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata);

@@ -2,7 +2,7 @@
 /*
  * test-agent-stdio.c — drives the real kmod-agent binary over --stdio with the
  * common codec: greeting and SYNC, garbage and resynchronisation, malformed
- * and unknown requests, LOAD/UNLOAD failures, RUN, MODULES, KMSG_START, a
+ * and unknown requests, LOAD/UNLOAD/RELOAD failures, RUN, MODULES, KMSG_START, a
  * burst of random bytes, and exit at end of input.
  *
  * Usage: test-agent-stdio PATH-TO-kmod-agent
@@ -431,6 +431,113 @@ static void unload_not_loaded(void)
         CHECK(field_eq(&f, KW_F_MODULE, "kw_no_such_module_xyz"));
 }
 
+/* Sends a RELOAD (module, path: NULL leaves the field out); *unloaded says
+ * whether an UNLOADED with its id came first, copied into *u. */
+static int reload(const char *module, const char *path, bool *unloaded, struct kw_msg *u, struct kw_frame *f)
+{
+        static struct kw_msg m;
+        uint32_t id = next_id++;
+        uint64_t deadline = now_ms() + TIMEOUT_MS;
+
+        kw_msg_init(&m, KW_RELOAD, id);
+        if (module)
+                kw_msg_put_str(&m, KW_F_MODULE, module);
+        if (path)
+                kw_msg_put_str(&m, KW_F_PATH, path);
+        send_msg(&m);
+        *unloaded = false;
+        while (next_frame(f, deadline)) {
+                if (f->id != id)
+                        continue;
+                if (f->type == KW_RESULT)
+                        return 1;
+                if (f->type == KW_UNLOADED && !*unloaded) {
+                        *unloaded = true;
+                        kw_msg_init(u, KW_UNLOADED, id); /* a copy: f is gone by the next frame */
+                        size_t pos = 0, n;
+                        uint8_t key;
+                        const uint8_t *v;
+                        while (kw_frame_next_field(f, &pos, &key, &v, &n) > 0)
+                                kw_msg_put_bytes(u, (enum kw_field)key, v, n);
+                        continue;
+                }
+                printf("# unexpected %s for RELOAD %u\n", kw_type_name(f->type), id);
+                return 0;
+        }
+        printf("# timed out waiting for the RESULT of RELOAD %u\n", id);
+        return 0;
+}
+
+static void reload_missing_fields(void)
+{
+        static struct kw_msg u;
+        struct kw_frame f;
+        bool unloaded;
+
+        /* refused before anything is unloaded */
+        CHECK(reload(NULL, "/nonexistent-kmod-watch-test/a.ko", &unloaded, &u, &f));
+        CHECK(!unloaded);
+        CHECK_EQ(field_u64(&f, KW_F_ERRNO), EBADMSG);
+        CHECK(field_has(&f, KW_F_ERROR, "RELOAD needs a MODULE"));
+        CHECK(reload("kw_no_such_module_xyz", NULL, &unloaded, &u, &f));
+        CHECK(!unloaded);
+        CHECK_EQ(field_u64(&f, KW_F_ERRNO), EBADMSG);
+        CHECK(field_has(&f, KW_F_ERROR, "RELOAD needs a PATH"));
+        CHECK(reload("a/b", "/x.ko", &unloaded, &u, &f));
+        CHECK(!unloaded);
+        CHECK_EQ(field_u64(&f, KW_F_ERRNO), EINVAL);
+}
+
+/* Unload half: a module that is not loaded (fine: the load goes on); load
+ * half: a file that is no module. Nothing reaches finit_module(). */
+static void reload_not_loaded_then_load_fails(void)
+{
+        static const char missing[] = "/nonexistent-kmod-watch-test/kw-no-such-file.ko";
+        static struct kw_msg u;
+        struct kw_frame f, uf;
+        bool unloaded;
+
+        CHECK(reload("kw_no_such_module_xyz", missing, &unloaded, &u, &f));
+        uint64_t uerr = field_u64(&f, KW_F_UNLOAD_ERRNO);
+        CHECK(field_u64(&f, KW_F_UNLOAD_USEC) != UINT64_MAX);
+        if (uerr != ENOENT) {
+                /* no CAP_SYS_MODULE here (EPERM) or no module support (ENOSYS): the unload
+                 * failed, so the load was not tried and the RESULT is the unload's */
+                printf("# this kernel cannot unload modules here: %s\n", strerror((int)uerr));
+                CHECK(uerr == EPERM || uerr == ENOSYS);
+                CHECK(!unloaded);
+                CHECK_EQ(field_u64(&f, KW_F_ERRNO), uerr);
+                CHECK(field_eq(&f, KW_F_MODULE, "kw_no_such_module_xyz"));
+                return;
+        }
+        CHECK(unloaded);
+        kw_msg_view(&u, &uf);
+        CHECK(field_eq(&uf, KW_F_MODULE, "kw_no_such_module_xyz"));
+        CHECK_EQ(field_u64(&uf, KW_F_ERRNO), ENOENT);
+        CHECK(field_u64(&uf, KW_F_USEC) != UINT64_MAX);
+        CHECK_EQ(field_u64(&f, KW_F_ERRNO), ENOENT); /* the load's: the file is not there */
+        CHECK(field_has(&f, KW_F_ERROR, missing));
+
+        char path[] = "/tmp/kw-test-reload-XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        if (fd < 0)
+                return;
+        CHECK(write(fd, "not ELF\n", 8) == 8);
+        close(fd);
+        CHECK(reload("kw_no_such_module_xyz", path, &unloaded, &u, &f));
+        unlink(path);
+        CHECK(unloaded);
+        CHECK_EQ(field_u64(&f, KW_F_UNLOAD_ERRNO), ENOENT);
+        CHECK_EQ(field_u64(&f, KW_F_ERRNO), ENOEXEC);
+        CHECK(field_has(&f, KW_F_ERROR, "not a valid module"));
+
+        /* the agent is free again: a plain UNLOAD is answered as ever, without the RELOAD's fields */
+        CHECK(request(KW_UNLOAD, KW_F_MODULE, "kw_no_such_module_xyz", &f));
+        CHECK_EQ(field_u64(&f, KW_F_ERRNO), ENOENT);
+        CHECK_EQ(field_u64(&f, KW_F_UNLOAD_ERRNO), UINT64_MAX);
+}
+
 /* Runs cmd; collects stdout/stderr; returns the STATUS (or -1). */
 static long run_cmd(const char *cmd, char *out, size_t out_size, char *err, size_t err_size, size_t *ret_out_len)
 {
@@ -703,7 +810,7 @@ static void random_bytes_survived(void)
 static void random_frames_survived(void)
 {
         static const uint8_t safe[] = { 0, KW_HELLO, KW_SYNC, KW_RESULT, KW_KMSG, KW_KMSG_GAP,
-                                        KW_KMSG_START, KW_PROTO_ERROR, KW_OUTPUT, KW_MODULES, KW_LOG_SYNC + 1, 200, 255 };
+                                        KW_KMSG_START, KW_PROTO_ERROR, KW_OUTPUT, KW_MODULES, KW_UNLOADED, KW_TYPE_MAX, 200, 255 };
         static struct kw_msg m;
         uint8_t val[64];
 
@@ -773,6 +880,8 @@ int main(int argc, char **argv)
         RUN(load_not_elf);
         RUN(load_path_too_long);
         RUN(unload_not_loaded);
+        RUN(reload_missing_fields);
+        RUN(reload_not_loaded_then_load_fails);
         RUN(run_exit_status);
         RUN(run_big_output);
         RUN(run_background_child);

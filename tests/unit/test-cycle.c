@@ -26,9 +26,10 @@ static FILE *tap;
 /* ---- the fake world ---- */
 
 struct request {
-        char what[16]; /* load, unload, run, ping */
+        char what[16]; /* load, unload, reload, run, ping */
         char arg[256];
         kw_result_fn fn;
+        kw_result_fn unloaded; /* reload: its UNLOADED */
         void *ud;
 };
 
@@ -52,6 +53,8 @@ static struct fake {
         int restarts;
         char restart_reason[256];
         /* the agent */
+        bool knows_reload; /* the port has reload (else -EOPNOTSUPP) */
+        bool old_agent;    /* and the agent answers it EOPNOTSUPP */
         struct request req[64];
         size_t n_req;
         /* what came out */
@@ -167,6 +170,20 @@ static int f_unload(void *impl, const char *module, bool force, unsigned timeout
         return request("unload", module, fn, ud);
 }
 
+static int f_reload(void *impl, const char *module, bool force, const char *path, const char *params,
+                    unsigned timeout_ms, kw_result_fn unloaded, kw_result_fn fn, void *ud)
+{
+        char arg[256];
+
+        if (!F.knows_reload)
+                return -EOPNOTSUPP;
+        snprintf(arg, sizeof(arg), "%s %s", module, path);
+        int r = request("reload", arg, fn, ud);
+        if (r == 0)
+                F.req[F.n_req - 1].unloaded = unloaded;
+        return r;
+}
+
 static int f_run(void *impl, const char *cmd, unsigned timeout_ms, kw_result_fn fn, void *ud)
 {
         return request("run", cmd, fn, ud);
@@ -186,7 +203,7 @@ static const struct kw_cycle_port port = {
         .build_start = f_build_start, .build_cancel = f_build_cancel, .collect = f_collect,
         .watch_drain = f_watch_drain, .channel_up = f_channel_up, .can_restart = f_can_restart,
         .restart = f_restart, .detach = f_detach, .ready_ack = f_ready_ack, .transport = f_transport,
-        .deliver = f_deliver, .load = f_load, .unload = f_unload, .run = f_run, .ping = f_ping,
+        .deliver = f_deliver, .load = f_load, .unload = f_unload, .reload = f_reload, .run = f_run, .ping = f_ping,
         .log_sync = f_log_sync,
 };
 
@@ -272,6 +289,37 @@ static const char *answer(int err, uint64_t status)
         struct kw_reply reply = { .kind = KW_REPLY_OK, .err = err, .status = status, .usec = 1800 };
         if (err)
                 snprintf(reply.error, sizeof(reply.error), "%s", strerror(err));
+        r.fn(r.ud, &reply);
+        advance(0);
+        return was;
+}
+
+/* A reload's UNLOADED (the request stays: its load is under way). */
+static void unloaded(int err)
+{
+        struct kw_reply reply = { .kind = KW_REPLY_OK, .err = err, .usec = 300 };
+        CHECK(F.n_req && F.req[0].unloaded);
+        if (!F.n_req || !F.req[0].unloaded)
+                return;
+        kw_result_fn fn = F.req[0].unloaded;
+        F.req[0].unloaded = NULL;
+        fn(F.req[0].ud, &reply);
+        advance(0);
+}
+
+/* A reload's RESULT: the load's err, or the unload's when it failed (unload_err). */
+static const char *answer_reload(int err, int unload_err)
+{
+        static char was[300];
+        struct request r = F.req[0];
+        memmove(F.req, F.req + 1, --F.n_req * sizeof(F.req[0]));
+        snprintf(was, sizeof(was), "%s %s", r.what, r.arg);
+        struct kw_reply reply = { .kind = KW_REPLY_OK, .err = err, .usec = 1800, .has_unload = true,
+                                  .unload_err = unload_err };
+        if (err)
+                snprintf(reply.error, sizeof(reply.error), "%s", strerror(err));
+        if (F.old_agent)
+                reply = (struct kw_reply){ .kind = KW_REPLY_OK, .err = EOPNOTSUPP, .error = "unknown request type 15" };
         r.fn(r.ud, &reply);
         advance(0);
         return was;
@@ -812,6 +860,142 @@ static void test_save_during_a_load(void)
         finish();
 }
 
+/* ---- unload + load as one RELOAD ---- */
+
+static void reload_setup(void)
+{
+        setup();
+        F.knows_reload = true;
+        start();
+        guest_ready(false);
+        make_done(true);
+        /* the first load: the stale-module check and the load in one request */
+        CHECK(strcmp(F.req[0].what, "reload") == 0);
+        CHECK_EQ(F.n_req, 1);
+        unloaded(ENOENT);
+        CHECK(strcmp(answer_reload(0, ENOENT), "reload hello /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(events_are("build_start ready build_end:true load:hello:true "));
+        module(0, "hello", "", 2);
+        save("hello.c");
+        make_done(true);
+        CHECK_EQ(F.n_req, 1);
+}
+
+static void test_reload_one_request(void)
+{
+        reload_setup();
+        CHECK(events_are("change build_start build_end:true "));
+        unloaded(0); /* the unload event comes when the unload is over, not with the RESULT */
+        CHECK(events_are("unload:hello:true "));
+        kmsg("hello: build 2");
+        CHECK(strcmp(answer_reload(0, 0), "reload hello /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(events_are("load:hello:true "));
+        CHECK_EQ(F.n_req, 0);
+        kw_cycle_on_key(F.cycle, 'u'); /* the new build is what is loaded */
+        CHECK(strcmp(answer(0, 0), "unload hello") == 0);
+        finish();
+}
+
+static void test_reload_unload_fails(void)
+{
+        reload_setup();
+        CHECK(strcmp(answer_reload(EWOULDBLOCK, EWOULDBLOCK), "reload hello /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(events_are("change build_start build_end:true unload:hello:false "));
+        CHECK_EQ(F.n_req, 0); /* the new build is not loaded over it */
+        CHECK_EQ(F.restarts, 0);
+        finish();
+}
+
+static void test_reload_unload_hangs(void)
+{
+        reload_setup();
+        time_out(); /* no UNLOADED: the exit function hangs */
+        CHECK_EQ(F.restarts, 1);
+        CHECK(strstr(F.restart_reason, "unloading hello did not return") != NULL);
+        CHECK(events_are("change build_start build_end:true unload:hello:false guest_restart "));
+        finish();
+}
+
+static void test_reload_load_hangs(void)
+{
+        reload_setup();
+        unloaded(0);
+        time_out(); /* the init function hangs */
+        CHECK_EQ(F.restarts, 1);
+        CHECK(strstr(F.restart_reason, "loading hello did not return") != NULL);
+        CHECK(events_are("change build_start build_end:true unload:hello:true load:hello:false guest_restart "));
+        finish();
+}
+
+static void test_reload_exit_oopses(void)
+{
+        reload_setup();
+        oops(); /* in the exit function: the agent dies in delete_module */
+        f_detach(NULL, "the agent restarted");
+        CHECK(events_are("change build_start build_end:true oops:oops unload:hello:false "));
+        CHECK_EQ(F.n_req, 0);
+        finish();
+}
+
+static void test_reload_init_fails(void)
+{
+        reload_setup();
+        unloaded(0);
+        CHECK(strcmp(answer_reload(ENOEXEC, 0), "reload hello /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(events_are("change build_start build_end:true unload:hello:true load:hello:false "));
+        kw_cycle_on_key(F.cycle, 'u'); /* nothing is loaded */
+        CHECK_EQ(F.n_req, 0);
+        finish();
+}
+
+/* An agent of before RELOAD: two requests, now and from then on. */
+static void test_reload_old_agent(void)
+{
+        setup();
+        F.knows_reload = F.old_agent = true;
+        start();
+        guest_ready(false);
+        make_done(true);
+        CHECK(strcmp(answer_reload(0, 0), "reload hello /mnt/kmod-watch/hello.ko") == 0);
+        F.old_agent = false;
+        first_load();
+        CHECK(events_are("build_start ready build_end:true load:hello:true "));
+        module(0, "hello", "", 2);
+        save("hello.c");
+        make_done(true);
+        CHECK(strcmp(answer(0, 0), "unload hello") == 0);
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(events_are("change build_start build_end:true unload:hello:true load:hello:true "));
+        finish();
+}
+
+/* Several modules: the last unload goes with the first load. */
+static void test_reload_dependents(void)
+{
+        setup();
+        F.knows_reload = true;
+        module(0, "lib", "", 1);
+        module(1, "user", "lib", 1);
+        start();
+        guest_ready(false);
+        make_done(true);
+        CHECK(strcmp(answer(ENOENT, 0), "unload user") == 0);
+        unloaded(ENOENT);
+        CHECK(strcmp(answer_reload(0, ENOENT), "reload lib /mnt/kmod-watch/lib.ko") == 0);
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/user.ko") == 0);
+        module(0, "lib", "", 2);
+        save("lib.c");
+        make_done(true);
+        CHECK(strcmp(answer(0, 0), "unload user") == 0);
+        unloaded(0);
+        CHECK(strcmp(answer_reload(0, 0), "reload lib /mnt/kmod-watch/lib.ko") == 0);
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/user.ko") == 0);
+        CHECK(events_are("build_start ready build_end:true load:lib:true load:user:true change build_start "
+                         "build_end:true unload:user:true unload:lib:true load:lib:true load:user:true "));
+        CHECK_EQ(F.n_req, 0);
+        finish();
+}
+
 static void test_verdict_rules(void)
 {
         struct kw_verdict v = { .once = true, .oopsed = true };
@@ -883,6 +1067,14 @@ int main(void)
         RUN(test_dependents_reload);
         RUN(test_silent_guest_restarted);
         RUN(test_hung_unload_restarts);
+        RUN(test_reload_one_request);
+        RUN(test_reload_unload_fails);
+        RUN(test_reload_unload_hangs);
+        RUN(test_reload_load_hangs);
+        RUN(test_reload_exit_oopses);
+        RUN(test_reload_init_fails);
+        RUN(test_reload_old_agent);
+        RUN(test_reload_dependents);
         RUN(test_not_ours_to_restart);
         RUN(test_same_oops_counted);
         RUN(test_signal_twice);

@@ -556,6 +556,36 @@ static void test_bad_fields(void)
         CHECK_EQ(kw_frame_u64(&f, KW_F_SEQ, &v), -ENOENT);
 }
 
+/* A RELOAD's RESULT: the unload's outcome in fields of its own, u64 like ERRNO and USEC. */
+static void test_reload_result_fields(void)
+{
+        static const uint8_t short_unload_errno[] = { KW_F_UNLOAD_ERRNO, 4, 0, 16, 0, 0, 0 };
+        static const uint8_t short_unload_usec[] = { KW_F_UNLOAD_USEC, 1, 0, 7 };
+        static struct kw_msg m;
+        struct kw_frame f = { .type = KW_RESULT };
+        uint64_t v = 0;
+
+        f.payload = short_unload_errno;
+        f.len = sizeof(short_unload_errno);
+        CHECK_EQ(kw_frame_validate(&f), -EBADMSG);
+        f.payload = short_unload_usec;
+        f.len = sizeof(short_unload_usec);
+        CHECK_EQ(kw_frame_validate(&f), -EBADMSG);
+
+        kw_msg_init(&m, KW_RESULT, 9);
+        kw_msg_put_u64(&m, KW_F_ERRNO, 0);
+        kw_msg_put_u64(&m, KW_F_UNLOAD_ERRNO, 2);
+        kw_msg_put_u64(&m, KW_F_UNLOAD_USEC, 345);
+        CHECK(kw_msg_finish(&m) > 0);
+        kw_msg_view(&m, &f);
+        CHECK_EQ(kw_frame_validate(&f), 0);
+        CHECK_EQ(kw_frame_u64(&f, KW_F_UNLOAD_ERRNO, &v), 0);
+        CHECK_EQ(v, 2);
+        CHECK_EQ(kw_frame_u64(&f, KW_F_UNLOAD_USEC, &v), 0);
+        CHECK_EQ(v, 345);
+        CHECK_EQ(kw_frame_u64(&f, KW_F_USEC, &v), -ENOENT);
+}
+
 static void test_str_truncation(void)
 {
         struct kw_frame f = { 0 };
@@ -668,6 +698,8 @@ static void test_type_names(void)
         CHECK(!strcmp(kw_type_name(KW_KMSG_GAP), "KMSG_GAP"));
         CHECK(!strcmp(kw_type_name(KW_PROTO_ERROR), "PROTO_ERROR"));
         CHECK(!strcmp(kw_type_name(KW_MODULES), "MODULES"));
+        CHECK(!strcmp(kw_type_name(KW_RELOAD), "RELOAD"));
+        CHECK(!strcmp(kw_type_name(KW_UNLOADED), "UNLOADED"));
         CHECK(!strcmp(kw_type_name(0), "?"));
         CHECK(!strcmp(kw_type_name(KW_TYPE_MAX), "?"));
         CHECK(!strcmp(kw_type_name(255), "?"));
@@ -678,6 +710,7 @@ static void test_type_names(void)
 int main(void)
 {
         RUN(test_crc);
+        RUN(test_reload_result_fields);
         RUN(test_header_layout);
         RUN(test_round_trip);
         RUN(test_empty_payload);

@@ -8,7 +8,7 @@
  * cut off by a hang-up, a request never answered, an agent that restarts.
  * The session must warn, resynchronise, reach "ready" again, keep
  * delivering the kernel log — and never crash. Every run is bounded by a
- * watchdog timer. Then the typed requests (load, unload, run, ping): what
+ * watchdog timer. Then the typed requests (load, unload, reload, run, ping): what
  * goes on the wire, what comes back, and a timeout told from a lost channel.
  */
 #include <errno.h>
@@ -30,11 +30,14 @@
 
 enum scenario {
         GARBAGE_GREETING, RANDOM_STREAM, HANGUP_MIDFRAME, NO_ANSWER, AGENT_RESTART,
-        TYPED, TYPED_TIMEOUT, TYPED_DETACH, TYPED_RESTART,
+        TYPED, TYPED_TIMEOUT, TYPED_DETACH, TYPED_RESTART, TYPED_RELOAD,
 };
 
 /* The typed requests of the TYPED scenarios, by the userdata they carry. */
 enum { T_LOAD, T_LOAD_BARE, T_UNLOAD, T_RUN, T_PING, T_N };
+/* TYPED_RELOAD's: a slow one (each half near the deadline), one whose unload fails, one to
+ * an agent without RELOAD, one whose load never ends; and their UNLOADED callbacks. */
+enum { R_SLOW, R_BUSY, R_OLD, R_HUNG, R_N };
 
 struct typed_seen {
         int calls;
@@ -77,6 +80,11 @@ static struct {
         bool in_call;
         struct typed_seen typed[T_N];
         int typed_replies;
+        struct typed_seen reloaded[R_N], unloaded[R_N];
+        uint64_t unloaded_at[R_N], reloaded_at[R_N], reload_sent_at;
+        uint32_t slow_id;
+        int slow_step;
+        char got_reload[R_N][96]; /* "MODULE PATH PARAMS FLAGS" */
 } t;
 
 static struct kw_msg m;
@@ -172,12 +180,78 @@ static void finish(void)
 
 /* ---- the fake agent's input ---- */
 
+static void unloaded(uint32_t id, const char *module, int err)
+{
+        kw_msg_init(&m, KW_UNLOADED, id);
+        kw_msg_put_str(&m, KW_F_MODULE, module);
+        kw_msg_put_u64(&m, KW_F_ERRNO, (uint64_t)err);
+        kw_msg_put_u64(&m, KW_F_USEC, 77);
+        put_msg(&m);
+}
+
+/* The fake agent's RELOADs: by module name, what each case needs. */
+static void reload_request(const struct kw_frame *f)
+{
+        char module[32] = "", path[32] = "", params[32] = "";
+        uint64_t flags = 0;
+
+        (void)kw_frame_str(f, KW_F_MODULE, module, sizeof(module));
+        (void)kw_frame_str(f, KW_F_PATH, path, sizeof(path));
+        (void)kw_frame_str(f, KW_F_PARAMS, params, sizeof(params));
+        (void)kw_frame_u64(f, KW_F_FLAGS, &flags);
+        int k = !strcmp(module, "slow") ? R_SLOW : !strcmp(module, "busy") ? R_BUSY : !strcmp(module, "old") ? R_OLD
+                                                                                                           : R_HUNG;
+        snprintf(t.got_reload[k], sizeof(t.got_reload[0]), "%s %s %s %llu", module, path, params,
+                 (unsigned long long)flags);
+        kw_msg_init(&m, KW_RESULT, f->id);
+        switch (k) {
+        case R_SLOW: /* UNLOADED after 150 ms, the RESULT 150 ms later: each half within 200 */
+                t.slow_id = f->id;
+                kw_timer_arm_ms(t.step, 150);
+                return;
+        case R_BUSY: /* the unload fails: its RESULT only, no UNLOADED, no load */
+                kw_msg_put_u64(&m, KW_F_ERRNO, EBUSY);
+                kw_msg_put_str(&m, KW_F_ERROR, "module busy is in use");
+                kw_msg_put_str(&m, KW_F_MODULE, "busy");
+                kw_msg_put_u64(&m, KW_F_UNLOAD_ERRNO, EBUSY);
+                kw_msg_put_u64(&m, KW_F_UNLOAD_USEC, 5);
+                break;
+        case R_OLD: /* an agent of before RELOAD */
+                kw_msg_put_u64(&m, KW_F_ERRNO, EOPNOTSUPP);
+                kw_msg_put_str(&m, KW_F_ERROR, "unknown request type 15");
+                break;
+        default: /* unloaded, then an init that never returns */
+                unloaded(f->id, module, ENOENT);
+                return;
+        }
+        put_msg(&m);
+}
+
+static void slow_step(void)
+{
+        if (t.slow_step++ == 0) {
+                unloaded(t.slow_id, "slow", 0);
+                kw_timer_arm_ms(t.step, 150);
+                return;
+        }
+        kw_msg_init(&m, KW_RESULT, t.slow_id);
+        kw_msg_put_u64(&m, KW_F_ERRNO, 0);
+        kw_msg_put_u64(&m, KW_F_USEC, 900);
+        kw_msg_put_str(&m, KW_F_MODULE, "slow");
+        kw_msg_put_u64(&m, KW_F_UNLOAD_ERRNO, 0);
+        kw_msg_put_u64(&m, KW_F_UNLOAD_USEC, 77);
+        put_msg(&m);
+}
+
 /* The fake agent's answers in the TYPED scenarios. */
 static void typed_request(const struct kw_frame *f)
 {
         char params[64];
 
         switch (f->type) {
+        case KW_RELOAD:
+                reload_request(f);
+                return;
         case KW_LOAD:
                 if (t.sc == TYPED_TIMEOUT)
                         return; /* an init function that never returns */
@@ -383,16 +457,33 @@ static void on_reply(void *userdata, const struct kw_frame *f, const char *why)
                 finish();
 }
 
-static void on_typed(void *userdata, const struct kw_reply *r)
+static void seen_set(struct typed_seen *seen, const struct kw_reply *r)
 {
-        struct typed_seen *seen = &t.typed[(intptr_t)userdata];
-
         seen->calls++;
         seen->r = *r;
         seen->r.why = NULL;
         snprintf(seen->why, sizeof(seen->why), "%s", r->why ? r->why : "(null)");
         seen->in_call = t.in_call;
         seen->ready = kw_session_ready(t.s);
+}
+
+static void on_reload_unloaded(void *userdata, const struct kw_reply *r)
+{
+        seen_set(&t.unloaded[(intptr_t)userdata], r);
+        t.unloaded_at[(intptr_t)userdata] = kw_now_ms();
+}
+
+static void on_reloaded(void *userdata, const struct kw_reply *r)
+{
+        seen_set(&t.reloaded[(intptr_t)userdata], r);
+        t.reloaded_at[(intptr_t)userdata] = kw_now_ms();
+        if (++t.typed_replies == R_N)
+                finish();
+}
+
+static void on_typed(void *userdata, const struct kw_reply *r)
+{
+        seen_set(&t.typed[(intptr_t)userdata], r);
         if (++t.typed_replies == (t.sc == TYPED ? T_N : 1))
                 finish();
 }
@@ -425,6 +516,17 @@ static void typed_requests(void)
                 return;
         case TYPED_RESTART:
                 TYPED_CALL(kw_session_run(t.s, "sleep 100", ms, on_typed, (void *)T_RUN));
+                return;
+        case TYPED_RELOAD:
+                t.reload_sent_at = kw_now_ms();
+                TYPED_CALL(kw_session_reload(t.s, "slow", false, "/mnt/kmod-watch/slow.ko", "x=1", 200,
+                                             on_reload_unloaded, on_reloaded, (void *)R_SLOW));
+                TYPED_CALL(kw_session_reload(t.s, "busy", true, "/mnt/kmod-watch/busy.ko", NULL, 5000,
+                                             on_reload_unloaded, on_reloaded, (void *)R_BUSY));
+                TYPED_CALL(kw_session_reload(t.s, "old", false, "/mnt/kmod-watch/old.ko", "", 5000,
+                                             on_reload_unloaded, on_reloaded, (void *)R_OLD));
+                TYPED_CALL(kw_session_reload(t.s, "hung", false, "/mnt/kmod-watch/hung.ko", NULL, 300,
+                                             on_reload_unloaded, on_reloaded, (void *)R_HUNG));
                 return;
         default:
                 abort();
@@ -483,6 +585,10 @@ static void random_round(void)
 
 static void on_step(void *userdata)
 {
+        if (t.sc == TYPED_RELOAD && t.slow_id) {
+                slow_step();
+                return;
+        }
         if (t.sc != RANDOM_STREAM)
                 return;
         if (t.ready == 0 || t.out_len > sizeof(t.out) / 2) {
@@ -690,6 +796,49 @@ static void typed_agent_restart(void)
         CHECK(strstr(seen->why, "restarted") != NULL);
 }
 
+/* RELOAD: UNLOADED before the RESULT; a fresh deadline for the load half; an unload that
+ * fails answered alone; an old agent's EOPNOTSUPP told from the load's own errors. */
+static void typed_reload(void)
+{
+        const struct typed_seen *u = t.unloaded, *r = t.reloaded;
+
+        CHECK_EQ(run_captured(TYPED_RELOAD), 0);
+        CHECK(strcmp(t.got_reload[R_SLOW], "slow /mnt/kmod-watch/slow.ko x=1 0") == 0);
+        CHECK(strcmp(t.got_reload[R_BUSY], "busy /mnt/kmod-watch/busy.ko  1") == 0);
+        CHECK(strcmp(t.got_reload[R_OLD], "old /mnt/kmod-watch/old.ko  0") == 0); /* "" params: none */
+        for (int k = 0; k < R_N; k++) {
+                CHECK_EQ(r[k].calls, 1);
+                CHECK(!r[k].in_call && !u[k].in_call);
+        }
+        /* 300 ms in all, but each half within its 200 ms */
+        CHECK_EQ(u[R_SLOW].calls, 1);
+        CHECK_EQ(u[R_SLOW].r.kind, KW_REPLY_OK);
+        CHECK_EQ(u[R_SLOW].r.err, 0);
+        CHECK_EQ(u[R_SLOW].r.usec, 77);
+        CHECK(t.unloaded_at[R_SLOW] <= t.reloaded_at[R_SLOW]);
+        CHECK_EQ(r[R_SLOW].r.kind, KW_REPLY_OK);
+        CHECK_EQ(r[R_SLOW].r.err, 0);
+        CHECK_EQ(r[R_SLOW].r.usec, 900);
+        CHECK(r[R_SLOW].r.has_unload);
+        CHECK_EQ(r[R_SLOW].r.unload_err, 0);
+        CHECK(t.reloaded_at[R_SLOW] - t.reload_sent_at >= 250);
+        /* the unload failed: no UNLOADED, the RESULT is the unload's */
+        CHECK_EQ(u[R_BUSY].calls, 0);
+        CHECK_EQ(r[R_BUSY].r.err, EBUSY);
+        CHECK(r[R_BUSY].r.has_unload);
+        CHECK_EQ(r[R_BUSY].r.unload_err, EBUSY);
+        CHECK(strcmp(r[R_BUSY].r.error, "module busy is in use") == 0);
+        /* an old agent */
+        CHECK_EQ(u[R_OLD].calls, 0);
+        CHECK_EQ(r[R_OLD].r.err, EOPNOTSUPP);
+        CHECK(!r[R_OLD].r.has_unload);
+        /* the load half never ends: a timeout after its UNLOADED, the session still up */
+        CHECK_EQ(u[R_HUNG].calls, 1);
+        CHECK_EQ(u[R_HUNG].r.err, ENOENT);
+        CHECK_EQ(r[R_HUNG].r.kind, KW_REPLY_TIMEOUT);
+        CHECK(r[R_HUNG].ready);
+}
+
 static void on_never(void *userdata, const struct kw_reply *r)
 {
         CHECK(!"a request that was not sent was answered");
@@ -705,6 +854,7 @@ static void typed_not_sent(void)
         CHECK_EQ(kw_session_new(l, &ops, NULL, "", "", &s), 0);
         CHECK_EQ(kw_session_load(s, "/x.ko", NULL, 100, on_never, NULL), -ENOTCONN);
         CHECK_EQ(kw_session_unload(s, "x", true, 100, on_never, NULL), -ENOTCONN);
+        CHECK_EQ(kw_session_reload(s, "x", false, "/x.ko", NULL, 100, on_never, on_never, NULL), -ENOTCONN);
         CHECK_EQ(kw_session_run(s, "true", 100, on_never, NULL), -ENOTCONN);
         CHECK_EQ(kw_session_ping(s, 100, on_never, NULL), -ENOTCONN);
         kw_session_detach(s, "nothing was attached");
@@ -725,5 +875,6 @@ int main(void)
         RUN(typed_detach);
         RUN(typed_agent_restart);
         RUN(typed_not_sent);
+        RUN(typed_reload);
         TEST_DONE();
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loader.c — the unload/load sequence, one request at a time.
+ * loader.c — the unload/load sequence, one request at a time; the last
+ * unload and the first load fused into one RELOAD (one round trip) when the
+ * agent knows it, reported exactly as the two would be.
  */
 #include "loader.h"
 
@@ -38,9 +40,9 @@ static void no_answer_text(const struct kw_loader *ld, const struct kw_reply *r,
                          r->why ? r->why : "?");
 }
 
-static void on_unloaded(void *userdata, const struct kw_reply *r)
+/* The unload of loaded[idx] ended as r says: its event, and its line when it failed. */
+static void unload_said(struct kw_loader *ld, const struct kw_reply *r)
 {
-        struct kw_loader *ld = userdata;
         const struct kw_module *m = &ld->loaded.v[ld->idx];
         char text[1024];
         int err = r->kind == KW_REPLY_OK ? r->err : EIO;
@@ -68,9 +70,16 @@ static void on_unloaded(void *userdata, const struct kw_reply *r)
                         ld->failed = true;
                 }
         }
+}
+
+static void on_unloaded(void *userdata, const struct kw_reply *r)
+{
+        struct kw_loader *ld = userdata;
+
+        unload_said(ld, r);
         if (r->kind == KW_REPLY_TIMEOUT) {
                 char what[128];
-                snprintf(what, sizeof(what), "unloading %s", m->name);
+                snprintf(what, sizeof(what), "unloading %s", ld->loaded.v[ld->idx].name);
                 end(ld, KW_END_HUNG, false, what);
                 return;
         }
@@ -205,11 +214,111 @@ static void send_load(void *userdata, int err)
         }
 }
 
+/* ---- the last unload and the first load as one RELOAD ---- */
+
+/* UNLOADED: loaded[idx] is gone (or was not there); built[fuse_idx] is loading. */
+static void on_fused_unloaded(void *userdata, const struct kw_reply *r)
+{
+        struct kw_loader *ld = userdata;
+
+        if (!ld->fused || ld->fused_unloaded)
+                return;
+        unload_said(ld, r);
+        ld->fused_unloaded = true;
+        ld->loaded.n = ld->idx;
+        ld->step = KW_STEP_LOAD;
+        ld->idx = ld->fuse_idx;
+        ld->load_start_us = kw_loop_now_us(ld->loop);
+        ld->suspect = true;
+}
+
+static void on_fused_done(void *userdata, const struct kw_reply *r)
+{
+        struct kw_loader *ld = userdata;
+
+        if (!ld->fused)
+                return;
+        if (!ld->fused_unloaded && r->kind == KW_REPLY_OK && !r->has_unload && r->err == EOPNOTSUPP) {
+                /* an agent of before RELOAD: nothing happened; one request at a time from now on */
+                kw_debug("the guest agent does not know RELOAD: unloading and loading one by one");
+                ld->fused = false;
+                ld->no_reload = true;
+                ld->idx = ld->loaded.n;
+                next(ld);
+                return;
+        }
+        if (!ld->fused_unloaded && r->kind == KW_REPLY_OK && r->has_unload &&
+            (r->unload_err == 0 || r->unload_err == ENOENT)) {
+                /* the load was tried but its UNLOADED never came: the RESULT says it all */
+                struct kw_reply u = { .kind = KW_REPLY_OK, .err = r->unload_err };
+                on_fused_unloaded(ld, &u);
+        }
+        ld->fused = false;
+        if (ld->fused_unloaded)
+                on_loaded(ld, r);
+        else
+                on_unloaded(ld, r); /* the unload failed, hung, or the agent died in it: no load */
+}
+
+static void send_reload(void *userdata, int err)
+{
+        struct kw_loader *ld = userdata;
+        const struct kw_module *m = &ld->built.v[ld->fuse_idx];
+        char params[1024];
+
+        if (ld->step != KW_STEP_UNLOAD || !ld->fused)
+                return; /* the guest went away while the module was copied */
+        if (err < 0) {
+                ld->fused = false;
+                kw_err("cannot copy %s to the guest: %s", m->relpath, strerror(-err));
+                end(ld, KW_END_COPY_FAILED, true, NULL);
+                return;
+        }
+        kw_module_params(ld->o->param, ld->o->n_param, m->name, params, sizeof(params));
+        int r = ld->port->reload(ld->impl, ld->loaded.v[ld->idx].name, ld->o->force_unload, ld->load_path, params,
+                                 ld->o->load_timeout_s * 1000u, on_fused_unloaded, on_fused_done, ld);
+        if (r == 0)
+                return;
+        ld->fused = false;
+        if (r == -EOPNOTSUPP) {
+                ld->no_reload = true;
+                ld->idx = ld->loaded.n;
+                next(ld);
+                return;
+        }
+        kw_err("cannot send the reload request: %s", strerror(-r));
+        end(ld, KW_END_NOT_SENT, false, NULL);
+}
+
+/* The last unload of a reload, when a load follows it: sent with that load as
+ * one request. true: it is under way. */
+static bool fuse_start(struct kw_loader *ld)
+{
+        size_t j = 0;
+
+        if (ld->step != KW_STEP_UNLOAD || ld->no_reload || !ld->port->reload || ld->failed ||
+            ld->loaded.n != ld->n_keep + 1)
+                return false;
+        while (j < ld->built.n && !ld->built.v[j].reload)
+                j++;
+        if (j == ld->built.n)
+                return false;
+        ld->idx = ld->loaded.n - 1;
+        ld->fuse_idx = j;
+        ld->fused = true;
+        ld->fused_unloaded = false;
+        int r = ld->port->deliver(ld->impl, &ld->built.v[j], ld->load_path, sizeof(ld->load_path), send_reload, ld);
+        if (r < 0) {
+                ld->fused = false;
+                kw_err("cannot copy %s to the guest: %s", ld->built.v[j].relpath, strerror(-r));
+                end(ld, KW_END_NOT_SENT, true, NULL);
+        }
+        return true;
+}
+
 /* The unload phase: what is loaded beyond n_keep, last first. true: a request is out. */
 static bool unload_next(struct kw_loader *ld)
 {
-        if (ld->idx < ld->loaded.n) /* on_unloaded finished loaded[idx] */
-                ld->loaded.n = ld->idx;
         if (ld->step != KW_STEP_UNLOAD)
                 ld->n_keep = 0;
         if (ld->loaded.n > ld->n_keep) {
@@ -225,7 +334,9 @@ static bool unload_next(struct kw_loader *ld)
 static void next(struct kw_loader *ld)
 {
         if (ld->step == KW_STEP_UNLOAD || ld->step == KW_STEP_QUIT_UNLOAD || ld->step == KW_STEP_UNLOAD_ONLY) {
-                if (unload_next(ld))
+                if (ld->idx < ld->loaded.n) /* on_unloaded finished loaded[idx] */
+                        ld->loaded.n = ld->idx;
+                if (fuse_start(ld) || unload_next(ld))
                         return;
                 if (ld->step == KW_STEP_UNLOAD_ONLY) {
                         end(ld, KW_END_UNLOADED, false, NULL);
@@ -308,6 +419,7 @@ void kw_loader_reset(struct kw_loader *ld)
         ld->logging = false;
         ld->wedged = false;
         ld->suspect = false;
+        ld->no_reload = false; /* a new agent: ask it */
 }
 
 bool kw_loader_idle(const struct kw_loader *ld)

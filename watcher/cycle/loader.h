@@ -2,7 +2,8 @@
 /*
  * loader.h — the unload/load sequence: unload what a reload replaces (last
  * loaded first), then load the new build in dependency order, one request at
- * a time, each with its load/unload event and its line on failure (a module
+ * a time (the last unload and the first load as one RELOAD request when the
+ * agent knows it), each with its load/unload event and its line on failure (a module
  * that fails is reported and the others are still tried; those that depend on
  * it are skipped, said as such). It keeps
  * the list of what is loaded. How the sequence ended is reported up; what
@@ -62,6 +63,11 @@ struct kw_loader {
         bool suspect; /* the build is (partly) in this kernel: a crash now is likely its */
         bool wedged;  /* a request never came back: the agent is stuck with it */
         bool logging; /* kernel log lines now belong to a load or unload */
+        /* the last unload and the first load of a reload go as one RELOAD request */
+        bool no_reload;      /* the agent does not know RELOAD: one request each */
+        bool fused;          /* a RELOAD is out: loaded[idx] is unloaded, then built[fuse_idx] loaded */
+        bool fused_unloaded; /* its unload is over (UNLOADED came): what is left is the load */
+        size_t fuse_idx;
         struct kw_loop *loop;
         char load_path[PATH_MAX + 64];
 };

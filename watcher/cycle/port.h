@@ -50,6 +50,10 @@ struct kw_cycle_port {
                     void *ud);
         int (*unload)(void *impl, const char *module, bool force, unsigned timeout_ms, kw_result_fn fn,
                       void *ud);
+        /* unload module then load path, one request (kw_session_reload); -EOPNOTSUPP: not
+         * here (then unload and load go one by one) */
+        int (*reload)(void *impl, const char *module, bool force, const char *path, const char *params,
+                      unsigned timeout_ms, kw_result_fn unloaded, kw_result_fn fn, void *ud);
         int (*run)(void *impl, const char *cmd, unsigned timeout_ms, kw_result_fn fn, void *ud);
         int (*ping)(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud);
         /* every kernel record logged so far has reached us when fn runs */

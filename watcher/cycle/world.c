@@ -179,10 +179,13 @@ static int p_deliver(void *impl, const struct kw_module *m, char *ret_path, size
         char host_ko[PATH_MAX * 2];
 
         snprintf(host_ko, sizeof(host_ko), "%s/%s", w->dir, m->relpath);
-        int r = kw_symbolizer_snapshot(w->sym, m->name, host_ko); /* what an oops is resolved against */
+        /* the request first (over 9p done() sends it from in here), then the copy an oops is
+         * resolved against: taken in this same turn of the loop, before any build can rewrite it */
+        int d = kw_guest_deliver(w->guest, m->relpath, ret_path, size, done, ud);
+        int r = kw_symbolizer_snapshot(w->sym, m->name, host_ko);
         if (r < 0)
                 kw_debug("cannot keep a copy of %s for oops reports: %s", host_ko, strerror(-r));
-        return kw_guest_deliver(w->guest, m->relpath, ret_path, size, done, ud);
+        return d;
 }
 
 static int p_load(void *impl, const char *path, const char *params, unsigned timeout_ms, kw_result_fn fn, void *ud)
@@ -193,6 +196,13 @@ static int p_load(void *impl, const char *path, const char *params, unsigned tim
 static int p_unload(void *impl, const char *module, bool force, unsigned timeout_ms, kw_result_fn fn, void *ud)
 {
         return kw_session_unload(((struct world *)impl)->session, module, force, timeout_ms, fn, ud);
+}
+
+static int p_reload(void *impl, const char *module, bool force, const char *path, const char *params,
+                    unsigned timeout_ms, kw_result_fn unloaded, kw_result_fn fn, void *ud)
+{
+        return kw_session_reload(((struct world *)impl)->session, module, force, path, params, timeout_ms,
+                                 unloaded, fn, ud);
 }
 
 static int p_run(void *impl, const char *cmd, unsigned timeout_ms, kw_result_fn fn, void *ud)
@@ -224,6 +234,7 @@ static const struct kw_cycle_port real_port = {
         .deliver = p_deliver,
         .load = p_load,
         .unload = p_unload,
+        .reload = p_reload,
         .run = p_run,
         .ping = p_ping,
         .log_sync = p_log_sync,
