@@ -50,6 +50,9 @@ struct managed {
         bool kvm;
         bool greeted;
         struct kw_timer *boot_timer;
+        struct kw_timer *tick;     /* the boot's status line, while it boots */
+        uint64_t boot_start_ms;
+        char last_line[160];       /* the console's last line, for the status line */
         uint64_t restarts[KW_RESTARTS_MAX];
         unsigned n_restarts;
         bool stopping;
@@ -144,9 +147,35 @@ static void on_boot_timeout(void *userdata)
         m->ops->lost(m->userdata, why, true);
 }
 
+static void show_boot(struct managed *m)
+{
+        kw_ui_status("booting the guest (%s %s, %s): %.1f s%s%s", m->kit.arch, m->kit.release,
+                     m->kvm ? "KVM" : "TCG", (double)(kw_now_ms() - m->boot_start_ms) / 1000.0,
+                     m->last_line[0] ? " | " : "", m->last_line);
+}
+
+static void on_tick(void *userdata)
+{
+        struct managed *m = userdata;
+
+        if (m->greeted || !m->qemu)
+                return;
+        show_boot(m);
+        kw_timer_arm_ms(m->tick, 200);
+}
+
 static void on_console_line(void *userdata, const char *line)
 {
         struct managed *m = userdata;
+
+        if (!m->greeted) {
+                /* the status line's words; with --json a boot_progress event */
+                snprintf(m->last_line, sizeof(m->last_line), "%s", line);
+                kw_ev_begin("boot_progress");
+                kw_ev_int("ms", (long long)(kw_now_ms() - m->boot_start_ms));
+                kw_ev_str("line", line);
+                kw_ev_end();
+        }
 
         if (kw_ui_verbosity() >= 1)
                 fprintf(stderr, "guest| %s\n", line);
@@ -237,6 +266,9 @@ static int start_qemu(struct managed *m)
         }
         kw_debug("started %s (pid %d, %s)", q.binary, kw_qemu_pid(m->qemu), m->kvm ? "KVM" : "TCG");
         kw_note("booting the guest (%s %s, %s)", m->kit.arch, m->kit.release, m->kvm ? "KVM" : "TCG");
+        m->boot_start_ms = kw_now_ms();
+        m->last_line[0] = 0;
+        kw_timer_arm_ms(m->tick, 200);
         kw_timer_arm_ms(m->boot_timer,
                         m->kvm && m->o->accel == KW_ACCEL_AUTO ? KW_KVM_BOOT_BOUND_MS
                                                                 : (uint64_t)m->o->boot_timeout_s * 1000);
@@ -345,6 +377,9 @@ static int managed_new(struct kw_loop *l, const struct kw_opts *o, const char *d
         r = kw_timer_new(l, on_boot_timeout, m, &m->boot_timer);
         if (r < 0)
                 return r;
+        r = kw_timer_new(l, on_tick, m, &m->tick);
+        if (r < 0)
+                return r;
         /* KVM runs guests of the host's own architecture only */
         bool same_arch = kw_arch_find(o->arch) == kw_arch_host();
         m->kvm = o->accel == KW_ACCEL_KVM || (o->accel == KW_ACCEL_AUTO && same_arch && kvm_usable());
@@ -364,6 +399,8 @@ static void managed_ready(void *b)
 
         m->greeted = true;
         kw_timer_disarm(m->boot_timer);
+        kw_timer_disarm(m->tick);
+        kw_ui_status_clear();
 }
 
 static void managed_free(void *b)
@@ -375,6 +412,8 @@ static void managed_free(void *b)
         m->stopping = true;
         kw_qemu_stop(m->qemu);
         kw_timer_free(m->boot_timer);
+        kw_timer_free(m->tick);
+        kw_ui_status_clear();
         if (m->listen_fd >= 0) {
                 kw_loop_del(m->loop, m->listen_fd);
                 close(m->listen_fd);

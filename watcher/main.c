@@ -102,6 +102,8 @@ int main(int argc, char **argv)
                 .json = o.json,
                 .color = kw_opts_want_color(&o, STDERR_FILENO, isatty(STDERR_FILENO), getenv("NO_COLOR"), getenv("TERM")),
                 .color_out = kw_opts_want_color(&o, STDOUT_FILENO, isatty(STDOUT_FILENO), getenv("NO_COLOR"), getenv("TERM")),
+                .status = isatty(STDERR_FILENO) && !o.json && o.verbosity == 0 &&
+                          !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0),
                 .verbosity = o.verbosity,
         };
         kw_ui_setup(&ui);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "loop.h"
@@ -37,10 +39,44 @@ int kw_ui_verbosity(void)
         return opts.verbosity;
 }
 
+static bool status_shown;
+
+void kw_ui_status(const char *fmt, ...)
+{
+        char line[1024];
+        struct winsize ws;
+        va_list ap;
+
+        if (!opts.status)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1u : 79u;
+        size_t n = 0, cols = 0;
+        for (; line[n] && cols < width; n++) /* count characters, not UTF-8 continuation bytes */
+                cols += ((unsigned char)line[n] & 0xc0) != 0x80;
+        while (line[n] && ((unsigned char)line[n] & 0xc0) == 0x80)
+                n++;
+        fprintf(stderr, "\r\033[K%.*s", (int)n, line);
+        fflush(stderr);
+        status_shown = true;
+}
+
+void kw_ui_status_clear(void)
+{
+        if (!status_shown)
+                return;
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        status_shown = false;
+}
+
 static void vmsg(const char *color, const char *prefix, const char *fmt, va_list ap)
 {
         char line[4096];
 
+        kw_ui_status_clear();
         vsnprintf(line, sizeof(line), fmt, ap);
         if (opts.color && color)
                 fprintf(stderr, "\033[%sm%s%s\033[0m\n", color, prefix, line);
@@ -126,6 +162,7 @@ void kw_ui_clear(bool force)
 {
         if (!force && (opts.json || !habits.clear))
                 return;
+        status_shown = false;
         fputs("\033[H\033[2J\033[3J", stdout); /* like entr -c */
         fflush(stdout);
 }
@@ -408,6 +445,7 @@ void kw_ui_kmsg(uint64_t seq, unsigned level, uint64_t ts_usec, const char *text
                 kw_ev_end();
                 return;
         }
+        kw_ui_status_clear();
         const char *c = level_color(level);
         char stamp[32];
         snprintf(stamp, sizeof(stamp), "[%5llu.%06llu]", (unsigned long long)(ts_usec / 1000000),
@@ -425,11 +463,13 @@ void kw_ui_report_text(const char *text, size_t len)
 {
         FILE *f = opts.json ? stderr : stdout;
 
+        kw_ui_status_clear();
         fwrite(text, 1, len, f);
         fflush(f);
 }
 
 void kw_ui_text(const char *text, size_t len)
 {
+        kw_ui_status_clear();
         fwrite(text, 1, len, stderr);
 }

@@ -23,6 +23,7 @@ struct kw_ui_opts {
         bool color;     /* stderr gets colours (kmod-watch's own lines) */
         bool color_out; /* stdout gets colours (the kernel log) */
         int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
+        bool status;   /* stderr is a terminal for a person: one replaced status line for long work */
 };
 
 /* Terminal habits the run asked for (--bell, --clear). */
@@ -32,6 +33,13 @@ struct kw_ui_habits {
 };
 
 void kw_ui_setup(const struct kw_ui_opts *o);
+
+/* Progress of long work (a boot, a download) on one status line of stderr that
+ * each call replaces (cut to the terminal's width) and that any other output
+ * clears first. Only where opts.status says a person watches a terminal;
+ * elsewhere nothing (the callers' own lines and events say it). */
+void kw_ui_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kw_ui_status_clear(void);
 void kw_ui_set_habits(const struct kw_ui_habits *h);
 int kw_ui_verbosity(void);
 

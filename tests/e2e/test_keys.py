@@ -4,6 +4,7 @@
 leaves no QEMU behind. What a person sees is read with capture-pane."""
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -51,6 +52,20 @@ def main():
     envs = " ".join(f"{k}={shlex.quote(env[k])}" for k in ("XDG_RUNTIME_DIR", "NO_COLOR"))
     tmux("new-session", "-d", "-s", SESSION, "-x", "200", "-y", "50", f"env {envs} {cmd}; sleep 600")
     try:
+        def boot_status():
+            # while the guest boots: one status line, replaced in place (its seconds change,
+            # no scroll of copies); after the greeting it is gone
+            def status(s):  # the status line has no "kmod-watch: " prefix, the note before it has
+                return [ln for ln in s.splitlines() if ln.startswith("booting the guest (")]
+            first = wait_screen(lambda s: status(s), START, "the boot status line")
+            kw.check(re.search(r"TCG\): \d+\.\d s", status(first)[0]), f"no seconds in the status line:\n{first}")
+            later = wait_screen(lambda s: status(s) != status(first) or "guest ready" in s, START,
+                                "the status line to change")
+            kw.check(len(status(later)) <= 1, f"the status line scrolled instead of being replaced:\n{later}")
+            ready = wait_screen(lambda s: "guest ready" in s, START, "the greeting")
+            kw.check(not status(ready), f"the status line outlived the boot:\n{ready}")
+        t.case("boot: one status line with the seconds, replaced, gone once the guest greets", boot_status)
+
         def start():
             s = wait_screen(lambda s: "hello loaded" in s, START, "the first load")
             kw.check(s.count("keys: r rebuild and reload") == 1, "the key help is not shown once at start")
