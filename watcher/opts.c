@@ -21,7 +21,7 @@ enum {
         O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_CONNECT, O_SHARE, O_TAG,
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
-        O_MAKE,
+        O_MAKE, O_NO_REPLAY,
 };
 
 static const struct option longopts[] = {
@@ -46,6 +46,7 @@ static const struct option longopts[] = {
         { "exclude", required_argument, NULL, O_EXCLUDE },
         { "jobs", required_argument, NULL, 'j' },
         { "no-color", no_argument, NULL, O_NO_COLOR },
+        { "no-replay", no_argument, NULL, O_NO_REPLAY },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "connect", required_argument, NULL, O_CONNECT },
@@ -109,6 +110,8 @@ void kw_opts_help(FILE *f)
               "                          ARCH, CROSS_COMPILE, KERNELRELEASE in its environment)\n"
               "                          instead of dkms.conf, kbuild or DIR's Makefile\n"
               "      --cross-compile P   CROSS_COMPILE prefix (default from the environment)\n"
+              "      --no-replay         always run make (by default a save that changes only\n"
+              "                          sources kbuild recorded replays their commands)\n"
               "\n"
               "Watching:\n"
               "      --postpone          wait for the first change before building\n"
@@ -269,6 +272,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_EXCLUDE: r = push(o->exclude, &o->n_exclude, "--exclude", optarg); break;
                 case 'j': r = parse_uint("--jobs", optarg, 1, 1024, &o->jobs); break;
                 case O_NO_COLOR: o->no_color = true; break;
+                case O_NO_REPLAY: o->no_replay = true; break;
                 case 'v': o->verbosity++; break;
                 case 'q': o->verbosity = -1; break;
                 case O_CONNECT:
