@@ -176,6 +176,21 @@ int kw_cmd_split_cc(const char *cmd, char *cc, size_t cc_size, char *flags, size
         return r;
 }
 
+int kw_rp_obj_local(struct kw_rp_obj *o, const char *dir)
+{
+        size_t dl = strlen(dir);
+
+        for (size_t i = 0; i <= o->f.n_deps; i++) {
+                const char *d = i < o->f.n_deps ? o->f.deps[i] : o->f.source; /* fixdep lists the source apart */
+                if (!d || strncmp(d, dir, dl) != 0 || d[dl] != '/')
+                        continue; /* KDIR's headers: the fingerprint covers them */
+                int e = push(&o->local, &o->n_local, d + dl + 1, strlen(d + dl + 1));
+                if (e < 0)
+                        return e;
+        }
+        return 0;
+}
+
 void kw_rp_state_free(struct kw_rp_state *s)
 {
         if (!s)

@@ -88,6 +88,8 @@ struct kw_rp_state {
         struct kw_cmdfile order, symvers; /* modules.order and Module.symvers (modpost) */
 };
 
+/* o->local from o->f: the source and the dependencies under dir, relative to it. 0 or -ENOMEM. */
+int kw_rp_obj_local(struct kw_rp_obj *o, const char *dir);
 void kw_rp_state_free(struct kw_rp_state *s);
 
 /* The plan: replay n objects (marked in obj[], as many as state->n_obj), or

@@ -229,24 +229,12 @@ static int add_object(struct kw_rp_state *s, const char *dir, const char *target
         }
         s->n_obj++;
         const char *src = o->f.source;
-        size_t sl = src ? strlen(src) : 0, dl = strlen(dir);
+        size_t sl = src ? strlen(src) : 0;
         if (sl < 2 || strcmp(src + sl - 2, ".c") != 0) {
                 snprintf(why, size, "%s is not compiled from a .c file", target);
                 return -EINVAL;
         }
-        for (size_t i = 0; i <= o->f.n_deps; i++) {
-                const char *d = i < o->f.n_deps ? o->f.deps[i] : src; /* fixdep lists the source apart */
-                if (strncmp(d, dir, dl) != 0 || d[dl] != '/')
-                        continue; /* KDIR's headers: the fingerprint covers them */
-                char **lv = realloc(o->local, (o->n_local + 1) * sizeof(*lv));
-                if (!lv)
-                        return -ENOMEM;
-                o->local = lv;
-                if (!(lv[o->n_local] = strdup(d + dl + 1)))
-                        return -ENOMEM;
-                o->n_local++;
-        }
-        return 0;
+        return kw_rp_obj_local(o, dir);
 }
 
 static int add_module(struct kw_replay *r, struct kw_rp_state *s, const char *dir, const char *ko, char *why,
