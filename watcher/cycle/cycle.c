@@ -307,11 +307,11 @@ static void on_built(void *core, const struct kw_port_build *res)
         if (!res->replayed && res->why_make)
                 kw_ev_str("why_make", res->why_make);
         kw_ev_end();
-        if (res->replayed)
-                kw_note("replayed %zu object%s (%.2f s)", res->replayed, res->replayed == 1 ? "" : "s",
+        if (res->replayed) /* which path ran, and why make */
+                kw_note("replayed %zu object%s in %.2f s", res->replayed, res->replayed == 1 ? "" : "s",
                         (double)ms / 1000.0);
         else
-                kw_note("make (%s) (%.2f s)", res->why_make ? res->why_make : "", (double)ms / 1000.0);
+                kw_note("make (%s) in %.2f s", res->why_make ? res->why_make : "", (double)ms / 1000.0);
         /* the compiler's words as it printed them, when they say something */
         if (kw_ui_verbosity() <= 0 && shown && (!ok || strstr(shown, "warning:")))
                 kw_ui_text(shown, strlen(shown));
