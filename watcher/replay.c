@@ -153,6 +153,50 @@ static bool config_on(const char *conf, const char *name)
         return conf && strstr(conf, key);
 }
 
+/* The M= directory of a dkms.conf whose MAKE is kbuild's own, as DKMS's default is
+ * ("make -jN KERNELRELEASE=R -C KDIR M=TREE/NAME/VERSION/build"), with no PRE_BUILD:
+ * then DKMS runs nothing but that make, and a replay is as safe as with kbuild. */
+static bool dkms_kbuild(const struct kw_recipe *rc, char *mdir, size_t size)
+{
+        char cmd[8192], want[PATH_MAX * 2];
+        bool kdir = false;
+
+        mdir[0] = 0;
+        if (rc->dkms.pre_build[0] || !rc->kdir ||
+            kw_dkms_command(&rc->dkms, rc->release, rc->kdir, rc->dkms_tree, rc->jobs, cmd, sizeof(cmd)) < 0 ||
+            strpbrk(cmd, "'\"`$;&|<>()\\\n"))
+                return false;
+        snprintf(want, sizeof(want), "%s/%s/%s/build", rc->dkms_tree, rc->dkms.package_name,
+                 rc->dkms.package_version);
+        char *save = NULL, *tok = strtok_r(cmd, " \t", &save);
+        if (!tok || strcmp(tok, "make") != 0)
+                return false;
+        while ((tok = strtok_r(NULL, " \t", &save))) {
+                if (strcmp(tok, "-C") == 0) {
+                        tok = strtok_r(NULL, " \t", &save);
+                        kdir = tok && strcmp(tok, rc->kdir) == 0;
+                        if (!kdir)
+                                return false;
+                } else if (strncmp(tok, "M=", 2) == 0 && strcmp(tok + 2, want) == 0) {
+                        snprintf(mdir, size, "%s", tok + 2);
+                } else if (strncmp(tok, "-j", 2) != 0 && strncmp(tok, "KERNELRELEASE=", 14) != 0 &&
+                           strcmp(tok, "modules") != 0) {
+                        return false;
+                }
+        }
+        return kdir && mdir[0];
+}
+
+/* The directory kbuild builds in (its M=, what its .cmd files name), or false. */
+static bool m_dir(const struct kw_recipe *rc, char *mdir, size_t size)
+{
+        if (rc->kind == KW_RECIPE_KBUILD) {
+                snprintf(mdir, size, "%s", rc->dir);
+                return true;
+        }
+        return rc->kind == KW_RECIPE_DKMS && dkms_kbuild(rc, mdir, size);
+}
+
 /* Why DIR cannot be replayed with this recipe and KDIR at all, or NULL. */
 static const char *not_replayable(struct kw_replay *r, const struct kw_recipe *rc, const char *conf, char *buf,
                                   size_t size)
@@ -160,9 +204,10 @@ static const char *not_replayable(struct kw_replay *r, const struct kw_recipe *r
         char release[128] = "", path[PATH_MAX * 2];
         struct stat st;
 
-        if (rc->kind != KW_RECIPE_KBUILD) {
-                snprintf(buf, size, "building with %s, which may do more than kbuild's rules",
-                         kw_recipe_name(rc->kind));
+        if (!m_dir(rc, path, sizeof(path))) {
+                snprintf(buf, size, "building with %s, which may do more than kbuild's rules%s",
+                         kw_recipe_name(rc->kind),
+                         rc->kind == KW_RECIPE_DKMS ? " (its MAKE is not DKMS's default, or it has a PRE_BUILD)" : "");
                 return buf;
         }
         if (!rc->kdir || kw_kdir_release(rc->kdir, release, sizeof(release)) < 0 || strncmp(release, "6.1.", 4) != 0) {
@@ -292,8 +337,10 @@ static int add_module(struct kw_replay *r, struct kw_rp_state *s, const char *di
 
 static int learn(struct kw_replay *r, const struct kw_recipe *rc, struct kw_rp_state *s, char *why, size_t size)
 {
-        char path[PATH_MAX * 2];
-        const char *dir = rc->dir;
+        char path[PATH_MAX * 2], dir[PATH_MAX];
+
+        if (!m_dir(rc, dir, sizeof(dir)))
+                return -EINVAL;
 
         snprintf(path, sizeof(path), "%s/modules.order", dir);
         char *order = read_text(path);
