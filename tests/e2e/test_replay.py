@@ -24,7 +24,7 @@ RUN = None
 KDIR = None
 CHATTER = re.compile(r"^\s+(CC|LD|MODPOST|BTF|AR|AS)\b", re.M)
 PRODUCTS = (".ko", ".o", ".mod.c", ".cmd", ".mod", ".d", ".symvers", ".order")
-PROBE = "\nint kw_replay_probe(void);\nint kw_replay_probe(void)\n{\n\treturn 7;\n}\n"
+PROBE = "\nint kw_replay_probe_{0}(void);\nint kw_replay_probe_{0}(void)\n{{\n\treturn 7;\n}}\n"
 
 
 def session(base, d, extra=()):
@@ -44,16 +44,16 @@ def edit(d, name, old=None, new=None):
     p = os.path.join(d, name)
     with open(p) as f:
         text = f.read()
-    if old is None:
-        text += PROBE
+    if old is None:  # a new function, named after the file (modules link several)
+        text += PROBE.format(re.sub(r"\W", "_", name[:-2]))
     else:
         kw.check(old in text, f"{name} has no {old!r}")
         text = text.replace(old, new, 1)
     kw.write_file(p, text)
 
 
-def make(d, *targets):
-    r = subprocess.run(["make", "-C", KDIR, "M=" + d, "-j2"] + list(targets), capture_output=True,
+def make(d, *targets, kdir=None):
+    r = subprocess.run(["make", "-C", kdir or KDIR, "M=" + d, "-j2"] + list(targets), capture_output=True,
                        text=True, timeout=900)
     return r.returncode, r.stdout + r.stderr
 
@@ -146,7 +146,7 @@ def case_fallbacks(t):
             kw.check(e.get("why_make") == "KDIR's Module.symvers changed", f"KDIR changed: {e}", k)
             t.diag("header → replayed 10; Makefile, new file, KDIR → make with the reason")
             k.stop()
-        status, out = make(d, "modules")
+        status, out = make(d, "modules", kdir=kdir)
         kw.check(status == 0 and not CHATTER.search(out), f"make at the end did something:\n{out}")
     finally:
         kw.cleanup(RUN, base)
