@@ -49,6 +49,7 @@ struct kw_opts {
         const char *exclude[KW_MAX_LIST];
         size_t n_exclude;
         unsigned jobs;                   /* 0: make's default */
+        bool no_replay;                  /* --no-replay: every build is make (replay.h) */
         bool no_color;                   /* --no-color, --color=never */
         bool force_color;                /* --color=always */
         int verbosity;

@@ -81,7 +81,7 @@ static void sink(void *userdata, const char *event, const struct kw_ev *e)
         strncat(F.events, item, sizeof(F.events) - strlen(F.events) - 1);
 }
 
-static int f_build_start(void *impl, kw_port_built_fn done, void *core)
+static int f_build_start(void *impl, const struct kw_batch *b, kw_port_built_fn done, void *core)
 {
         F.builds++;
         F.building = true;
@@ -252,7 +252,9 @@ static void make_done(bool ok)
 {
         CHECK(F.building);
         F.building = false;
-        F.built(F.core, ok, ok ? "" : "hello.c:3:1: error: expected ';'\n", 700);
+        struct kw_port_build res = { .ok = ok, .shown = ok ? "" : "hello.c:3:1: error: expected ';'\n", .ms = 700,
+                                     .why_make = "no replay state yet" };
+        F.built(F.core, &res);
         advance(0);
 }
 

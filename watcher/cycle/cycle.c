@@ -25,7 +25,7 @@
 
 const char kw_cycle_keys_help[] = "keys: r rebuild and reload, u unload, b reboot the guest, c clear, q quit, ? help";
 
-static void start_build(struct kw_cycle *c);
+static void start_build(struct kw_cycle *c, const struct kw_batch *b);
 
 bool kw_cycle_channel_up(const struct kw_cycle *c)
 {
@@ -290,16 +290,21 @@ static int take_build(struct kw_cycle *c)
         return r;
 }
 
-/* build_end: when it failed, why (the compiler's messages, or the line that
- * said it); when it worked, the modules it made. */
-static void build_end_event(struct kw_cycle *c, bool ok, uint64_t ms, const char *why)
+/* build_end: which path ran (replay or make, and why make); when it failed,
+ * why (the compiler's messages, or the line that said it); when it worked,
+ * the modules it made. */
+static void build_end_event(struct kw_cycle *c, bool ok, const struct kw_port_build *res, const char *why)
 {
         const char *names[64];
         size_t n = c->built.n < 64 ? c->built.n : 64;
 
         kw_ev_begin("build_end");
         kw_ev_bool("ok", ok);
-        kw_ev_int("ms", (long long)ms);
+        kw_ev_int("ms", (long long)res->ms);
+        kw_ev_str("path", res->replayed ? "replay" : "make");
+        kw_ev_int("replayed", (long long)res->replayed);
+        if (!res->replayed && res->why_make)
+                kw_ev_str("why_make", res->why_make);
         if (!ok)
                 kw_ev_str("error", why && *why ? why : "make failed");
         for (size_t i = 0; ok && i < n; i++)
@@ -309,18 +314,26 @@ static void build_end_event(struct kw_cycle *c, bool ok, uint64_t ms, const char
         kw_ev_end();
 }
 
-static void on_built(void *core, bool ok, const char *shown, uint64_t ms)
+static void on_built(void *core, const struct kw_port_build *res)
 {
         struct kw_cycle *c = core;
+        bool ok = res->ok;
+        const char *shown = res->shown;
+        uint64_t ms = res->ms;
 
         c->building = false;
         c->build_ms = ms;
+        if (res->replayed) /* which path ran, and why make */
+                kw_note("replayed %zu object%s in %.2f s", res->replayed, res->replayed == 1 ? "" : "s",
+                        (double)ms / 1000.0);
+        else
+                kw_note("make (%s) in %.2f s", res->why_make ? res->why_make : "", (double)ms / 1000.0);
         /* the compiler's words as it printed them, when they say something */
         if (kw_ui_verbosity() <= 0 && shown && (!ok || strstr(shown, "warning:")))
                 kw_ui_text(shown, strlen(shown));
         bool stale = !c->o->once && kw_changes_pending(&c->changes);
         int took = ok && !stale ? take_build(c) : 0;
-        build_end_event(c, ok && took >= 0, ms, ok ? kw_ui_last_error() : shown);
+        build_end_event(c, ok && took >= 0, res, ok ? kw_ui_last_error() : shown);
         if (stale) {
                 /* sources changed under this build: its result is stale; build again */
                 kw_debug("changes during the build: building again");
@@ -349,7 +362,7 @@ static void on_built(void *core, bool ok, const char *shown, uint64_t ms)
                 kw_note("built in %.2f s; waiting for the guest", (double)ms / 1000.0);
 }
 
-static void start_build(struct kw_cycle *c)
+static void start_build(struct kw_cycle *c, const struct kw_batch *b)
 {
         if (c->building)
                 return;
@@ -357,7 +370,7 @@ static void start_build(struct kw_cycle *c)
         kw_ev_begin("build_start");
         kw_ev_end();
         kw_note("building %s", c->dir);
-        int r = c->port->build_start(c->impl, on_built, c);
+        int r = c->port->build_start(c->impl, b, on_built, c);
         if (r < 0) {
                 if (r != -ECANCELED) /* the port said why */
                         kw_err("cannot start make: %s", strerror(-r));
@@ -385,7 +398,7 @@ static void on_batch(void *core, const struct kw_batch *b, uint64_t first_ms)
         kw_ev_end();
         kw_note("changed: %s%s", b->paths[0], b->n > 1 ? " …" : "");
         c->change_ms = first_ms;
-        start_build(c);
+        start_build(c, b);
 }
 
 void kw_cycle_on_changes(struct kw_cycle *c)
@@ -442,7 +455,7 @@ void kw_cycle_on_key(struct kw_cycle *c, char key)
         case 'r':
                 c->force_reload = true;
                 c->change_ms = 0;
-                start_build(c);
+                start_build(c, NULL);
                 break;
         case 'u':
                 if (!kw_loader_idle(&c->loader) || !c->loader.loaded.n || !kw_cycle_channel_up(c)) {
@@ -547,7 +560,7 @@ void kw_cycle_set_symbolizer(struct kw_cycle *c, struct kw_symbolizer *sym)
 void kw_cycle_start(struct kw_cycle *c)
 {
         if (!c->o->postpone || c->o->once)
-                start_build(c);
+                start_build(c, NULL);
         else
                 kw_info("waiting for the first change in %s", c->dir);
 }

@@ -16,14 +16,22 @@
 #include "modules.h"
 #include "session.h"
 
-/* make's result: shown is what of its output a person wants (the compiler's
+/* A build's result: shown is what of its output a person wants (the compiler's
  * words without kbuild's chatter, kw_build_filter_output), "" when nothing. */
-typedef void (*kw_port_built_fn)(void *core, bool ok, const char *shown, uint64_t ms);
+struct kw_port_build {
+        bool ok;
+        const char *shown;
+        uint64_t ms;
+        size_t replayed;      /* objects replayed (replay.h); 0: make ran */
+        const char *why_make; /* make ran: why not a replay ("Makefile changed") */
+};
+typedef void (*kw_port_built_fn)(void *core, const struct kw_port_build *res);
 typedef void (*kw_port_delivered_fn)(void *ud, int err);
 
 struct kw_cycle_port {
-        /* building: one make at a time; cancel kills it (done is not called) */
-        int (*build_start)(void *impl, kw_port_built_fn done, void *core);
+        /* building: one build at a time, make or a replay of what changed in b (NULL: not
+         * after a save), the world decides which; cancel kills it (done is not called) */
+        int (*build_start)(void *impl, const struct kw_batch *b, kw_port_built_fn done, void *core);
         void (*build_cancel)(void *impl);
         /* adds the modules the last successful make wrote to ret (empty), in modules.order
          * order; 0 or -errno (the problem was already said in one line) */

@@ -28,6 +28,7 @@
 #include "proto.h"
 #include "reappear.h"
 #include "recipe.h"
+#include "replay.h"
 #include "srcalias.h"
 #include "session.h"
 #include "symbolize.h"
@@ -46,6 +47,10 @@ struct world {
         struct kw_filter filter;
         struct kw_watch *watch;
         struct kw_build *build;
+        struct kw_replay *replay;         /* what the last make taught (replay.h) */
+        struct kw_replay_run *replaying; /* a replay running instead of make */
+        size_t replayed;                 /* this build: objects replayed, 0: make */
+        char why_make[256];              /* this build is make: why */
         struct kw_recipe recipe; /* how DIR is built (recipe.h) */
         char alias[PATH_MAX];     /* DIR as make can take it (srcalias.h), or "" */
         char alias_tmp[PATH_MAX];
@@ -67,21 +72,39 @@ static void remember_dir(struct world *w);
 
 /* ---- the port ---- */
 
+static void built(struct world *w, bool ok, const char *output, size_t len, uint64_t ms)
+{
+        char *shown = kw_build_filter_output(output, len);
+        struct kw_port_build res = { .ok = ok, .shown = shown ? shown : "", .ms = ms, .replayed = w->replayed,
+                                     .why_make = w->replayed ? NULL : w->why_make };
+
+        w->built(w->built_core, &res);
+        free(shown);
+}
+
 static void on_make_done(void *userdata, bool ok, const char *output, size_t len, uint64_t ms)
 {
         struct world *w = userdata;
-        char *shown = kw_build_filter_output(output, len);
 
         w->build = NULL;
-        w->built(w->built_core, ok, shown ? shown : "", ms);
-        free(shown);
+        kw_replay_after_make(w->replay, &w->recipe, ok); /* what make wrote is the truth now */
+        built(w, ok, output, len, ms);
         if (!ok && memmem(output, len, "/lib/modules/", 13) && memmem(output, len, "No such file or directory", 25))
                 kw_note("building with %s looked for the host's /lib/modules/…/build: point it at the guest's "
                         "tree with --make 'make KDIR=\"$KDIR\"' (or the variable its Makefile reads)",
                         kw_recipe_name(w->recipe.kind));
 }
 
-static int p_build_start(void *impl, kw_port_built_fn done, void *core)
+static void on_replay_done(void *userdata, bool ok, const char *output, size_t len, uint64_t ms)
+{
+        struct world *w = userdata;
+
+        w->replaying = NULL;
+        built(w, ok, output, len, ms);
+}
+
+/* Replay or make: the one place it is decided (kw_replay_decide, replay.h). */
+static int p_build_start(void *impl, const struct kw_batch *b, kw_port_built_fn done, void *core)
 {
         struct world *w = impl;
         int r = kw_recipe_prepare(&w->recipe);
@@ -90,6 +113,15 @@ static int p_build_start(void *impl, kw_port_built_fn done, void *core)
                 return -ECANCELED; /* said */
         w->built = done;
         w->built_core = core;
+        w->replayed = kw_replay_decide(w->replay, &w->recipe, w->o->no_replay, b, w->why_make, sizeof(w->why_make));
+        if (w->replayed) {
+                r = kw_replay_start(w->replay, w->loop, &w->recipe, on_replay_done, w, &w->replaying);
+                if (r >= 0)
+                        return r;
+                snprintf(w->why_make, sizeof(w->why_make), "the replay could not start: %s", strerror(-r));
+                w->replayed = 0;
+        }
+        kw_debug("make: %s", w->why_make);
         return kw_build_start(w->loop, &w->recipe, on_make_done, w, &w->build);
 }
 
@@ -99,6 +131,9 @@ static void p_build_cancel(void *impl)
 
         kw_build_cancel(w->build);
         w->build = NULL;
+        kw_replay_cancel(w->replaying);
+        w->replaying = NULL;
+        kw_replay_after_make(w->replay, &w->recipe, false); /* a build cut short: the tree is unknown */
 }
 
 static int p_collect(void *impl, struct kw_modlist *ret)
@@ -532,6 +567,8 @@ int kw_cycle_run(const struct kw_opts *o)
         kw_ui_set_habits(&(struct kw_ui_habits){ .bell = o->bell, .clear = o->clear });
         kw_filter_init(&w->filter);
         r = kw_loop_new(&w->loop);
+        if (r >= 0)
+                r = kw_replay_new(&w->replay);
         if (r < 0)
                 goto out;
         r = kw_cycle_new(w->loop, o, w->dir, &real_port, w, NULL, &w->cycle);
@@ -577,6 +614,8 @@ int kw_cycle_run(const struct kw_opts *o)
 out:
         kw_keys_stop();
         kw_build_cancel(w->build);
+        kw_replay_cancel(w->replaying);
+        kw_replay_free(w->replay);
         kw_recipe_cleanup(&w->recipe);
         kw_srcalias_remove(w->alias_tmp);
         kw_guest_free(w->guest);

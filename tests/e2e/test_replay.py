@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""The replay build (watcher/replay.h) against real kbuild (the kit's 6.1 headers).
+
+Builds are driven by kmod-watch itself with --json and no guest (--connect to a
+socket that never appears: kmod-watch builds and waits for the guest), so only
+the last case boots one. Every example and tests/fixtures/multi-file (ten .c
+files, one module, one exporting a symbol so genksyms runs) is built both ways:
+a replay after an edit, then a clean make of the same sources in the same
+directory; every .ko, .o, .mod.c and .cmd file must be byte-identical, and a make
+right after the replay must have nothing to do. A header edit replays its
+dependents; a Makefile edit, a new file and a change in KDIR each run make (the
+build_end event's why_make); --no-replay always makes; a syntax error through the
+replay fails the build with the compiler's own line, as make shows it."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import kw
+
+RUN = None
+KDIR = None
+CHATTER = re.compile(r"^\s+(CC|LD|MODPOST|BTF|AR|AS)\b", re.M)
+PRODUCTS = (".ko", ".o", ".mod.c", ".cmd", ".mod", ".d", ".symvers", ".order")
+PROBE = "\nint kw_replay_probe_{0}(void);\nint kw_replay_probe_{0}(void)\n{{\n\treturn 7;\n}}\n"
+
+
+def session(base, d, extra=()):
+    """kmod-watch building d with no guest (its socket never appears)."""
+    env, _ = kw.isolated_env(base)
+    args = ["--connect", "unix:" + os.path.join(base, "no-guest.sock"), "--boot-timeout", "3600", "--json", "-j2"] + list(extra) + [d]
+    return kw.KmodWatch(RUN.kmod_watch, args, env=env, needles=[base])
+
+
+def build_end(k, path, timeout=300):
+    e = k.wait_event("build_end", timeout=timeout)
+    kw.check(e.get("path") == path, f"expected the {path} path, got {e}", k)
+    return e
+
+
+def edit(d, name, old=None, new=None):
+    p = os.path.join(d, name)
+    with open(p) as f:
+        text = f.read()
+    if old is None:  # a new function, named after the file (modules link several)
+        text += PROBE.format(re.sub(r"\W", "_", name[:-2]))
+    else:
+        kw.check(old in text, f"{name} has no {old!r}")
+        text = text.replace(old, new, 1)
+    kw.write_file(p, text)
+
+
+def make(d, *targets, kdir=None):
+    r = subprocess.run(["make", "-C", kdir or KDIR, "M=" + d, "-j2"] + list(targets), capture_output=True,
+                       text=True, timeout=900)
+    return r.returncode, r.stdout + r.stderr
+
+
+def products(d):
+    return sorted(f for f in os.listdir(d) if f.endswith(PRODUCTS))
+
+
+def case_both_ways(t, src, name, edited):
+    """Replay after an edit vs. a clean make of the same sources: byte for byte."""
+    base, d = kw.copy_tree(src, name, "replay")
+    try:
+        with session(base, d) as k:
+            e = build_end(k, "make", timeout=900)
+            kw.check(e["ok"] and e.get("why_make") == "no replay state yet", f"first build: {e}", k)
+            edit(d, edited)
+            e = build_end(k, "replay")
+            kw.check(e["ok"] and e["replayed"] == 1, f"expected one object replayed: {e}", k)
+            # kbuild's M= (for dkms.conf, DKMS's tree, a link to DIR that lives while kmod-watch runs)
+            with open(os.path.join(d, "modules.order")) as f:
+                m = os.path.dirname(f.readline().strip())
+            status, out = make(m, "modules")
+            kw.check(status == 0 and not CHATTER.search(out), f"make after the replay did something:\n{out}", k)
+            replayed = os.path.join(base, "replayed")
+            os.mkdir(replayed)
+            names = products(d)
+            for f in names:
+                shutil.copy2(os.path.join(d, f), replayed)
+            make(m, "clean")
+            status, out = make(m, "modules")
+            kw.check(status == 0, f"the clean make failed:\n{out}", k)
+            kw.check(products(d) == names, f"different files: {sorted(set(products(d)) ^ set(names))}", k)
+            differ = [f for f in names if open(os.path.join(d, f), "rb").read() !=
+                      open(os.path.join(replayed, f), "rb").read()]
+            kw.check(not differ, f"not byte-identical to a clean make: {differ}", k)
+            k.stop()
+        kos = [f for f in names if f.endswith(".ko")]
+        t.diag(f"{name}: {len(names)} files identical ({', '.join(kos)}); make after the replay: nothing to do")
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def case_dkms(t):
+    """Real Debian *-dkms sources (test_dkms.py fetches them): vpoll's dkms.conf runs DKMS's
+    default kbuild make, so it replays, byte for byte; dm-writeboost's MAKE goes through its
+    Makefile, so it is make, said why."""
+    import test_dkms
+    case_both_ways(t, test_dkms.source_of("vpoll-dkms"), "vpoll", "vpoll.c")
+    src = test_dkms.source_of("dm-writeboost-dkms")
+    base, d = kw.copy_tree(src, os.path.basename(src), "replay-dkms")
+    try:
+        with session(base, d) as k:
+            build_end(k, "make", timeout=900)
+            edit(d, "dm-writeboost-daemon.c")
+            e = build_end(k, "make", timeout=900)
+            kw.check(e.get("why_make", "").startswith("building with dkms.conf, which may do more"), f"{e}", k)
+            t.diag(f"dm-writeboost: make ({e['why_make']})")
+            k.stop()
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def case_fallbacks(t):
+    """A header replays its dependents; Makefile, new file, KDIR → make, said why."""
+    base, d = kw.copy_fixture("multi-file", "replay-fall")
+    kdir = os.path.join(base, "kdir")  # KDIR as links to the kit's, its Module.symvers a copy we may touch
+    os.mkdir(kdir)
+    for e in os.listdir(KDIR):
+        os.symlink(os.path.realpath(os.path.join(KDIR, e)), os.path.join(kdir, e))
+    os.unlink(os.path.join(kdir, "Module.symvers"))
+    shutil.copy2(os.path.join(KDIR, "Module.symvers"), os.path.join(kdir, "Module.symvers"))
+    try:
+        with session(base, d, ["--kdir", kdir]) as k:
+            build_end(k, "make")
+            edit(d, "parts.h", "KWMULTI_SCALE 3", "KWMULTI_SCALE 4")
+            e = build_end(k, "replay")
+            kw.check(e["ok"] and e["replayed"] == 10, f"parts.h: expected its 10 dependents replayed: {e}", k)
+            edit(d, "Makefile", "obj-m", "# a comment\nobj-m")
+            e = build_end(k, "make")
+            kw.check(e.get("why_make") == "Makefile changed", f"Makefile: {e}", k)
+            kw.write_file(os.path.join(d, "extra.c"), "/* not built */\n")
+            e = build_end(k, "make")
+            kw.check(e.get("why_make") == "new source file extra.c", f"new file: {e}", k)
+            edit(d, "part5.c")
+            e = build_end(k, "replay")  # the state was learned again after those makes
+            kw.check(e["ok"] and e["replayed"] == 1, f"part5.c after the makes: {e}", k)
+            os.utime(os.path.join(kdir, "Module.symvers"))
+            edit(d, "part6.c")
+            e = build_end(k, "make")
+            kw.check(e.get("why_make") == "KDIR's Module.symvers changed", f"KDIR changed: {e}", k)
+            t.diag("header → replayed 10; Makefile, new file, KDIR → make with the reason")
+            k.stop()
+        status, out = make(d, "modules", kdir=kdir)
+        kw.check(status == 0 and not CHATTER.search(out), f"make at the end did something:\n{out}")
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def case_no_replay(t):
+    base, d = kw.copy_example(RUN, "replay-off")
+    try:
+        with session(base, d, ["--no-replay"]) as k:
+            build_end(k, "make")
+            edit(d, "hello.c")
+            e = build_end(k, "make")
+            kw.check(e.get("why_make") == "--no-replay", f"--no-replay: {e}", k)
+            k.stop()
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def case_syntax_error(t):
+    """The compiler's line through the replay, the same as make prints it; the fix replays."""
+    base, d = kw.copy_example(RUN, "replay-err")
+    try:
+        with session(base, d) as k:
+            build_end(k, "make")
+            mark = len(k.stderr_lines)
+            edit(d, "hello.c", 'build A\\n");', 'build A\\n")')
+            e = build_end(k, "replay")
+            kw.check(not e["ok"], f"a syntax error built: {e}", k)
+            k.collect(1)
+            said = "\n".join(k.stderr_lines[mark:])
+            errs = re.findall(r"^\S*hello\.c:\d+:\d+: error: .*$", said, re.M)
+            kw.check(errs, "no hello.c:LINE:COL: error: line shown", k)
+            kw.check("build failed" in said, "no 'build failed' line", k)
+            _, out = make(d, "modules")
+            made = re.findall(r"^\S*hello\.c:\d+:\d+: error: .*$", out, re.M)
+            kw.check(made == errs, f"make says {made}, the replay said {errs}", k)
+            edit(d, "hello.c", 'build A\\n")', 'build B\\n");')
+            e = build_end(k, "replay")  # the failed object is still due: replayed with the fix
+            kw.check(e["ok"] and e["replayed"] == 1, f"the fix after a failed replay: {e}", k)
+            t.diag("replay: " + errs[0])
+            k.stop()
+        status, out = make(d, "modules")
+        kw.check(status == 0 and not CHATTER.search(out), f"make at the end did something:\n{out}")
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def case_guest(t):
+    """In a real guest: a save replays, the new printk appears."""
+    base, d = kw.copy_example(RUN, "replay-guest")
+    env, _ = kw.isolated_env(base)
+    try:
+        with kw.KmodWatch(RUN.kmod_watch, ["--accel", "tcg", "--json"] + kw.arch_args(RUN) + [d],
+                          env=env, needles=[base]) as k:
+            k.wait_event("load", lambda e: e.get("ok"), timeout=240)
+            kw.write_file(os.path.join(d, "hello.c"), kw.hello_source(d, "replayed build R"))
+            e = build_end(k, "replay")
+            kw.check(e["ok"], f"{e}", k)
+            k.wait_event("kmsg", lambda e: "replayed build R" in e.get("text", ""), timeout=60)
+            t.diag(f"replayed in {e['ms']} ms and loaded")
+            k.stop()
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def main():
+    global RUN, KDIR
+    RUN = kw.parse_args()
+    arch = kw.require_guest(RUN)
+    kit = subprocess.run([RUN.kmod_watch, "kit", "path", "--arch", arch], capture_output=True,
+                         text=True).stdout.strip()
+    KDIR = os.path.join(kit, "kdir")
+    if not os.path.isdir(KDIR):
+        kw.skip(f"the kit has no kdir ({KDIR})")
+    t = kw.Tap("the replay build")
+    for name in sorted(os.listdir(RUN.examples)):
+        src = os.path.join(RUN.examples, name)
+        if not os.path.isfile(os.path.join(src, "Makefile")):
+            continue
+        first = sorted(f for f in os.listdir(src) if f.endswith(".c"))[0]
+        t.case(f"{name}: replay after editing {first} = clean make, byte for byte; make has nothing to do",
+               case_both_ways, t, src, name, first)
+    t.case("multi-file (10 objects, genksyms): replay after editing part0.c = clean make, byte for byte",
+           case_both_ways, t, os.path.join(kw.FIXTURES, "multi-file"), "multi-file", "part0.c")
+    if shutil.which("apt-get") and shutil.which("dpkg-deb"):
+        t.case("Debian's vpoll-dkms (DKMS's default MAKE) replays byte for byte; dm-writeboost-dkms → make",
+               case_dkms, t)
+    t.case("a header replays its 10 dependents; Makefile, new file, KDIR → make, with the reason",
+           case_fallbacks, t)
+    t.case("--no-replay → make", case_no_replay, t)
+    t.case("syntax error through the replay: the compiler's line as make prints it; the fix replays",
+           case_syntax_error, t)
+    t.case("a replayed build loads in the guest", case_guest, t)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay.h — the replay build: after a save, compile again only the objects
+ * whose recorded dependencies changed, with the very commands kbuild recorded
+ * in their .cmd files (and what kbuild's rule runs beside them: fixdep,
+ * check-local-export, objtool's dependency line, genksyms), then modpost,
+ * `.mod.o` when modpost's `.mod.c` changed, and the `.ko` links — what make
+ * would do, in a third of the time, because make re-reads all of kbuild's
+ * makefiles to find it out.
+ *
+ * Safe only when the last build was a successful make (or replay) of the
+ * kbuild recipe with the same fingerprint (KDIR, its config and
+ * Module.symvers, the command line, kbuild's tools), every changed path is a
+ * recorded dependency of some object, and no Makefile, Kbuild or dkms.conf
+ * changed, no source came or went. The state is learned from the files make
+ * wrote after every successful make; anything else is make, with one line
+ * saying why. The tree a replay leaves is the tree make leaves: the same
+ * objects, the same .cmd files (fixdep writes them), so a later make has
+ * nothing to do. Kbuild 6.1's rules (the kit's kernel); other versions: make.
+ *
+ * The decision (replay-cmd.c: kw_rp_plan) is pure; this file reads the disk
+ * for it, and replay-run.c runs the steps as children of the loop.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "build.h"
+#include "debounce.h"
+#include "loop.h"
+#include "recipe.h"
+
+struct kw_replay;
+struct kw_replay_run;
+
+int kw_replay_new(struct kw_replay **ret);
+void kw_replay_free(struct kw_replay *r);
+
+/* After a make: learn what it wrote (ok) or forget everything (!ok). */
+void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool ok);
+
+/* Replay or make for this batch (NULL: a build not after a save)? The number of
+ * objects to replay, or 0 with the reason for make in why. disabled: --no-replay. */
+size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool disabled, const struct kw_batch *b,
+                        char *why, size_t size);
+
+/* Runs what kw_replay_decide() planned. fn as for make (build.h): ok, the
+ * output as make would have printed it, the time. */
+int kw_replay_start(struct kw_replay *r, struct kw_loop *l, const struct kw_recipe *rc, kw_build_done_fn fn,
+                    void *userdata, struct kw_replay_run **ret);
+/* Kills it (every step's process group); fn is not called. */
+void kw_replay_cancel(struct kw_replay_run *run);
