@@ -253,6 +253,36 @@ static bool frame_is(const struct kw_oops_frame *f, const char *fn, unsigned lon
         return strcmp(f->function, fn) == 0 && f->offset == off && strcmp(f->module, mod) == 0;
 }
 
+/* The same WARNING from a loop is the same report; another PID too; another place is not. */
+static void same_report(void)
+{
+        static struct kw_oops a, b, c;
+
+        kw_oops_init(&s);
+        CHECK_EQ(feed_all(KW_OOPS_SRC_KMSG, x86_warning, N(x86_warning), &a), 1);
+        CHECK_EQ(feed_all(KW_OOPS_SRC_KMSG, x86_warning, N(x86_warning), &b), 1);
+        CHECK(kw_oops_same(&a, &b));
+        snprintf(b.text, sizeof(b.text), "WARNING: CPU: 0 PID: 202 at /tmp/kwx/warn/hello.c:12 hello_init");
+        CHECK(kw_oops_same(&a, &b));
+        c = a;
+        c.where.offset = 0x15;
+        CHECK(!kw_oops_same(&a, &c));
+        c = a;
+        c.n_frames--;
+        CHECK(!kw_oops_same(&a, &c));
+        c = a;
+        c.kind = KW_OOPS_OOPS;
+        CHECK(!kw_oops_same(&a, &c));
+        c = a;
+        snprintf(c.frames[1].function, sizeof(c.frames[1].function), "other_caller");
+        CHECK(!kw_oops_same(&a, &c));
+        /* no faulting function: the first line decides */
+        a.has_where = b.has_where = false;
+        CHECK(!kw_oops_same(&a, &b));
+        b = a;
+        CHECK(kw_oops_same(&a, &b));
+}
+
 static void x86_oops_from_kmsg(void)
 {
         static struct kw_oops o;
@@ -535,5 +565,6 @@ int main(void)
         RUN(block_is_bounded);
         RUN(frames);
         RUN(stamps);
+        RUN(same_report);
         TEST_DONE();
 }

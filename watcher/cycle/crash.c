@@ -6,6 +6,13 @@
  * KW_OOPS_MAX_AGE_MS after it began. A report read on the console (ahead of
  * the kernel log) is shown below the kernel log's copy of its lines, so the
  * module's last words come first.
+ *
+ * The same non-fatal report again and again (a WARNING in a loop) is one
+ * report: the first is shown and reported up at once, the repeats are
+ * counted, and its oops event (with the count) and a "(the same report N
+ * more times)" line come when the run of repeats ends: KW_OOPS_QUIET_MS
+ * without one, another report, or kw_crash_settle() at the end. A fatal
+ * report (the kernel killed the task) has its event at once, count 1.
  */
 #include "crash.h"
 
@@ -91,14 +98,67 @@ static void on_show_timer(void *userdata)
         kw_crash_show_now(userdata);
 }
 
-static void report(struct kw_crash *c, const struct kw_oops *o)
+/* The oops event of the last report, with how many times it came. */
+static void emit_event(struct kw_crash *c)
 {
         static char frames[KW_OOPS_MAX_FRAMES][PATH_MAX + 400];
         const char *fv[KW_OOPS_MAX_FRAMES];
+        const struct kw_oops *o = &c->last;
+
+        for (size_t i = 0; i < o->n_frames; i++) {
+                kw_oops_format_frame(&o->frames[i], frames[i], sizeof(frames[i]));
+                if (c->last_res[i].src[0]) {
+                        size_t n = strlen(frames[i]);
+                        snprintf(frames[i] + n, sizeof(frames[i]) - n, " (%s)", c->last_res[i].src);
+                }
+                fv[i] = frames[i];
+        }
+        kw_ev_begin("oops");
+        kw_ev_str("kind", kw_oops_kind_name(o->kind));
+        kw_ev_str("text", o->text);
+        kw_ev_str("function", o->has_where ? o->where.function : "");
+        kw_ev_str("module", o->has_where ? o->where.module : "");
+        if (c->last_where.src[0])
+                kw_ev_str("source", c->last_where.src);
+        kw_ev_strv("trace", fv, o->n_frames);
+        kw_ev_str("tainted", o->tainted);
+        kw_ev_bool("fatal", o->fatal);
+        kw_ev_int("count", (long long)(1 + c->repeats));
+        kw_ev_str("report", o->lines);
+        kw_ev_end();
+}
+
+void kw_crash_settle(struct kw_crash *c)
+{
+        kw_crash_show_now(c);
+        kw_timer_disarm(c->settle_timer);
+        if (!c->event_pending)
+                return;
+        c->event_pending = false;
+        emit_event(c);
+        if (c->repeats)
+                kw_note_detail("… (the same report %llu more time%s)", (unsigned long long)c->repeats,
+                               c->repeats == 1 ? "" : "s");
+        c->repeats = 0;
+}
+
+static void on_settle_timer(void *userdata)
+{
+        kw_crash_settle(userdata);
+}
+
+static void report(struct kw_crash *c, const struct kw_oops *o)
+{
         struct kw_crash_src *res = c->shown_res, where = { .src = "" };
         unsigned budget = KW_RESOLVED_FRAMES;
         char what[400];
 
+        if (c->event_pending && kw_oops_same(o, &c->last)) {
+                c->repeats++; /* counted, not shown again: the cycle already decided on the first */
+                kw_timer_arm_ms(c->settle_timer, KW_OOPS_QUIET_MS);
+                return;
+        }
+        kw_crash_settle(c); /* the last report's event, before this one's block */
         kw_ui_bell();
         if (o->has_where)
                 resolve_frame(c, &o->where, &where, &budget);
@@ -109,26 +169,16 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
                         res[i] = where;
                 else
                         resolve_frame(c, &o->frames[i], &res[i], &budget);
-                kw_oops_format_frame(&o->frames[i], frames[i], sizeof(frames[i]));
-                if (res[i].src[0]) {
-                        size_t n = strlen(frames[i]);
-                        snprintf(frames[i] + n, sizeof(frames[i]) - n, " (%s)", res[i].src);
-                }
-                fv[i] = frames[i];
         }
-
-        kw_ev_begin("oops");
-        kw_ev_str("kind", kw_oops_kind_name(o->kind));
-        kw_ev_str("text", o->text);
-        kw_ev_str("function", o->has_where ? o->where.function : "");
-        kw_ev_str("module", o->has_where ? o->where.module : "");
-        if (where.src[0])
-                kw_ev_str("source", where.src);
-        kw_ev_strv("trace", fv, o->n_frames);
-        kw_ev_str("tainted", o->tainted);
-        kw_ev_bool("fatal", o->fatal);
-        kw_ev_str("report", o->lines);
-        kw_ev_end();
+        c->last = *o;
+        c->last_where = where;
+        memcpy(c->last_res, res, sizeof(c->last_res));
+        if (o->fatal) {
+                emit_event(c); /* at once: the cycle's next events (a failed load) follow from it */
+        } else {
+                c->event_pending = true;
+                kw_timer_arm_ms(c->settle_timer, KW_OOPS_QUIET_MS);
+        }
 
         c->shown = *o;
         c->shown_where = where;
@@ -200,6 +250,8 @@ int kw_crash_init(struct kw_crash *c, struct kw_loop *l, struct kw_symbolizer *s
         c->sym = sym;
         kw_oops_init(&c->scanner);
         r = kw_timer_new(l, on_quiet_timer, c, &c->quiet_timer);
+        if (r >= 0)
+                r = kw_timer_new(l, on_settle_timer, c, &c->settle_timer);
         if (r < 0)
                 return r;
         return kw_timer_new(l, on_show_timer, c, &c->show_timer);
@@ -209,5 +261,6 @@ void kw_crash_fini(struct kw_crash *c)
 {
         kw_timer_free(c->quiet_timer);
         kw_timer_free(c->show_timer);
-        c->quiet_timer = c->show_timer = NULL;
+        kw_timer_free(c->settle_timer);
+        c->quiet_timer = c->show_timer = c->settle_timer = NULL;
 }

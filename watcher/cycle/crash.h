@@ -46,6 +46,12 @@ struct kw_crash {
         bool show_pending;
         struct kw_oops shown;
         struct kw_crash_src shown_where, shown_res[KW_OOPS_MAX_FRAMES];
+        /* the last report: its oops event waits for the run of identical ones to end */
+        struct kw_timer *settle_timer;
+        bool event_pending;
+        uint64_t repeats; /* the same report again since */
+        struct kw_oops last;
+        struct kw_crash_src last_where, last_res[KW_OOPS_MAX_FRAMES];
 };
 
 int kw_crash_init(struct kw_crash *c, struct kw_loop *l, struct kw_symbolizer *sym,
@@ -56,5 +62,8 @@ void kw_crash_feed(struct kw_crash *c, enum kw_oops_src src, const char *line);
 void kw_crash_flush(struct kw_crash *c);
 /* Shows a human block still waiting for the kernel log, now. */
 void kw_crash_show_now(struct kw_crash *c);
+/* Everything about the reports so far out: the pending block, the last report's oops event
+ * and how often it repeated (the end of a run). */
+void kw_crash_settle(struct kw_crash *c);
 /* A report is being gathered. */
 bool kw_crash_open(const struct kw_crash *c);

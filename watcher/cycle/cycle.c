@@ -81,7 +81,7 @@ int kw_cycle_end(struct kw_cycle *c, int status)
 {
         /* a report still open, or completed after the exit was decided, counts */
         kw_crash_flush(&c->crash);
-        kw_crash_show_now(&c->crash);
+        kw_crash_settle(&c->crash);
         struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed };
         return kw_verdict_final(&v, status);
 }
@@ -396,8 +396,16 @@ void kw_cycle_on_kmsg(struct kw_cycle *c, uint64_t seq, unsigned level, uint64_t
 
 void kw_cycle_on_gap(struct kw_cycle *c, uint64_t seq, uint64_t count)
 {
-        kw_warn("%llu kernel log records were lost before #%llu (the guest's ring buffer overran)",
-                (unsigned long long)count, (unsigned long long)seq);
+        kw_ev_begin("kmsg_gap");
+        kw_ev_int("seq", (long long)seq);
+        kw_ev_int("count", (long long)count); /* 0: lost, number unknown */
+        kw_ev_end();
+        if (count)
+                kw_warn("%llu kernel log records were lost before #%llu (the guest's ring buffer overran)",
+                        (unsigned long long)count, (unsigned long long)seq);
+        else
+                kw_warn("kernel log records were lost before #%llu (the guest's ring buffer overran)",
+                        (unsigned long long)seq);
 }
 
 /* ---- signals and keys ---- */
