@@ -54,6 +54,7 @@ enum kw_type {
         KW_OUTPUT = 12,     /* agent → host: TEXT from a RUN (STREAM 1 stdout, 2 stderr) */
         KW_MODULES = 13,    /* host → agent: list loaded modules → RESULT with MODULE… */
         KW_LOG_SYNC = 14,   /* host → agent: RESULT(SEQ) once every record logged before it was sent */
+        KW_STATS = 15,      /* host → agent: slab, memory and entry counts → RESULT(SLAB…, MEMINFO…, ENTRY…) */
         KW_TYPE_MAX,
 };
 
@@ -84,9 +85,15 @@ enum kw_field {
         KW_F_FACILITY = 24, /* u64: syslog facility of a kmsg record */
         KW_F_SYMBOL = 25,  /* str: unknown symbol named by the kernel (repeated) */
         KW_F_DEPS = 26,    /* str: in-kernel modules a LOAD loaded first, "a,b" in load order */
+        KW_F_SLAB = 27,    /* str: "NAME ACTIVE_OBJS OBJSIZE", one per slab cache (repeated) */
+        KW_F_MEMINFO = 28, /* str: "KEY KB", one per /proc/meminfo line (repeated) */
+        KW_F_ENTRY = 29,   /* str: a path present in a listed directory (repeated) */
+        KW_F_KMEMLEAK = 30, /* u64: 1 when the guest kernel has kmemleak */
 };
 
 #define KW_UNLOAD_FORCE 1u
+#define KW_STATS_SHRINK 1u   /* STATS: flush the slab caches first, so the counts are exact */
+#define KW_STATS_KMEMLEAK 2u /* STATS: scan with kmemleak and send its report (TEXT) */
 
 /* Building one frame. Fields are appended; kw_msg_finish() writes the header. */
 struct kw_msg {

@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "modules.h"
 #include "recovery.h"
+#include "repeat.h"
 #include "runcmd.h"
 
 struct kw_cycle {
@@ -65,6 +66,12 @@ struct kw_cycle {
         int run_final;      /* the status to end with after --run */
         int finish_pending; /* ends when the open report is complete (-1: not ending) */
         bool oops_grace;    /* ends with 4 once the kernel log has caught up */
+
+        /* --repeat N: after the first cycle, N - 1 more unloads and loads, counted */
+        struct kw_repeat rep;
+        bool repeating;
+        bool leaked;        /* the counters grew, or an unload left something behind */
+        uint64_t repeat_start_ms;
 };
 
 /* cycle.c */

@@ -8,8 +8,10 @@
  *   - a key, a signal                          → reload, unload, reboot, quit cleanly
  * The guest's health (greetings, losses, crashes, restarts, holds) is decided
  * in health.c; together they are the core, around one struct (cycle-int.h).
+ *   - --repeat N                               → N load/unload cycles, a snapshot after each
  * The pieces they drive report up and decide nothing: loader.c, crash.c,
- * recovery.c, changes.c, runcmd.c, expect.c; modules.c and verdict.c are pure.
+ * recovery.c, changes.c, runcmd.c, expect.c, repeat.c; modules.c and
+ * verdict.c are pure.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,7 +84,7 @@ int kw_cycle_end(struct kw_cycle *c, int status)
         /* a report still open, or completed after the exit was decided, counts */
         kw_crash_flush(&c->crash);
         kw_crash_settle(&c->crash);
-        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed };
+        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .leaked = c->leaked };
         return kw_verdict_final(&v, status);
 }
 
@@ -91,7 +93,7 @@ void kw_cycle_quit(struct kw_cycle *c, int status)
         if (kw_loop_exiting(c->loop))
                 return;
         kw_crash_show_now(&c->crash);
-        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed };
+        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .leaked = c->leaked };
         c->status = kw_verdict_final(&v, status);
         if (!c->quitting) {
                 c->quitting = true;
@@ -132,8 +134,73 @@ void kw_cycle_once_finish(struct kw_cycle *c, int status)
                 return;
         }
         c->finish_pending = -1;
+        /* --repeat: the first cycle went well; now the rest, counted */
+        if (c->o->repeat && !c->repeating && status == KW_EXIT_OK && !c->oopsed && kw_cycle_channel_up(c) &&
+            c->loader.loaded.n && kw_loader_idle(&c->loader)) {
+                c->repeating = true;
+                c->repeat_start_ms = kw_loop_now_ms(c->loop);
+                kw_loader_unload_all(&c->loader);
+                return;
+        }
         kw_cycle_quit(c, status);
 }
+
+/* ---- --repeat ---- */
+
+static void repeat_load(struct kw_cycle *c)
+{
+        struct kw_plan p = kw_modules_plan(c->built.v, c->built.n, &c->loader.loaded, true);
+
+        c->collecting = false;
+        kw_loader_reload(&c->loader, c->built.v, c->built.n, &p);
+}
+
+/* A cycle of --repeat is over: the loads (failed: one of them failed) and unloads are done. */
+static void repeat_cycle_done(struct kw_cycle *c, bool failed)
+{
+        if (failed) {
+                kw_cycle_once_finish(c, KW_EXIT_LOAD);
+                return;
+        }
+        if (c->oopsed) {
+                kw_cycle_once_finish(c, KW_EXIT_OOPS);
+                return;
+        }
+        if (kw_repeat_snap(&c->rep) < 0)
+                kw_cycle_once_finish(c, KW_EXIT_GUEST);
+}
+
+static void on_repeat_snapped(void *core, bool ok)
+{
+        struct kw_cycle *c = core;
+        unsigned done = c->rep.taken ? c->rep.taken - 1 : 0;
+
+        if (!ok) {
+                kw_cycle_once_finish(c, KW_EXIT_GUEST);
+                return;
+        }
+        if (!c->repeating) { /* the count before the first load */
+                kw_cycle_start_load(c);
+                return;
+        }
+        if (c->oopsed) {
+                kw_cycle_once_finish(c, KW_EXIT_OOPS);
+                return;
+        }
+        if (done < c->o->repeat) {
+                if (done % 10 == 0)
+                        kw_note("--repeat: %u of %u cycles", done, c->o->repeat);
+                repeat_load(c);
+                return;
+        }
+        c->leaked = kw_repeat_report(&c->rep, c->built.v, c->built.n,
+                                     kw_loop_now_ms(c->loop) - c->repeat_start_ms);
+        kw_cycle_quit(c, KW_EXIT_OK);
+}
+
+static const struct kw_repeat_hooks repeat_hooks = {
+        .snapped = on_repeat_snapped,
+};
 
 static void on_once_timer(void *userdata)
 {
@@ -171,6 +238,13 @@ static void on_run_done(void *core, int status)
 
 static void loaded(struct kw_cycle *c, bool failed)
 {
+        if (c->repeating) {
+                if (failed || c->oopsed)
+                        repeat_cycle_done(c, failed);
+                else
+                        kw_loader_unload_all(&c->loader);
+                return;
+        }
         if (c->loader.loaded.n && !c->o->once)
                 kw_recovery_watch(&c->rec);
         uint64_t total_ms = c->build_change_ms ? kw_loop_now_ms(c->loop) - c->build_change_ms : 0;
@@ -219,10 +293,14 @@ static void on_loader_ended(void *core, const struct kw_loader_report *r)
                         kw_cycle_start_load(c); /* a build that finished during this sequence */
                 return;
         case KW_END_UNLOADED:
-                kw_info("unloaded; press r to load again");
+                if (c->repeating)
+                        repeat_cycle_done(c, r->failed);
+                else
+                        kw_info("unloaded; press r to load again");
                 return;
         case KW_END_QUIT: {
-                struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .load_failed = r->failed };
+                struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .load_failed = r->failed,
+                                           .leaked = c->leaked };
                 c->status = kw_verdict_final(&v, c->status);
                 end_run(c);
                 return;
@@ -258,6 +336,12 @@ void kw_cycle_start_load(struct kw_cycle *c)
 {
         if (!kw_loader_idle(&c->loader) || !kw_cycle_channel_up(c) || kw_recovery_pending(&c->rec))
                 return;
+        if (c->o->repeat && c->rep.taken == 0) {
+                /* --repeat: the guest's counters before the first load */
+                if (!c->rep.asking && kw_repeat_snap(&c->rep) < 0)
+                        kw_cycle_once_finish(c, KW_EXIT_GUEST);
+                return;
+        }
         c->have_build = false;
         struct kw_plan p = kw_modules_plan(c->built.v, c->built.n, &c->loader.loaded, c->force_reload);
         c->force_reload = false;
@@ -500,6 +584,8 @@ int kw_cycle_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
                 r = kw_timer_new(l, on_once_timer, c, &c->once_timer);
         if (r >= 0)
                 r = kw_timer_new(l, on_quit_timer, c, &c->quit_timer);
+        if (r >= 0 && o->repeat)
+                r = kw_repeat_init(&c->rep, port, impl, o->repeat, o->load_timeout_s * 1000u, &repeat_hooks, c);
         if (r < 0) {
                 kw_cycle_free(c);
                 return r;
@@ -521,6 +607,7 @@ void kw_cycle_free(struct kw_cycle *c)
         kw_timer_free(c->quit_timer);
         kw_changes_fini(&c->changes);
         kw_loader_fini(&c->loader);
+        kw_repeat_fini(&c->rep);
         kw_modlist_free(&c->built);
         free(c);
 }
