@@ -30,6 +30,9 @@ struct kw_cycle {
         bool quitting;
         struct kw_timer *quit_timer; /* the unload on the way out is over its deadline */
         bool log_syncing;            /* the run ends when the kernel log has caught up */
+        uint64_t kmsg_records;       /* kernel log records seen */
+        uint64_t log_sync_records;   /* ... when the barrier was last asked */
+        unsigned log_sync_renewed;   /* asked again, as records still flowed */
         int status;
 
         /* the guest */

@@ -24,6 +24,7 @@
 #define KW_EXPECT_GRACE_MS 200 /* --once: after the last --expect matched, for an oops right after it */
 #define KW_QUIT_DEADLINE_MS 3000 /* Ctrl-C or q: how long the unload on the way out may take */
 #define KW_LOG_SYNC_MS 3000      /* the kernel log's last records, on the way out */
+#define KW_LOG_SYNC_RENEW 20     /* ... again while they still flow (a flood), this many times at most */
 
 const char kw_cycle_keys_help[] = "keys: r rebuild and reload, u unload, b reboot the guest, c clear, q quit, ? help";
 
@@ -59,6 +60,14 @@ static void on_log_synced(void *userdata, const struct kw_reply *r)
 {
         struct kw_cycle *c = userdata;
 
+        /* a flood still draining (records came since the barrier was asked): a new deadline */
+        if (r->kind == KW_REPLY_TIMEOUT && c->kmsg_records != c->log_sync_records &&
+            c->log_sync_renewed < KW_LOG_SYNC_RENEW && kw_cycle_channel_up(c) &&
+            c->port->log_sync(c->impl, KW_LOG_SYNC_MS, on_log_synced, c) == 0) {
+                c->log_sync_records = c->kmsg_records;
+                c->log_sync_renewed++;
+                return;
+        }
         if (r->kind == KW_REPLY_TIMEOUT)
                 kw_warn("the guest did not confirm its last kernel log lines within %u s", KW_LOG_SYNC_MS / 1000);
         c->status = kw_cycle_end(c, c->status); /* a report in those last lines counts */
@@ -74,6 +83,7 @@ static void end_run(struct kw_cycle *c)
         if (kw_cycle_channel_up(c) &&
             c->port->log_sync(c->impl, KW_LOG_SYNC_MS, on_log_synced, c) == 0) {
                 c->log_syncing = true;
+                c->log_sync_records = c->kmsg_records;
                 return;
         }
         kw_loop_exit(c->loop, c->status);
@@ -469,6 +479,7 @@ static const struct kw_changes_hooks changes_hooks = {
 
 void kw_cycle_on_kmsg(struct kw_cycle *c, uint64_t seq, unsigned level, uint64_t ts_usec, const char *text)
 {
+        c->kmsg_records++;
         kw_ui_kmsg(seq, level, ts_usec, text, kw_loader_owns_line(&c->loader, text));
         kw_crash_feed(&c->crash, KW_OOPS_SRC_KMSG, text);
         if (!c->collecting)
