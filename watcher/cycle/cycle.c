@@ -165,17 +165,19 @@ static void repeat_load(struct kw_cycle *c)
         kw_loader_reload(&c->loader, c->built.v, c->built.n, &p);
 }
 
+/* --once: a failed load or unload, or a kernel report, ends the run (true). */
+static bool once_ended_by(struct kw_cycle *c, bool failed)
+{
+        if (failed || c->oopsed)
+                kw_cycle_once_finish(c, failed ? KW_EXIT_LOAD : KW_EXIT_OOPS);
+        return failed || c->oopsed;
+}
+
 /* A cycle of --repeat is over: the loads (failed: one of them failed) and unloads are done. */
 static void repeat_cycle_done(struct kw_cycle *c, bool failed)
 {
-        if (failed) {
-                kw_cycle_once_finish(c, KW_EXIT_LOAD);
+        if (once_ended_by(c, failed))
                 return;
-        }
-        if (c->oopsed) {
-                kw_cycle_once_finish(c, KW_EXIT_OOPS);
-                return;
-        }
         if (kw_repeat_snap(&c->rep) < 0)
                 kw_cycle_once_finish(c, KW_EXIT_GUEST);
 }
@@ -276,14 +278,8 @@ static void loaded(struct kw_cycle *c, bool failed)
                         (void)kw_runcmd_start(&c->run);
                 return;
         }
-        if (failed) {
-                kw_cycle_once_finish(c, KW_EXIT_LOAD);
+        if (once_ended_by(c, failed))
                 return;
-        }
-        if (c->oopsed) {
-                kw_cycle_once_finish(c, KW_EXIT_OOPS);
-                return;
-        }
         c->collecting = true;
         if (c->o->n_expect && kw_expect_all(&c->expect))
                 kw_timer_arm_ms(c->once_timer, KW_EXPECT_GRACE_MS);
