@@ -167,7 +167,7 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
         arg(&a, "-append");
         /* log_buf_len: the ring holds a record per 32 bytes of it, and a module's init runs
          * without letting the agent read (one vCPU): 4 MiB keeps 131072 records, so a load
-         * that prints 100,000 lines loses none. The user's --append comes last and wins. */
+         * that prints 100,000 lines loses none. Extra words (o->append) come last and win. */
         arg(&a, "console=%s panic=-1 quiet log_buf_len=%s%s%s", o->console ? o->console : "ttyS0",
             KW_QEMU_LOG_BUF, o->append ? " " : "", o->append ? o->append : "");
         const struct kw_qemu_io io = {

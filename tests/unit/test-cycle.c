@@ -660,6 +660,19 @@ static void test_once_repeat(void)
         finish();
 }
 
+/* Records lost in the guest: a kmsg_gap event (and a line), the run goes on. */
+static void test_gap_event(void)
+{
+        setup();
+        start();
+        guest_ready(false);
+        kw_cycle_on_gap(F.cycle, 5000, 1200);
+        kw_cycle_on_gap(F.cycle, 7000, 0);
+        CHECK(events_are("build_start ready kmsg_gap kmsg_gap "));
+        CHECK(!kw_loop_exiting(F.loop));
+        finish();
+}
+
 /* A --once run of hello up to its log barrier at the end. */
 static void once_until_barrier(void)
 {
@@ -983,6 +996,7 @@ int main(void)
         RUN(test_verdict_rules);
         RUN(test_once_repeat);
         RUN(test_once_barrier_renewed);
+        RUN(test_gap_event);
         RUN(test_plan);
         TEST_DONE();
 }
