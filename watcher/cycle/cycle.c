@@ -187,6 +187,8 @@ static void on_repeat_snapped(void *core, bool ok)
         struct kw_cycle *c = core;
         unsigned done = c->rep.taken ? c->rep.taken - 1 : 0;
 
+        if (c->quitting)
+                return; /* Ctrl-C, or the run already ended: the quit unloads what is loaded */
         if (!ok) {
                 kw_cycle_once_finish(c, KW_EXIT_GUEST);
                 return;
@@ -251,6 +253,8 @@ static void on_run_done(void *core, int status)
 static void loaded(struct kw_cycle *c, bool failed)
 {
         if (c->repeating) {
+                if (c->quitting)
+                        return;
                 if (failed || c->oopsed)
                         repeat_cycle_done(c, failed);
                 else
@@ -299,6 +303,8 @@ static void on_loader_ended(void *core, const struct kw_loader_report *r)
                         kw_cycle_start_load(c); /* a build that finished during this sequence */
                 return;
         case KW_END_UNLOADED:
+                if (c->repeating && c->quitting)
+                        return;
                 if (c->repeating)
                         repeat_cycle_done(c, r->failed);
                 else
