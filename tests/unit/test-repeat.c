@@ -112,8 +112,6 @@ static void rule_status(void)
         CHECK_EQ(kw_verdict_final(&v, KW_EXIT_LOAD), KW_EXIT_LOAD);
         v.oopsed = true;
         CHECK_EQ(kw_verdict_final(&v, KW_EXIT_OK), KW_EXIT_OOPS);
-        CHECK(kw_verdict_lazy_cache("vmap_area"));
-        CHECK(!kw_verdict_lazy_cache("kmalloc-4k"));
 }
 
 /* ---- repeat.c, fed snapshots ---- */

@@ -256,8 +256,7 @@ static size_t find_leaks(const struct kw_repeat *r, unsigned samples, const char
 
         for (size_t i = 0; i < r->n_caches; i++) {
                 const struct kw_repeat_series *s = &r->caches[i];
-                if (kw_verdict_lazy_cache(s->name) ||
-                    !kw_verdict_leak(s->v + 1, samples, KW_LEAK_MIN_OBJECTS, &rate))
+                if (!kw_verdict_leak(s->v + 1, samples, KW_LEAK_MIN_OBJECTS, &rate))
                         continue;
                 if (n == 0)
                         kw_note_err("--repeat %u: these grew on every cycle (the first, a warm-up, not counted):",

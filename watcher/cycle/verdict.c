@@ -4,8 +4,6 @@
  */
 #include "verdict.h"
 
-#include <string.h>
-
 int kw_verdict_final(const struct kw_verdict *v, int status)
 {
         if (!v->once)
@@ -60,9 +58,4 @@ bool kw_verdict_leak(const uint64_t *samples, size_t n, double min_per_cycle, do
                 *ret_per_cycle = slope;
         return slope >= min_per_cycle && r2 >= KW_LEAK_MIN_FIT && total > 0 && first * 4 >= total &&
                second * 4 >= total;
-}
-
-bool kw_verdict_lazy_cache(const char *name)
-{
-        return strcmp(name, "vmap_area") == 0;
 }

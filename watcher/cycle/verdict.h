@@ -53,8 +53,3 @@ bool kw_verdict_leak(const uint64_t *samples, size_t n, double min_per_cycle, do
 #define KW_LEAK_MIN_OBJECTS 0.5
 #define KW_LEAK_MIN_KB 4.0
 #define KW_LEAK_MIN_FIT 0.8
-
-/* Slab caches the kernel frees lazily, so they grow with every module load until a
- * purge (vmap_area: module memory is vmalloc'ed and its areas are purged in batches):
- * not a leak of the module's. */
-bool kw_verdict_lazy_cache(const char *name);
