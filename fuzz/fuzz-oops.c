@@ -5,12 +5,14 @@
  * say. The input is split into lines; a line starting with '\x01' comes
  * from the console, any other from the kernel log. Every completed block
  * must be well-formed (strings terminated, counts in bounds, the faulting
- * frame among sensible ones), and a frame that parses must print back to
- * text that parses to the same frame.
+ * frame among sensible ones) with a crash signature (crashsig.c: a
+ * terminated title, 16 hex digits), and a frame that parses must print back
+ * to text that parses to the same frame.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "crashsig.h"
 #include "oops.h"
 
 static struct kw_oops_scanner s;
@@ -37,6 +39,11 @@ static void check_block(const struct kw_oops *o)
         if (o->has_where)
                 check_frame(&o->where);
         if (o->kind == KW_OOPS_PANIC && !o->fatal)
+                abort();
+        struct kw_crashsig sig;
+        kw_crashsig(o, &sig);
+        if (!memchr(sig.title, 0, sizeof(sig.title)) || !sig.title[0] || strlen(sig.fingerprint) != 16 ||
+            strspn(sig.fingerprint, "0123456789abcdef") != 16)
                 abort();
 }
 

@@ -223,6 +223,10 @@ static int start_qemu(struct managed *m)
                 .sock_path = m->sock,
                 .kvm = m->kvm,
                 .mem_mb = m->o->mem_mb,
+                .cpus = m->o->cpus,
+                .append = m->o->append,
+                .extra = m->o->qemu_opt,
+                .n_extra = m->o->n_qemu_opt,
         };
 
         m->greeted = false;

@@ -1,159 +1,125 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * junit.c — see junit.h. Cases are collected in memory and the whole file is
- * written atomically (temp file + rename) so a reader never sees half of it.
+ * junit.c — see junit.h. What the XML looks like is what the Jenkins xunit
+ * plugin's junit-10.xsd accepts (tests/fixtures/junit/); whatever the kernel
+ * or a module printed comes out as valid UTF-8 and XML 1.0 (utf8.c turns
+ * bytes XML cannot hold into "\xNN").
  */
 #include "junit.h"
 
 #include <errno.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "results.h"
 #include "ui.h"
+#include "utf8.h"
 
-struct jcase {
-        char *name;
-        char *classname;
-        double seconds;
-        char *failure; /* NULL: passed */
-};
+static char *junit_path;
 
-static struct {
-        char *path;
-        struct jcase *v;
-        size_t n, cap;
-} j;
-
-static char *dup_or_empty(const char *s)
+/* Text or attribute content; in an attribute a newline stays a newline (&#10;). */
+static void xml_text(FILE *f, const char *s, bool attr)
 {
-        return strdup(s ? s : "");
-}
+        char *clean = kw_utf8_clean(s, strlen(s), KW_UTF8_CONTROLS);
 
-static void add(const char *classname, const char *name, double seconds, const char *failure)
-{
-        if (j.n == j.cap) {
-                size_t cap = j.cap ? j.cap * 2 : 16;
-                struct jcase *v = realloc(j.v, cap * sizeof(*v));
-                if (!v)
-                        return;
-                j.v = v;
-                j.cap = cap;
-        }
-        j.v[j.n++] = (struct jcase){
-                .name = dup_or_empty(name),
-                .classname = dup_or_empty(classname),
-                .seconds = seconds,
-                .failure = failure ? strdup(failure) : NULL,
-        };
-}
-
-static void xml_escape(FILE *f, const char *s)
-{
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-                switch (c) {
+        for (const char *p = clean ? clean : ""; *p; p++) {
+                switch (*p) {
                 case '<': fputs("&lt;", f); break;
                 case '>': fputs("&gt;", f); break;
                 case '&': fputs("&amp;", f); break;
-                case '"': fputs("&quot;", f); break;
-                case '\n': case '\t': fputc(c, f); break;
-                default:
-                        /* XML 1.0 has no place for other control characters */
-                        fputc(c < 0x20 ? '?' : c, f);
+                case '"': fputs(attr ? "&quot;" : "\"", f); break;
+                case '\n': fputs(attr ? "&#10;" : "\n", f); break;
+                case '\t': fputs(attr ? "&#9;" : "\t", f); break;
+                default: fputc(*p, f);
                 }
         }
+        free(clean);
 }
 
-static int write_file(void)
+static void property(FILE *f, const char *name, const char *value)
 {
-        char tmp[4200];
-        size_t failures = 0;
-        double total = 0;
-
-        snprintf(tmp, sizeof(tmp), "%s.tmp", j.path);
-        FILE *f = fopen(tmp, "we");
-        if (!f)
-                return -errno;
-        for (size_t i = 0; i < j.n; i++) {
-                failures += j.v[i].failure != NULL;
-                total += j.v[i].seconds;
-        }
-        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        fprintf(f, "<testsuites tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n", j.n, failures, total);
-        fprintf(f, "  <testsuite name=\"kmod-watch\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-                   "skipped=\"0\" time=\"%.3f\">\n", j.n, failures, total);
-        for (size_t i = 0; i < j.n; i++) {
-                struct jcase *c = &j.v[i];
-                fputs("    <testcase classname=\"", f);
-                xml_escape(f, c->classname);
-                fputs("\" name=\"", f);
-                xml_escape(f, c->name);
-                fprintf(f, "\" time=\"%.3f\"", c->seconds);
-                if (!c->failure) {
-                        fputs("/>\n", f);
-                        continue;
-                }
-                fputs(">\n      <failure message=\"", f);
-                xml_escape(f, c->failure);
-                fputs("\"/>\n    </testcase>\n", f);
-        }
-        fputs("  </testsuite>\n</testsuites>\n", f);
-        if (fclose(f) != 0 || rename(tmp, j.path) < 0) {
-                int r = -errno;
-                (void)unlink(tmp);
-                return r;
-        }
-        return 0;
+        if (!value || !*value)
+                return;
+        fprintf(f, "      <property name=\"%s\" value=\"", name);
+        xml_text(f, value, true);
+        fputs("\"/>\n", f);
 }
 
-static double ms_field(const struct kw_ev *e, const char *k)
+static void one_case(FILE *f, const struct kw_res_case *c)
 {
-        const char *v = kw_ev_field(e, k);
+        static const char *const tag[] = { [KW_RES_FAIL] = "failure", [KW_RES_ERROR] = "error",
+                                           [KW_RES_SKIP] = "skipped" };
 
-        return v ? strtod(v, NULL) / 1000.0 : 0;
-}
-
-static bool ok_field(const struct kw_ev *e)
-{
-        const char *v = kw_ev_field(e, "ok");
-
-        return v && strcmp(v, "true") == 0;
-}
-
-static void on_event(void *userdata, const char *event, const struct kw_ev *e)
-{
-        char name[512];
-
-        if (strcmp(event, "build_end") == 0) {
-                if (!ok_field(e))
-                        add("kmod-watch.build", "make", ms_field(e, "ms"), "the build failed");
-        } else if (strcmp(event, "load") == 0 || strcmp(event, "unload") == 0) {
-                snprintf(name, sizeof(name), "%s %s", event, kw_ev_field(e, "module") ?: "?");
-                const char *err = kw_ev_field(e, "error");
-                add(strcmp(event, "load") == 0 ? "kmod-watch.load" : "kmod-watch.unload", name,
-                    ms_field(e, "ms"), ok_field(e) ? NULL : (err && *err ? err : "failed"));
-        } else if (strcmp(event, "expect") == 0) {
-                snprintf(name, sizeof(name), "expect %s", kw_ev_field(e, "pattern") ?: "?");
-                add("kmod-watch.expect", name, 0,
-                    ok_field(e) ? NULL : "no kernel log line matched before --timeout");
-        } else if (strcmp(event, "run") == 0) {
-                const char *status = kw_ev_field(e, "status");
-                char why[128];
-                snprintf(why, sizeof(why), "exit status %s", status ? status : "?");
-                snprintf(name, sizeof(name), "run %s", kw_ev_field(e, "cmd") ?: "?");
-                add("kmod-watch.run", name, ms_field(e, "ms"), status && strcmp(status, "0") == 0 ? NULL : why);
-        } else if (strcmp(event, "oops") == 0) {
-                snprintf(name, sizeof(name), "kernel %s", kw_ev_field(e, "kind") ?: "oops");
-                add("kmod-watch.kernel", name, 0, kw_ev_field(e, "text") ?: "oops");
-        } else if (strcmp(event, "exit") != 0) {
+        fputs("    <testcase classname=\"kmod-watch.", f);
+        xml_text(f, c->kind, true);
+        fputs("\" name=\"", f);
+        xml_text(f, c->name, true);
+        fprintf(f, "\" time=\"%.3f\"", c->seconds);
+        bool out = c->status == KW_RES_PASS && c->body[0]; /* a passing --run's output */
+        if (c->status == KW_RES_PASS && !out) {
+                fputs("/>\n", f);
                 return;
         }
-        int r = write_file();
-        if (r < 0)
-                kw_err("cannot write --junit %s: %s", j.path, strerror(-r));
+        fputs(">\n", f);
+        if (c->status != KW_RES_PASS) {
+                fprintf(f, "      <%s type=\"", tag[c->status]);
+                xml_text(f, c->fingerprint[0] ? c->fingerprint : c->kind, true);
+                fputs("\" message=\"", f);
+                xml_text(f, c->message, true);
+                fputs("\">", f);
+                xml_text(f, c->body[0] ? c->body : c->message, false);
+                fprintf(f, "</%s>\n", tag[c->status]);
+        }
+        if (c->body[0] && (out || strcmp(c->kind, "run") == 0)) {
+                fputs("      <system-out>", f);
+                xml_text(f, c->body, false);
+                fputs("</system-out>\n", f);
+        }
+        fputs("    </testcase>\n", f);
+}
+
+int kw_junit_write(FILE *f, const struct kw_results *r)
+{
+        size_t count[4];
+        double total = 0;
+        char host[256] = "";
+
+        kw_results_count(r, count);
+        for (size_t i = 0; i < r->n; i++)
+                total += r->v[i].seconds;
+        (void)gethostname(host, sizeof(host) - 1);
+        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        fprintf(f, "<testsuites name=\"kmod-watch\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+                r->n, count[KW_RES_FAIL], count[KW_RES_ERROR], total);
+        fputs("  <testsuite name=\"kmod-watch ", f);
+        xml_text(f, r->unit, true);
+        fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"",
+                r->n, count[KW_RES_FAIL], count[KW_RES_ERROR], count[KW_RES_SKIP], total);
+        xml_text(f, r->start_time, true);
+        fputs("\" hostname=\"", f);
+        xml_text(f, host, true);
+        fputs("\">\n    <properties>\n", f);
+        property(f, "dir", r->cfg.dir);
+        property(f, "kernel_release", r->kernel_release);
+        property(f, "arch", r->arch);
+        property(f, "guest", r->cfg.guest);
+        property(f, "transport", r->transport);
+        property(f, "recipe", r->recipe);
+        fputs("    </properties>\n", f);
+        for (size_t i = 0; i < r->n; i++)
+                one_case(f, &r->v[i]);
+        fputs("  </testsuite>\n</testsuites>\n", f);
+        return ferror(f) ? -EIO : 0;
+}
+
+static void on_results(const struct kw_results *r, bool final, void *userdata)
+{
+        (void)final;
+        (void)userdata;
+        int e = kw_results_write_file(junit_path, kw_junit_write, r);
+        if (e < 0)
+                kw_err("cannot write --junit %s: %s", junit_path, strerror(-e));
 }
 
 int kw_junit_open(const char *path)
@@ -163,9 +129,11 @@ int kw_junit_open(const char *path)
         if (!f)
                 return -errno;
         fclose(f);
-        j.path = strdup(path);
-        if (!j.path)
+        junit_path = strdup(path);
+        if (!junit_path)
                 return -ENOMEM;
-        kw_ev_set_sink(on_event, NULL);
-        return write_file();
+        int e = kw_results_add_writer(on_results, NULL);
+        if (e < 0)
+                return e;
+        return kw_results_write_file(junit_path, kw_junit_write, kw_results_get());
 }

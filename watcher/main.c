@@ -3,6 +3,7 @@
  * main.c — kmod-watch's entry: parse the command line, set up output, and
  * hand over to the subcommand. Exit statuses are doc/contract.md's.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,13 @@
 
 #include "config.h"
 #include "doctor.h"
+#include "git-version.h"
 #include "inject.h"
 #include "junit.h"
+#include "kcidb.h"
+#include "ktap.h"
+#include "lava.h"
+#include "results.h"
 #include "kit.h"
 #include "opts.h"
 #include "qemuargs.h"
@@ -19,14 +25,38 @@
 #include "settings.h"
 #include "ui.h"
 
-static bool want_color(const struct kw_opts *o, int fd)
+/* The results for CI (--junit, --ktap, --kcidb, --lava): one model, a writer each. */
+static int open_results(const struct kw_opts *o)
 {
-        const char *nc = getenv("NO_COLOR");
+        bool lava = o->lava || kw_lava_detect();
+        int r;
 
-        if (o->no_color || o->json || (nc && nc[0]))
-                return false;
-        const char *term = getenv("TERM");
-        return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
+        if (!o->junit && !o->ktap && !o->kcidb && !lava)
+                return 0;
+        const struct kw_results_cfg cfg = {
+                .dir = o->dir,
+                .expect = o->expect,
+                .n_expect = o->n_expect,
+                .run = o->run,
+                .guest = o->ssh ? "ssh" : o->connect ? "connect" : "managed",
+                .once = o->once,
+        };
+        kw_results_open(&cfg);
+        if (o->junit && (r = kw_junit_open(o->junit)) < 0) {
+                kw_err("--junit %s: %s", o->junit, strerror(-r));
+                return r;
+        }
+        if (o->ktap && (r = kw_ktap_open(o->ktap)) < 0) {
+                kw_err("--ktap %s: %s", o->ktap, strerror(-r));
+                return r;
+        }
+        if (o->kcidb && (r = kw_kcidb_open(o->kcidb, o->kcidb_origin)) < 0) {
+                kw_err("--kcidb %s: %s", o->kcidb, strerror(-r));
+                return r;
+        }
+        if (lava && (r = kw_lava_open()) < 0)
+                return r;
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -36,10 +66,16 @@ int main(int argc, char **argv)
         if (kw_opts_parse(argc, argv, &o) < 0)
                 return KW_EXIT_USAGE;
         if (o.cmd == KW_CMD_WATCH || o.cmd == KW_CMD_DOCTOR) {
-                /* The project's .kmod-watch comes first, so the command line wins. */
-                char **set;
-                size_t n;
-                if (kw_settings_load(o.config, o.dir, &set, &n) < 0)
+                /* The user's settings, then the project's .kmod-watch, then the command
+                 * line: the later wins. */
+                char user[PATH_MAX], project[PATH_MAX + 16];
+                char **set = NULL;
+                size_t n = 0, un = 0, pn = 0;
+                snprintf(project, sizeof(project), "%s%s", o.config ? o.config : o.dir,
+                         o.config ? "" : "/.kmod-watch");
+                if (kw_settings_user_path(user, sizeof(user)) < 0)
+                        user[0] = 0;
+                if (kw_settings_gather(user, project, o.config != NULL, o.once, &set, &n, &un, &pn) < 0)
                         return KW_EXIT_USAGE;
                 if (n) {
                         int first = o.cmd == KW_CMD_WATCH ? 1 : 2;
@@ -55,8 +91,8 @@ int main(int argc, char **argv)
                                 v[k++] = argv[i];
                         if (kw_opts_parse(k, v, &o) < 0) {
                                 /* not kw_err: the output is not set up yet, these options decide how */
-                                fprintf(stderr, "kmod-watch: (options from %s%s included)\n",
-                                        o.config ? o.config : o.dir, o.config ? "" : "/.kmod-watch");
+                                fprintf(stderr, "kmod-watch: (options from %s%s%s included)\n", un ? user : "",
+                                        un && pn ? " and " : "", pn ? project : "");
                                 return KW_EXIT_USAGE;
                         }
                         /* set and v stay: o points into them until exit */
@@ -64,24 +100,23 @@ int main(int argc, char **argv)
         }
         struct kw_ui_opts ui = {
                 .json = o.json,
-                .color = want_color(&o, STDOUT_FILENO) && want_color(&o, STDERR_FILENO),
+                .color = kw_opts_want_color(&o, STDERR_FILENO, isatty(STDERR_FILENO), getenv("NO_COLOR"), getenv("TERM")),
+                .color_out = kw_opts_want_color(&o, STDOUT_FILENO, isatty(STDOUT_FILENO), getenv("NO_COLOR"), getenv("TERM")),
                 .verbosity = o.verbosity,
         };
         kw_ui_setup(&ui);
-        if (o.junit && (o.cmd == KW_CMD_WATCH)) {
-                int r = kw_junit_open(o.junit);
-                if (r < 0) {
-                        kw_err("--junit %s: %s", o.junit, strerror(-r));
-                        return KW_EXIT_USAGE;
-                }
-        }
+        if (o.cmd == KW_CMD_WATCH && open_results(&o) < 0)
+                return KW_EXIT_USAGE;
 
         switch (o.cmd) {
         case KW_CMD_HELP:
                 kw_opts_help(stdout);
                 return 0;
         case KW_CMD_VERSION:
-                printf("kmod-watch %s\n", KW_VERSION);
+                if (KW_GIT_COMMIT[0] && strcmp(KW_GIT_COMMIT, KW_VERSION) != 0) /* vcs_tag's fallback */
+                        printf("kmod-watch %s (git %s)\n", KW_VERSION, KW_GIT_COMMIT);
+                else
+                        printf("kmod-watch %s\n", KW_VERSION);
                 return 0;
         case KW_CMD_KIT:
                 return kw_kit_run_script(o.args[0], o.arch);

@@ -442,18 +442,3 @@ const struct kw_oops *kw_oops_done(const struct kw_oops_scanner *s)
 {
         return &s->done;
 }
-
-bool kw_oops_same(const struct kw_oops *a, const struct kw_oops *b)
-{
-        if (a->kind != b->kind || a->fatal != b->fatal || a->has_where != b->has_where ||
-            a->n_frames != b->n_frames)
-                return false;
-        /* the first line names the CPU and PID: the same report from another task is the same bug,
-         * but without a faulting function the first line is all there is to compare */
-        if (a->has_where ? !same_frame(&a->where, &b->where) : strcmp(a->text, b->text) != 0)
-                return false;
-        for (size_t i = 0; i < a->n_frames; i++)
-                if (a->frames[i].exact != b->frames[i].exact || !same_frame(&a->frames[i], &b->frames[i]))
-                        return false;
-        return true;
-}

@@ -87,6 +87,3 @@ void kw_oops_format_frame(const struct kw_oops_frame *f, char *buf, size_t size)
 /* Console lines start with "[    5.208193] ": the text after it (or line). */
 const char *kw_oops_strip_stamp(const char *line);
 const char *kw_oops_kind_name(enum kw_oops_kind kind);
-/* The same report again (the same WARNING from a loop): kind, faulting function and every
- * frame alike (the first line only when there is no faulting function: it names the PID). */
-bool kw_oops_same(const struct kw_oops *a, const struct kw_oops *b);

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "arch.h"
@@ -18,10 +19,10 @@
 
 enum {
         O_ONCE = 0x100, O_POSTPONE, O_ARCH, O_ACCEL, O_EXPECT, O_TIMEOUT, O_BOOT_TIMEOUT, O_JSON,
-        O_PARAM, O_RUN, O_REPEAT, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_CONNECT, O_SHARE, O_TAG,
-        O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_HELP, O_VERSION, O_SOCKET,
+        O_PARAM, O_RUN, O_REPEAT, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_COLOR, O_CONNECT, O_SHARE, O_TAG,
+        O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY,
-        O_MAKE,
+        O_MAKE, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
 };
 
 static const struct option longopts[] = {
@@ -35,6 +36,10 @@ static const struct option longopts[] = {
         { "load-timeout", required_argument, NULL, O_LOAD_TIMEOUT },
         { "config", required_argument, NULL, O_CONFIG },
         { "junit", required_argument, NULL, O_JUNIT },
+        { "ktap", required_argument, NULL, O_KTAP },
+        { "kcidb", required_argument, NULL, O_KCIDB },
+        { "kcidb-origin", required_argument, NULL, O_KCIDB_ORIGIN },
+        { "lava", no_argument, NULL, O_LAVA },
         { "clear", no_argument, NULL, O_CLEAR },
         { "bell", no_argument, NULL, O_BELL },
         { "force-unload", no_argument, NULL, O_FORCE_UNLOAD },
@@ -47,6 +52,7 @@ static const struct option longopts[] = {
         { "exclude", required_argument, NULL, O_EXCLUDE },
         { "jobs", required_argument, NULL, 'j' },
         { "no-color", no_argument, NULL, O_NO_COLOR },
+        { "color", required_argument, NULL, O_COLOR },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "connect", required_argument, NULL, O_CONNECT },
@@ -63,6 +69,9 @@ static const struct option longopts[] = {
         { "make", required_argument, NULL, O_MAKE },
         { "cross-compile", required_argument, NULL, O_CROSS },
         { "memory", required_argument, NULL, O_MEM },
+        { "cpus", required_argument, NULL, O_CPUS },
+        { "append", required_argument, NULL, O_APPEND },
+        { "qemu-opt", required_argument, NULL, O_QEMU_OPT },
         { "help", no_argument, NULL, O_HELP },
         { "version", no_argument, NULL, O_VERSION },
         {}
@@ -87,6 +96,9 @@ void kw_opts_help(FILE *f)
               "      --initrd CPIO       its initramfs (the agent is appended at boot)\n"
               "      --kdir DIR          kernel build tree or headers to build against\n"
               "      --memory MIB        guest memory (default 256)\n"
+              "      --cpus N            guest CPUs (default 2, or the host's if fewer)\n"
+              "      --append 'ARGS'     added to the guest kernel's command line\n"
+              "      --qemu-opt 'ARGS'   extra QEMU arguments, split at spaces (repeatable)\n"
               "      --boot-timeout S    seconds for the guest agent to greet (default 120)\n"
               "      --connect unix:PATH  a QEMU you started (see qemu-args), its agent socket\n"
               "      --share DIR         its 9p share root (default $QEMU_9P_PATH)\n"
@@ -125,17 +137,26 @@ void kw_opts_help(FILE *f)
               "      --repeat N          --once: load and unload N times; a slab cache growing\n"
               "                          every cycle, or an entry left behind, fails (1)\n"
               "      --json              one JSON event per line on stdout\n"
-              "      --junit FILE        JUnit XML: a test case per load, unload, --expect, --run\n"
-              "      --config FILE       settings (default DIR/.kmod-watch: 'option = value' lines)\n"
+              "      --junit FILE        JUnit XML: a case per build, load, unload, --expect,\n"
+              "                          --run and kernel report (bodies: compiler, oops)\n"
+              "      --ktap FILE         the same as KTAP version 1 (- for stdout)\n"
+              "      --kcidb FILE        the same as KernelCI KCIDB JSON (schema 5.3)\n"
+              "      --kcidb-origin NAME  the KCIDB origin (default kmod_watch)\n"
+              "      --lava              LAVA test-case signals on stdout (default when\n"
+              "                          lava-test-case is on PATH)\n"
+              "      --config FILE       settings (default DIR/.kmod-watch: 'option = value' lines;\n"
+              "                          ~/.config/kmod-watch/config is read before it)\n"
               "\n"
               "Output:\n"
-              "      --no-color          no colours (also NO_COLOR, or not a terminal)\n"
+              "      --color WHEN        auto (colours on a terminal, decided per stream;\n"
+              "                          not with NO_COLOR or TERM=dumb), always, never\n"
+              "      --no-color          the same as --color never\n"
               "  -v, --verbose           show make's output and the guest console\n"
               "  -q, --quiet             only the kernel log and errors\n"
               "      --clear             clear the screen before each build (like entr -c)\n"
               "      --bell              ring the terminal bell when a build, load or the kernel fails\n"
-              "      --help              this text\n"
-              "      --version           the version\n"
+              "  -h, --help              this text\n"
+              "  -V, --version           the version\n"
               "\n"
               "Keys (on a terminal): r rebuild and reload, u unload, b reboot the guest,\n"
               "c clear, q quit, ? help.\n"
@@ -193,6 +214,18 @@ static int push(const char **list, size_t *n, const char *opt, const char *v)
         return 0;
 }
 
+bool kw_opts_want_color(const struct kw_opts *o, int fd, bool isatty_fd, const char *no_color_env,
+                        const char *term)
+{
+        if (o->no_color || (o->json && fd == STDOUT_FILENO))
+                return false;
+        if (o->force_color)
+                return true;
+        if (no_color_env && no_color_env[0])
+                return false;
+        return isatty_fd && !(term && strcmp(term, "dumb") == 0);
+}
+
 int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
 {
         int c, r = 0;
@@ -205,6 +238,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 .load_timeout_s = 10,
                 .debounce_ms = 20,
                 .mem_mb = 256,
+                .kcidb_origin = "kmod_watch",
         };
         int first = 1;
         if (argc > 1) {
@@ -226,7 +260,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
         const char *positional[8];
         size_t n_pos = 0;
         /* Leading '-' in optstring: operands come back as 1, so options may follow DIR. */
-        while ((c = getopt_long(argc, argv, "-j:vq", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "-j:vqhV", longopts, NULL)) != -1) {
                 switch (c) {
                 case 1:
                         if (n_pos >= 8)
@@ -273,7 +307,13 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_INCLUDE: r = push(o->include, &o->n_include, "--include", optarg); break;
                 case O_EXCLUDE: r = push(o->exclude, &o->n_exclude, "--exclude", optarg); break;
                 case 'j': r = parse_uint("--jobs", optarg, 1, 1024, &o->jobs); break;
-                case O_NO_COLOR: o->no_color = true; break;
+                case O_NO_COLOR: o->no_color = true; o->force_color = false; break;
+                case O_COLOR:
+                        if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
+                                return usage("--color is auto, always or never, not '%s'", optarg);
+                        o->no_color = strcmp(optarg, "never") == 0;
+                        o->force_color = strcmp(optarg, "always") == 0;
+                        break;
                 case 'v': o->verbosity++; break;
                 case 'q': o->verbosity = -1; break;
                 case O_CONNECT:
@@ -286,6 +326,14 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_SOCKET: o->socket = optarg; break;
                 case O_CONFIG: o->config = optarg; break;
                 case O_JUNIT: o->junit = optarg; break;
+                case O_KTAP: o->ktap = optarg; break;
+                case O_KCIDB: o->kcidb = optarg; break;
+                case O_KCIDB_ORIGIN:
+                        if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(optarg))
+                                return usage("--kcidb-origin %s: lower-case letters, digits and _ only", optarg);
+                        o->kcidb_origin = optarg;
+                        break;
+                case O_LAVA: o->lava = true; break;
                 case O_CLEAR: o->clear = true; break;
                 case O_BELL: o->bell = true; break;
                 case O_SSH: o->ssh = optarg; break;
@@ -298,7 +346,12 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_MAKE: o->make = optarg; break;
                 case O_CROSS: o->cross_compile = optarg; break;
                 case O_MEM: r = parse_uint("--memory", optarg, 64, 65536, &o->mem_mb); break;
+                case O_CPUS: r = parse_uint("--cpus", optarg, 1, 256, &o->cpus); break;
+                case O_APPEND: o->append = optarg; break;
+                case O_QEMU_OPT: r = push(o->qemu_opt, &o->n_qemu_opt, "--qemu-opt", optarg); break;
+                case 'h':
                 case O_HELP: o->cmd = KW_CMD_HELP; return 0;
+                case 'V':
                 case O_VERSION: o->cmd = KW_CMD_VERSION; return 0;
                 case '?':
                 default:
@@ -346,6 +399,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 return usage("--identity, --known-hosts and --accept-new-host-key go with --ssh");
         if ((o->connect || o->ssh) && o->kernel)
                 return usage("--kernel is for a managed guest, not with --connect or --ssh");
+        if ((o->connect || o->ssh) && (o->append || o->n_qemu_opt || o->cpus))
+                return usage("--cpus, --append and --qemu-opt are for a managed guest, not with --connect or --ssh");
         if (o->initrd && !o->kernel)
                 return usage("--initrd goes with --kernel");
         return 0;

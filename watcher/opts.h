@@ -50,7 +50,8 @@ struct kw_opts {
         const char *exclude[KW_MAX_LIST];
         size_t n_exclude;
         unsigned jobs;                   /* 0: make's default */
-        bool no_color;
+        bool no_color;                   /* --no-color, --color=never */
+        bool force_color;                /* --color=always */
         int verbosity;
         const char *connect;             /* unix:PATH */
         const char *share;
@@ -60,6 +61,10 @@ struct kw_opts {
         const char *identity;            /* --ssh: a private key file */
         const char *known_hosts;         /* --ssh: instead of ~/.ssh/known_hosts */
         bool accept_new_host_key;        /* --ssh: record an unknown (never a changed) host key */
+        unsigned cpus;                   /* --cpus: guest CPUs; 0: the default (qemu.c) */
+        const char *append;              /* --append: added to the guest kernel's command line */
+        const char *qemu_opt[KW_MAX_LIST]; /* --qemu-opt: extra QEMU arguments */
+        size_t n_qemu_opt;
         const char *kernel;
         const char *initrd;
         const char *kdir;
@@ -68,12 +73,21 @@ struct kw_opts {
         unsigned mem_mb;
         const char *config;              /* --config FILE (default DIR/.kmod-watch) */
         const char *junit;               /* --junit FILE */
+        const char *ktap;                /* --ktap FILE, "-": stdout */
+        const char *kcidb;               /* --kcidb FILE */
+        const char *kcidb_origin;        /* --kcidb-origin NAME, default "kmod_watch" */
+        bool lava;                       /* --lava: LAVA test-case signals on stdout */
         const char *args[4];             /* subcommand operands (kit verb, inject IN OUT) */
         size_t n_args;
 };
 
 /* 0, or -EINVAL after printing one line to stderr (exit with KW_EXIT_USAGE). */
 int kw_opts_parse(int argc, char **argv, struct kw_opts *ret);
+/* (pure) Colours on stream fd (STDOUT_FILENO: the kernel log, STDERR_FILENO:
+ * kmod-watch's lines)? --color=always wins over NO_COLOR and a pipe; never
+ * colours on stdout with --json; auto: a terminal, not NO_COLOR, not TERM=dumb. */
+bool kw_opts_want_color(const struct kw_opts *o, int fd, bool isatty_fd, const char *no_color_env,
+                        const char *term);
 void kw_opts_help(FILE *f);
 /* The host's arch in our naming ("x86_64", "arm64"): kw_arch_host()->name. */
 const char *kw_host_arch(void);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * paths.c — see paths.h. "Run from the build tree" means /proc/self/exe lies
- * under the build directory meson configured; anything else is an install.
+ * paths.c — see paths.h. "Run from the build tree" means /proc/self/exe sits
+ * in a meson build directory (BUILD/watcher/kmod-watch, with BUILD/build.ninja);
+ * anything else is an install. No source or build path is compiled in: the
+ * build tree's agents and kit script are found relative to the program.
  */
 #include "paths.h"
 
@@ -18,16 +20,27 @@
 #include "config.h"
 #include "ui.h"
 
-static bool in_build_tree(void)
+/* BUILD when the program is BUILD/watcher/kmod-watch of a meson build tree, else "" */
+static void build_tree(char *buf, size_t size)
 {
-        char exe[PATH_MAX];
+        char exe[PATH_MAX], probe[PATH_MAX + 32];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
+        buf[0] = 0;
         if (n < 0)
-                return false;
+                return;
         exe[n] = 0;
-        size_t len = strlen(KW_BUILDDIR);
-        return strncmp(exe, KW_BUILDDIR, len) == 0 && exe[len] == '/';
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+                return;
+        *slash = 0; /* BUILD/watcher */
+        slash = strrchr(exe, '/');
+        if (!slash || strcmp(slash, "/watcher") != 0)
+                return;
+        *slash = 0; /* BUILD */
+        snprintf(probe, sizeof(probe), "%s/build.ninja", exe);
+        if (access(probe, F_OK) == 0 && strlen(exe) < size)
+                snprintf(buf, size, "%s", exe);
 }
 
 /* An installed kmod-watch finds its helpers next to itself first
@@ -53,14 +66,22 @@ static int installed_path(const char *name, char *buf, size_t size)
         return access(buf, X_OK) == 0 ? 0 : -ENOENT;
 }
 
-static int pick(char *buf, size_t size, const char *env, const char *built, const char *name)
+/* $env, else BUILD/in_build (run from a build tree), else the installed name */
+static int pick(char *buf, size_t size, const char *env, const char *in_build, const char *name)
 {
         const char *e = getenv(env);
+        char build[PATH_MAX];
 
-        if (!(e && *e) && !in_build_tree())
-                return installed_path(name, buf, size);
-        if ((size_t)snprintf(buf, size, "%s", e && *e ? e : built) >= size)
-                return -ENAMETOOLONG;
+        if (e && *e) {
+                if ((size_t)snprintf(buf, size, "%s", e) >= size)
+                        return -ENAMETOOLONG;
+        } else {
+                build_tree(build, sizeof(build));
+                if (!build[0])
+                        return installed_path(name, buf, size);
+                if ((size_t)snprintf(buf, size, "%s/%s", build, in_build) >= size)
+                        return -ENAMETOOLONG;
+        }
         return access(buf, X_OK) == 0 ? 0 : -ENOENT;
 }
 
@@ -76,7 +97,7 @@ int kw_path_agent(const char *arch, char *buf, size_t size)
         /* the host's own arch is plain "kmod-agent"; others carry the arch */
         bool native = a == kw_arch_host();
         const char *name = native ? "kmod-agent" : a->agent_name;
-        snprintf(built, sizeof(built), KW_BUILDDIR "/guest-agent/%s", name);
+        snprintf(built, sizeof(built), "guest-agent/%s", name);
         int r = pick(buf, size, "KMOD_WATCH_AGENT", built, name);
         if (r == -ENOENT && !native && !getenv("KMOD_WATCH_AGENT"))
                 kw_err("no %s agent: install the cross compiler (apt-get install %s) and rebuild kmod-watch",
@@ -86,7 +107,7 @@ int kw_path_agent(const char *arch, char *buf, size_t size)
 
 int kw_path_kit_script(char *buf, size_t size)
 {
-        return pick(buf, size, "KMOD_WATCH_KIT_SCRIPT", KW_SOURCEDIR "/kit/kmod-watch-kit", "kmod-watch-kit");
+        return pick(buf, size, "KMOD_WATCH_KIT_SCRIPT", "kit/kmod-watch-kit", "kmod-watch-kit");
 }
 
 int kw_path_cache(char *buf, size_t size)

@@ -158,6 +158,8 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
         arg(&a, "%s", o->cpu && o->cpu[0] ? o->cpu : "max");
         arg(&a, "-m");
         arg(&a, "%u", o->mem_mb ? o->mem_mb : 256);
+        arg(&a, "-smp");
+        arg(&a, "%u", o->cpus ? o->cpus : sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2u : 1u);
         arg(&a, "-kernel");
         arg(&a, "%s", o->kernel);
         if (o->initrd) {
@@ -165,9 +167,9 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
                 arg(&a, "%s", o->initrd);
         }
         arg(&a, "-append");
-        /* log_buf_len: the ring holds a record per 32 bytes of it, and a module's init runs
-         * without letting the agent read (one vCPU): 4 MiB keeps 131072 records, so a load
-         * that prints 100,000 lines loses none. Extra words (o->append) come last and win. */
+        /* log_buf_len: the ring holds a record per 32 bytes of it, and a module's init can log
+         * faster than the agent reads (with one vCPU the agent does not run at all): 4 MiB keeps
+         * 131072 records, so a load that prints 100,000 lines loses none. --append comes last and wins. */
         arg(&a, "console=%s panic=-1 quiet log_buf_len=%s%s%s", o->console ? o->console : "ttyS0",
             KW_QEMU_LOG_BUF, o->append ? " " : "", o->append ? o->append : "");
         const struct kw_qemu_io io = {
@@ -190,6 +192,21 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
                 arg(&a, "-virtfs");
                 arg(&a, "local,path=%s,mount_tag=%s,security_model=none,readonly=on,id=fsmods", mods,
                     KW_MODULES_TAG);
+        }
+        for (size_t i = 0; i < o->n_extra; i++) { /* --qemu-opt: last, so they can add to anything */
+                char word[PATH_MAX];
+                for (const char *p = o->extra[i]; *p;) {
+                        size_t len = strcspn(p, " \t");
+                        if (len >= sizeof(word))
+                                return -ENAMETOOLONG;
+                        if (len) {
+                                memcpy(word, p, len);
+                                word[len] = 0;
+                                arg(&a, "%s", word);
+                        }
+                        p += len;
+                        p += strspn(p, " \t");
+                }
         }
         return a.err ? a.err : (int)a.n;
 }
@@ -264,10 +281,10 @@ static void on_exit_child(void *userdata, pid_t pid, int wstatus)
 int kw_qemu_start(struct kw_loop *l, const struct kw_qemu_opts *o, kw_qemu_exit_fn on_exit,
                   kw_qemu_line_fn on_line, void *userdata, struct kw_qemu **ret)
 {
-        char buf[16384];
-        char *argv[64];
+        char buf[32768];
+        char *argv[256];
 
-        int r = kw_qemu_argv(o, buf, sizeof(buf), argv, 64);
+        int r = kw_qemu_argv(o, buf, sizeof(buf), argv, sizeof(argv) / sizeof(argv[0]));
         if (r < 0)
                 return r;
         struct kw_qemu *q = calloc(1, sizeof(*q));

@@ -30,6 +30,9 @@ struct kw_qemu_opts {
         const char *sock_path; /* the agent channel: a unix socket we listen on */
         bool kvm;
         unsigned mem_mb;
+        unsigned cpus;         /* 0: two where the host has them, else one */
+        const char *const *extra; /* --qemu-opt values, each split at spaces; n_extra of them */
+        size_t n_extra;
 };
 
 struct kw_qemu;

@@ -81,19 +81,58 @@ int kw_settings_parse(const char *text, char ***ret_argv, size_t *ret_n, unsigne
         return 0;
 }
 
-int kw_settings_load(const char *file, const char *dir, char ***ret_argv, size_t *ret_n)
+/* v[i] is "--NAME" or "--NAME=…" */
+static bool is_option(const char *arg, const char *name)
 {
-        char path[4200];
+        size_t len = strlen(name);
+        return !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, len) && (arg[2 + len] == 0 || arg[2 + len] == '=');
+}
 
+bool kw_settings_has(char *const *v, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (is_option(v[i], name))
+                        return true;
+        return false;
+}
+
+size_t kw_settings_drop(char **v, size_t *n, const char *name)
+{
+        size_t k = 0, dropped = 0;
+
+        for (size_t i = 0; i < *n; i++) {
+                if (is_option(v[i], name)) {
+                        free(v[i]);
+                        dropped++;
+                        continue;
+                }
+                v[k++] = v[i];
+        }
+        *n = k;
+        return dropped;
+}
+
+int kw_settings_user_path(char *buf, size_t size)
+{
+        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        int n;
+
+        if (xdg && xdg[0] == '/')
+                n = snprintf(buf, size, "%s/kmod-watch/config", xdg);
+        else if (home && home[0])
+                n = snprintf(buf, size, "%s/.config/kmod-watch/config", home);
+        else
+                return -ENOENT;
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int kw_settings_load(const char *path, bool must_exist, char ***ret_argv, size_t *ret_n)
+{
         *ret_argv = NULL;
         *ret_n = 0;
-        if (file)
-                snprintf(path, sizeof(path), "%s", file);
-        else
-                snprintf(path, sizeof(path), "%s/.kmod-watch", dir);
         FILE *f = fopen(path, "re");
         if (!f) {
-                if (!file && errno == ENOENT)
+                if (!must_exist && errno == ENOENT)
                         return 0;
                 int r = -errno;
                 fprintf(stderr, "kmod-watch: cannot read the settings file %s: %s\n", path, strerror(-r));
@@ -114,4 +153,42 @@ int kw_settings_load(const char *file, const char *dir, char ***ret_argv, size_t
                 fprintf(stderr, "kmod-watch: %s:%u: not 'option = value' (an option is a long option's "
                         "name, like: arch = arm64)\n", path, line);
         return r;
+}
+
+int kw_settings_gather(const char *user, const char *project, bool project_must_exist, bool once,
+                       char ***ret_argv, size_t *ret_n, size_t *ret_un, size_t *ret_pn)
+{
+        char **uset = NULL, **pset = NULL, **set = NULL;
+        size_t un = 0, pn = 0, n;
+        int r = 0;
+
+        if (user[0])
+                r = kw_settings_load(user, false, &uset, &un);
+        if (r >= 0)
+                r = kw_settings_load(project, project_must_exist, &pset, &pn);
+        n = un + pn;
+        if (r >= 0 && n && !(set = calloc(n, sizeof(*set))))
+                r = -ENOMEM;
+        if (r < 0) {
+                for (size_t i = 0; i < un; i++)
+                        free(uset[i]);
+                for (size_t i = 0; i < pn; i++)
+                        free(pset[i]);
+                free(uset);
+                free(pset);
+                return r;
+        }
+        if (n) {
+                memcpy(set, uset, un * sizeof(*set));
+                memcpy(set + un, pset, pn * sizeof(*set));
+        }
+        free(uset);
+        free(pset);
+        if (!once && !kw_settings_has(set, n, "once"))
+                (void)kw_settings_drop(set, &n, "expect");
+        *ret_argv = set;
+        *ret_n = n;
+        *ret_un = un;
+        *ret_pn = pn;
+        return 0;
 }

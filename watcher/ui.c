@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "loop.h"
+#include "utf8.h"
 
 static struct kw_ui_opts opts;
 static struct kw_ui_habits habits;
@@ -17,6 +19,7 @@ static char *ev_buf;
 static size_t ev_size;
 static FILE *ev;
 static bool ev_first;
+static char last_error[4096];
 
 void kw_ui_setup(const struct kw_ui_opts *o)
 {
@@ -70,8 +73,14 @@ void kw_err(const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        vmsg("1;31", "kmod-watch: ", fmt, ap);
+        vsnprintf(last_error, sizeof(last_error), fmt, ap);
         va_end(ap);
+        fprintf(stderr, opts.color ? "\033[1;31mkmod-watch: %s\033[0m\n" : "kmod-watch: %s\n", last_error);
+}
+
+const char *kw_ui_last_error(void)
+{
+        return last_error;
 }
 
 void kw_note(const char *fmt, ...)
@@ -121,18 +130,53 @@ void kw_ui_clear(bool force)
         fflush(stdout);
 }
 
+/* The start of a character a --run chunk ended in, per stream (1, 2): the
+ * next chunk completes it, so a run_output event never splits one. */
+static struct {
+        char b[4];
+        size_t n;
+} carry[3];
+
+static void run_output_event(unsigned stream, const char *text, size_t len)
+{
+        char *t = strndup(text, len);
+
+        kw_ev_begin("run_output");
+        kw_ev_int("stream", stream);
+        kw_ev_str("text", t ? t : "");
+        kw_ev_end();
+        free(t);
+}
+
 void kw_ui_run_output(unsigned stream, const char *text, size_t len)
 {
         if (!opts.json) {
                 kw_ui_text(text, len);
                 return;
         }
-        char *t = strndup(text, len);
-        kw_ev_begin("run_output");
-        kw_ev_int("stream", stream);
-        kw_ev_str("text", t ? t : "");
-        kw_ev_end();
-        free(t);
+        if (stream > 2)
+                stream = 2;
+        char *buf = malloc(carry[stream].n + len);
+        if (!buf)
+                return;
+        memcpy(buf, carry[stream].b, carry[stream].n);
+        memcpy(buf + carry[stream].n, text, len);
+        len += carry[stream].n;
+        size_t whole = kw_utf8_whole(buf, len);
+        carry[stream].n = len - whole;
+        memcpy(carry[stream].b, buf + whole, carry[stream].n);
+        if (whole)
+                run_output_event(stream, buf, whole);
+        free(buf);
+}
+
+void kw_ui_run_output_end(void)
+{
+        for (unsigned s = 1; s <= 2; s++) {
+                if (carry[s].n)
+                        run_output_event(s, carry[s].b, carry[s].n);
+                carry[s].n = 0;
+        }
 }
 
 void kw_debug(const char *fmt, ...)
@@ -148,8 +192,21 @@ void kw_debug(const char *fmt, ...)
 
 void kw_json_string(FILE *f, const char *s)
 {
+        size_t left = strlen(s);
+
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++, left--) {
+                if (*p >= 0x80) {
+                        size_t len = kw_utf8_char((const char *)p, left);
+                        if (!len) {
+                                fprintf(f, "\\\\x%02x", *p); /* not UTF-8: the text "\xNN" */
+                                continue;
+                        }
+                        fwrite(p, 1, len, f);
+                        p += len - 1;
+                        left -= len - 1;
+                        continue;
+                }
                 switch (*p) {
                 case '"': fputs("\\\"", f); break;
                 case '\\': fputs("\\\\", f); break;
@@ -164,6 +221,17 @@ void kw_json_string(FILE *f, const char *s)
                 }
         }
         fputc('"', f);
+}
+
+void kw_ui_wall_time(char *buf, size_t size)
+{
+        struct timespec ts;
+        struct tm tm;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
 /* The event being built: JSON text for --json, and the same fields kept as
@@ -213,6 +281,9 @@ void kw_ev_begin(const char *event)
         fputs("{\"event\":", ev);
         kw_json_string(ev, event);
         fprintf(ev, ",\"t\":%llu", (unsigned long long)kw_now_ms());
+        char stamp[40];
+        kw_ui_wall_time(stamp, sizeof(stamp));
+        fprintf(ev, ",\"time\":\"%s\"", stamp);
         ev_first = false;
 }
 
@@ -282,7 +353,16 @@ void kw_ev_strv(const char *k, const char *const *values, size_t n)
 {
         if (!cur.active)
                 return;
-        keep(k, n ? values[0] : "");
+        if (sink) { /* the sinks get the items one a line */
+                char *joined = NULL;
+                size_t size = 0;
+                FILE *j = open_memstream(&joined, &size);
+                for (size_t i = 0; j && i < n; i++)
+                        fprintf(j, "%s%s", i ? "\n" : "", values[i]);
+                if (j && fclose(j) == 0)
+                        keep(k, joined);
+                free(joined);
+        }
         if (!key(k))
                 return;
         fputc('[', ev);
@@ -344,13 +424,21 @@ void kw_ui_kmsg(uint64_t seq, unsigned level, uint64_t ts_usec, const char *text
         char stamp[32];
         snprintf(stamp, sizeof(stamp), "[%5llu.%06llu]", (unsigned long long)(ts_usec / 1000000),
                  (unsigned long long)(ts_usec % 1000000));
-        if (!opts.color) {
+        if (!opts.color_out) {
                 printf("%s %s\n", stamp, text);
                 return;
         }
         /* The module's own lines stand out with a cyan stamp; the rest dim. */
         printf("\033[%sm%s\033[0m \033[%sm%s\033[0m\n", module_line ? "36" : "2", stamp,
                c ? c : "0", text);
+}
+
+void kw_ui_report_text(const char *text, size_t len)
+{
+        FILE *f = opts.json ? stderr : stdout;
+
+        fwrite(text, 1, len, f);
+        fflush(f);
 }
 
 void kw_ui_text(const char *text, size_t len)

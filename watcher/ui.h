@@ -6,7 +6,7 @@
  * in both modes, so stdout stays machine-readable.
  *
  * The ui layer owns the difference between the modes: callers emit events
- * (kw_ev_*, which the JSON writer and the JUnit sink see) and say what a person
+ * (kw_ev_*, which the JSON writer and the results sink, results.c, see) and say what a person
  * should read with kw_note*() and kw_ui_*(), which are silent in --json mode.
  * Nothing outside ui.c tests the mode or writes terminal escapes.
  */
@@ -20,7 +20,8 @@
 
 struct kw_ui_opts {
         bool json;
-        bool color;
+        bool color;     /* stderr gets colours (kmod-watch's own lines) */
+        bool color_out; /* stdout gets colours (the kernel log) */
         int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 };
 
@@ -50,14 +51,29 @@ void kw_note_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kw_ui_bell(void);
 /* Clears the screen: always for the c key (force), before a build with --clear. */
 void kw_ui_clear(bool force);
-/* Output of a --run command: as printed, or a run_output event. */
+/* Output of a --run command: as printed, or a run_output event (never split
+ * inside a UTF-8 character: a character's start waits for the next chunk). */
 void kw_ui_run_output(unsigned stream, const char *text, size_t len);
+/* The command ended: what waited for the rest of a character goes out. */
+void kw_ui_run_output_end(void);
+/* The last line kw_err() printed ("" if none): why a run ended badly. */
+const char *kw_ui_last_error(void);
+/* The wall clock, UTC, RFC 3339 with milliseconds: "2026-12-02T07:20:01.123Z". */
+void kw_ui_wall_time(char *buf, size_t size);
 
 /* A kernel log line: JSON kmsg event, or a coloured line on stdout.
  * module_line: the line belongs to one of our modules (highlighted). */
 void kw_ui_kmsg(uint64_t seq, unsigned level, uint64_t ts_usec, const char *text, bool module_line);
 /* Raw text the user must see as printed (compiler output, --run output). */
 void kw_ui_text(const char *text, size_t len);
+/* Lines for another program reading the output (--ktap -, --lava): on stdout,
+ * or on stderr with --json, which keeps stdout for the events. */
+void kw_ui_report_text(const char *text, size_t len);
+
+/* The version of the JSON events' schema, in `ready` (doc/contract.md): 2 added
+ * `schema`, `time`, `kmsg_gap`, build_end's `error` and `modules`, `harness`,
+ * the oops `fingerprint`, `title` and `count`, exit's `error`. */
+#define KW_EVENTS_SCHEMA 2
 
 /* JSON object builder: kw_ev_begin("load"); kw_ev_str(…); …; kw_ev_end().
  * In human mode these do nothing, so callers can always emit events. */
@@ -69,13 +85,14 @@ void kw_ev_bool(const char *key, bool value);
 void kw_ev_strv(const char *key, const char *const *values, size_t n);
 void kw_ev_end(void);
 
-/* A sink sees every event as it ends (JUnit output listens here), with
+/* A sink sees every event as it ends (results.c listens here), with
  * kw_ev_field() to read its fields as text (strings unquoted, true/false,
- * numbers; a list gives its first item). Valid only inside the callback. */
+ * numbers; a list gives its items one a line). Valid only inside the callback. */
 struct kw_ev;
 typedef void (*kw_ev_sink_fn)(void *userdata, const char *event, const struct kw_ev *e);
 void kw_ev_set_sink(kw_ev_sink_fn fn, void *userdata);
 const char *kw_ev_field(const struct kw_ev *e, const char *key);
 
-/* Escapes s as a JSON string (quotes included) into a FILE. */
+/* Escapes s as a JSON string (quotes included) into a FILE; a byte that is
+ * not UTF-8 becomes the text "\xNN". */
 void kw_json_string(FILE *f, const char *s);

@@ -249,6 +249,7 @@ class KmodWatch:
         self.stdout_lines = []
         self.stderr_lines = []
         self.bad_lines = []        # stdout lines that are not a JSON event (--json)
+        self.not_utf8 = []         # lines (either stream) that are not valid UTF-8
         self.t_backwards = []      # (previous t, t) pairs where "t" went down
         self.wall = []             # time.monotonic() when each event was read
         self.returncode = None
@@ -322,6 +323,10 @@ class KmodWatch:
 
     # -- reading
     def _line(self, name, raw):
+        try:
+            raw.decode()
+        except UnicodeDecodeError:
+            self.not_utf8.append((name, raw))
         line = raw.decode(errors="replace").rstrip("\r")
         self._tail.append(f"[{name}] {line}")
         if name == "err":

@@ -54,6 +54,12 @@ def case_settings(t):
     texts = [e["text"] for e in k.events_since(0, "kmsg")]
     kw.check(any("from-cli" in x for x in texts) and not any("from-file" in x for x in texts),
              f"the command line's --param should win: {texts}", k)
+    # expect = … is for --once runs: a run without --once (here doctor, which reads the
+    # same file and needs no guest) is not refused for it
+    env, _ = kw.isolated_env(base)
+    p = subprocess.run([RUN.kmod_watch, "doctor", d], env=env, capture_output=True, text=True, timeout=120)
+    kw.check(p.returncode != 64 and "goes with --once" not in p.stderr,
+             f"expect = in .kmod-watch broke a run without --once (exit {p.returncode}): {p.stderr[-300:]}")
     with open(os.path.join(d, ".kmod-watch"), "w") as f:
         f.write("--once\n")
     k = once(t, base, d, [])
@@ -86,11 +92,20 @@ def case_run_and_junit(t):
     suite = root.find("testsuite")
     kw.check(suite is not None and suite.get("failures") == "0", "testsuite failures should be 0")
 
-    k = once(t, base, d, ["--run", "cat /dev/kwchar; exit 3", "--junit", junit])
+    # the guest options on the same boot: --cpus, --append, --qemu-opt (a virtio-rng device,
+    # virtio device id 4), read back from inside the guest by the --run command
+    cmd = ("cat /dev/kwchar; echo cpus=$(grep -c ^processor /proc/cpuinfo); cat /proc/cmdline; "
+           "cat /sys/bus/virtio/devices/*/device; exit 3")
+    k = once(t, base, d, ["--run", cmd, "--junit", junit, "--cpus", "1", "--append", "kw_marker=42",
+                          "--qemu-opt", "-device virtio-rng-pci"])
     kw.check(k.returncode == 1, f"a failing --run: want exit 1, got {k.returncode}", k)
+    out = "".join(e["text"] for e in k.events_since(0, "run_output"))
+    kw.check("cpus=1" in out, f"--cpus 1: the guest has another count: {out!r}", k)
+    kw.check("kw_marker=42" in out, f"--append did not reach /proc/cmdline: {out!r}", k)
+    kw.check("0x0004" in out.split(), f"--qemu-opt '-device virtio-rng-pci': no virtio-rng: {out!r}", k)
     root = ET.parse(junit).getroot()
     failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
-    kw.check(failed == ["run cat /dev/kwchar; exit 3"], f"JUnit failures: {failed}")
+    kw.check(failed == ["run " + cmd], f"JUnit failures: {failed}")
     kw.cleanup(RUN, base)
 
 

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import kw
 
@@ -38,6 +39,18 @@ def case_installed_once(t, args, kwbin):
     kw.check(k.returncode == 0, f"expected exit 0, got {k.returncode}", k)
     kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
     kw.cleanup(args, base)
+
+
+def case_no_build_paths(t, args, kwbin):
+    """The installed program's code and data name neither the source tree nor the
+    build tree (debug info aside, which packaging strips): it finds its agents and kit
+    script by its own location."""
+    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    build = os.path.abspath(args.build_dir)
+    for section in (".rodata", ".data"):
+        r = subprocess.run(["readelf", "-p", section, kwbin], capture_output=True)
+        for path in (src, build):
+            kw.check(path.encode() not in r.stdout, f"{section} of the installed kmod-watch holds {path}")
 
 
 def case_man(t, files, root):
@@ -74,19 +87,55 @@ t kmod-watch kit ''
     kw.check(set(out[2].split()) == {"fetch", "path", "list"}, f"kit verbs: {out[2]!r}")
 
 
+def case_zsh_fish(t, files, root, kwbin):
+    """The zsh and fish completions, installed where Debian's zsh and fish look, offer
+    the options from --help, the values of --arch/--color, the kit verbs, and files
+    (not only directories) for inject-agent."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, PATH=os.path.dirname(kwbin) + ":" + os.environ["PATH"])
+    tmp = tempfile.mkdtemp(prefix="kw-comp-")
+    open(os.path.join(tmp, "initrd.cpio.gz"), "w").close()
+    lines = ["kmod-watch --exp", "kmod-watch --color ", "kmod-watch kit ",
+             f"kmod-watch inject-agent {tmp}/ini"]
+    want = [{"--expect"}, {"auto", "always", "never"}, {"fetch", "path", "list"}, None]
+    zsh = [f for f in files if f.endswith("zsh/vendor-completions/_kmod-watch")]
+    fish = [f for f in files if f.endswith("fish/vendor_completions.d/kmod-watch.fish")]
+    kw.check(zsh and fish, f"zsh or fish completion not installed: {zsh} {fish}")
+    for shell in ("zsh", "fish"):
+        kw.check(shutil.which(shell), f"{shell} is missing (tests/packages.txt has it)")
+    for line, w in zip(lines, want):
+        z = subprocess.run(["zsh", "-f", os.path.join(here, "zsh-complete.zsh"), line], capture_output=True,
+                           text=True, timeout=30,
+                           env=dict(env, KW_COMP_DIR=os.path.dirname(os.path.join(root, zsh[0]))))
+        f = subprocess.run(["fish", "-N", "-c", f"source {os.path.join(root, fish[0])}; complete -C'{line}'"],
+                           capture_output=True, text=True, timeout=30, env=env)
+        zs = set(z.stdout.split())
+        fs = {x.split("\t")[0] for x in f.stdout.splitlines()}
+        t.diag(f"{line!r}: zsh {sorted(zs)} fish {sorted(fs)}")
+        if w is None:  # a file, not only directories
+            kw.check("initrd.cpio.gz" in zs, f"zsh: inject-agent did not offer the file: {zs}")
+            kw.check(f"{tmp}/initrd.cpio.gz" in fs, f"fish: inject-agent did not offer the file: {fs}")
+        else:
+            kw.check(w <= zs, f"zsh: {line!r} offered {sorted(zs)}, want {sorted(w)}")
+            kw.check(w <= fs, f"fish: {line!r} offered {sorted(fs)}, want {sorted(w)}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     args = kw.parse_args()
     kw.check(args.build_dir, "--build-dir is required")
     kw.require_guest(args)
     t = kw.Tap("meson install, then the installed kmod-watch")
-    import tempfile
     root = tempfile.mkdtemp(prefix="kw-e2e-destdir-")
     try:
         kwbin, files = install(t, args, root)
         t.case("installed kmod-watch --once --expect 'build A' → exit 0", case_installed_once, t, args, kwbin)
+        t.case("no source or build path in the installed program", case_no_build_paths, t, args, kwbin)
         t.case("man -l renders kmod-watch(1)", case_man, t, files, root)
         t.case("bash completion completes options, --accel values, kit verbs",
                case_completion, t, files, root, kwbin)
+        t.case("zsh and fish completions: options, values, kit verbs, files for inject-agent",
+               case_zsh_fish, t, files, root, kwbin)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -212,6 +212,44 @@ static void managed_argv(void)
         CHECK(strcmp(joined, want) == 0);
 }
 
+/* --cpus, --append and --qemu-opt: -smp N, the command line's tail, and the extra
+ * arguments last, each value split at spaces. */
+static void managed_argv_guest_options(void)
+{
+        const char *extra[] = { "-device virtio-rng-pci", "  -object  rng-random,id=r0,filename=/dev/urandom " };
+        const struct kw_qemu_opts o = {
+                .binary = "qemu-system-x86_64",
+                .kernel = "/k/vmlinux",
+                .share_dir = "/home/u/mods",
+                .tag = "kmodwatch",
+                .sock_path = "/run/kw/agent.sock",
+                .cpus = 3,
+                .append = "log_buf_len=8M nokaslr",
+                .extra = extra,
+                .n_extra = 2,
+        };
+        char buf[8192], *argv[64];
+
+        int n = kw_qemu_argv(&o, buf, sizeof(buf), argv, 64);
+        CHECK(n > 4);
+        if (n <= 4)
+                return;
+        bool smp = false, append = false;
+        for (int i = 0; i + 1 < n; i++) {
+                smp |= !strcmp(argv[i], "-smp") && !strcmp(argv[i + 1], "3");
+                append |= !strcmp(argv[i], "-append") && strstr(argv[i + 1], " log_buf_len=8M nokaslr") &&
+                          strstr(argv[i + 1], "console=ttyS0");
+        }
+        CHECK(smp);
+        CHECK(append);
+        CHECK(!strcmp(argv[n - 4], "-device"));
+        CHECK(!strcmp(argv[n - 3], "virtio-rng-pci"));
+        CHECK(!strcmp(argv[n - 2], "-object"));
+        CHECK(!strcmp(argv[n - 1], "rng-random,id=r0,filename=/dev/urandom"));
+        /* too many for the caller's vector: an error, never a cut command line */
+        CHECK_EQ(kw_qemu_argv(&o, buf, sizeof(buf), argv, 20), -E2BIG);
+}
+
 /* The kit's module tree: a second, read-only export after the rest. */
 static void managed_argv_modules(void)
 {
@@ -253,6 +291,7 @@ int main(void)
         RUN(args_line);
         RUN(managed_argv);
         RUN(managed_argv_modules);
+        RUN(managed_argv_guest_options);
         RUN(backoff);
         TEST_DONE();
 }

@@ -59,6 +59,8 @@ static struct fake {
         int n_stats;
         /* what came out */
         char events[4096];
+        char fingerprint[2][24]; /* of the last two oops events */
+        long oops_count;         /* the last oops event's count */
 } F;
 
 static void sink(void *userdata, const char *event, const struct kw_ev *e)
@@ -70,8 +72,12 @@ static void sink(void *userdata, const char *event, const struct kw_ev *e)
                 return;
         snprintf(item, sizeof(item), "%s%s%s%s%s ", event, module ? ":" : "", module ? module : "",
                  ok ? ":" : "", ok ? ok : "");
-        if (strcmp(event, "oops") == 0)
+        if (strcmp(event, "oops") == 0) {
                 snprintf(item, sizeof(item), "oops:%s ", kw_ev_field(e, "kind"));
+                memcpy(F.fingerprint[0], F.fingerprint[1], sizeof(F.fingerprint[0]));
+                snprintf(F.fingerprint[1], sizeof(F.fingerprint[1]), "%s", kw_ev_field(e, "fingerprint"));
+                F.oops_count = atol(kw_ev_field(e, "count"));
+        }
         strncat(F.events, item, sizeof(F.events) - strlen(F.events) - 1);
 }
 
@@ -490,6 +496,18 @@ static void test_hung_unload_restarts(void)
         finish();
 }
 
+/* A save (build N) whose init oopses in a guest we do not restart. */
+static void save_that_oopses(int n)
+{
+        module(0, "hello", "", n);
+        save("hello.c");
+        make_done(true);
+        answer(0, 0);
+        oops();
+        answer(EFAULT, 0);
+        advance(1000);
+}
+
 static void test_not_ours_to_restart(void)
 {
         setup();
@@ -498,13 +516,7 @@ static void test_not_ours_to_restart(void)
         guest_ready(false);
         make_done(true);
         first_load();
-        module(0, "hello", "", 2);
-        save("hello.c");
-        make_done(true);
-        answer(0, 0);
-        oops();
-        answer(EFAULT, 0);
-        advance(1000);
+        save_that_oopses(2);
         CHECK_EQ(F.restarts, 0);
         kw_cycle_on_key(F.cycle, 'b');
         advance(0);
@@ -514,6 +526,25 @@ static void test_not_ours_to_restart(void)
         fail_all(KW_REPLY_LOST, "the agent greeted again");
         guest_ready(true);
         CHECK_EQ(F.n_req, 0);
+        finish();
+}
+
+/* The same report again in one session: the same fingerprint, counted. */
+static void test_same_oops_counted(void)
+{
+        setup();
+        F.managed = false; /* nothing restarts: the module oopses twice in one boot */
+        start();
+        guest_ready(false);
+        make_done(true);
+        first_load();
+        save_that_oopses(2);
+        save_that_oopses(3);
+        CHECK_EQ(F.oops_count, 2);
+        kw_cycle_on_gap(F.cycle, 900, 17); /* the ring buffer overran: said as an event */
+        CHECK(strstr(F.events, "kmsg_gap ") != NULL);
+        CHECK_EQ(strlen(F.fingerprint[1]), 16);
+        CHECK(strcmp(F.fingerprint[0], F.fingerprint[1]) == 0);
         finish();
 }
 
@@ -979,6 +1010,7 @@ int main(void)
         RUN(test_silent_guest_restarted);
         RUN(test_hung_unload_restarts);
         RUN(test_not_ours_to_restart);
+        RUN(test_same_oops_counted);
         RUN(test_signal_twice);
         RUN(test_once_ok);
         RUN(test_once_expect);

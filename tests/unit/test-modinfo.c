@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "test-config.h"
 #include "modinfo.h"
 #include "test.h"
 

@@ -7,12 +7,13 @@
  * the kernel log) is shown below the kernel log's copy of its lines, so the
  * module's last words come first.
  *
- * The same non-fatal report again and again (a WARNING in a loop) is one
- * report: the first is shown and reported up at once, the repeats are
- * counted, and its oops event (with the count) and a "(the same report N
- * more times)" line come when the run of repeats ends: KW_OOPS_QUIET_MS
- * without one, another report, or kw_crash_settle() at the end. A fatal
- * report (the kernel killed the task) has its event at once, count 1.
+ * The same non-fatal report again and again in a row (a WARNING in a loop:
+ * the same fingerprint) is one report: the first is shown and reported up at
+ * once, the repeats are counted, and its oops event (count: the fingerprint's
+ * count this session, repeats included; repeated: how many came in a row)
+ * and a "(the same report N more times)" line come when the run of repeats
+ * ends: KW_OOPS_QUIET_MS without one, another report, or kw_crash_settle()
+ * at the end. A fatal report (the kernel killed the task) has its event at once.
  */
 #include "crash.h"
 
@@ -51,7 +52,24 @@ static void resolve_frame(struct kw_crash *c, const struct kw_oops_frame *f, str
         kw_symbolizer_shown(c->sym, ret->path, ret->line, ret->src, sizeof(ret->src));
 }
 
-static void show_block(const struct kw_oops *o, const struct kw_crash_src *where, const struct kw_crash_src *res)
+/* How often this fingerprint came this session, this time included. */
+static unsigned count_seen(struct kw_crash *c, const char *fingerprint)
+{
+        size_t i;
+
+        for (i = 0; i < c->n_seen; i++)
+                if (strcmp(c->seen[i].fingerprint, fingerprint) == 0)
+                        return ++c->seen[i].n;
+        if (i == KW_CRASH_SEEN) /* full: the oldest makes room */
+                memmove(c->seen, c->seen + 1, sizeof(c->seen[0]) * --i);
+        else
+                c->n_seen++;
+        snprintf(c->seen[i].fingerprint, sizeof(c->seen[i].fingerprint), "%s", fingerprint);
+        return c->seen[i].n = 1;
+}
+
+static void show_block(const struct kw_oops *o, const struct kw_crash_src *where, const struct kw_crash_src *res,
+                       unsigned count)
 {
         char frame[320];
 
@@ -71,6 +89,8 @@ static void show_block(const struct kw_oops *o, const struct kw_crash_src *where
                         kw_note_detail("%s: %s", where->src, t);
                 }
         }
+        if (count > 1)
+                kw_note_detail("seen before (%u time%s this session)", count - 1, count == 2 ? "" : "s");
         if (o->tainted[0])
                 kw_note_detail("tainted: %s", o->tainted);
         if (!o->n_frames)
@@ -90,7 +110,7 @@ void kw_crash_show_now(struct kw_crash *c)
                 return;
         c->show_pending = false;
         kw_timer_disarm(c->show_timer);
-        show_block(&c->shown, &c->shown_where, c->shown_res);
+        show_block(&c->shown, &c->shown_where, c->shown_res, c->shown_count);
 }
 
 static void on_show_timer(void *userdata)
@@ -98,7 +118,7 @@ static void on_show_timer(void *userdata)
         kw_crash_show_now(userdata);
 }
 
-/* The oops event of the last report, with how many times it came. */
+/* The oops event of the last report. */
 static void emit_event(struct kw_crash *c)
 {
         static char frames[KW_OOPS_MAX_FRAMES][PATH_MAX + 400];
@@ -115,6 +135,10 @@ static void emit_event(struct kw_crash *c)
         }
         kw_ev_begin("oops");
         kw_ev_str("kind", kw_oops_kind_name(o->kind));
+        kw_ev_str("title", c->last_sig.title);
+        kw_ev_str("fingerprint", c->last_sig.fingerprint);
+        kw_ev_int("count", c->last_count);
+        kw_ev_int("repeated", (long long)(1 + c->repeats));
         kw_ev_str("text", o->text);
         kw_ev_str("function", o->has_where ? o->where.function : "");
         kw_ev_str("module", o->has_where ? o->where.module : "");
@@ -123,7 +147,6 @@ static void emit_event(struct kw_crash *c)
         kw_ev_strv("trace", fv, o->n_frames);
         kw_ev_str("tainted", o->tainted);
         kw_ev_bool("fatal", o->fatal);
-        kw_ev_int("count", (long long)(1 + c->repeats));
         kw_ev_str("report", o->lines);
         kw_ev_end();
 }
@@ -151,10 +174,14 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
 {
         struct kw_crash_src *res = c->shown_res, where = { .src = "" };
         unsigned budget = KW_RESOLVED_FRAMES;
+        struct kw_crashsig sig;
         char what[400];
 
-        if (c->event_pending && kw_oops_same(o, &c->last)) {
-                c->repeats++; /* counted, not shown again: the cycle already decided on the first */
+        kw_crashsig(o, &sig);
+        if (c->event_pending && strcmp(sig.fingerprint, c->last_sig.fingerprint) == 0) {
+                /* counted, not shown again: the cycle already decided on the first */
+                c->last_count = count_seen(c, sig.fingerprint);
+                c->repeats++;
                 kw_timer_arm_ms(c->settle_timer, KW_OOPS_QUIET_MS);
                 return;
         }
@@ -170,7 +197,11 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
                 else
                         resolve_frame(c, &o->frames[i], &res[i], &budget);
         }
+        unsigned count = count_seen(c, sig.fingerprint);
+
         c->last = *o;
+        c->last_sig = sig;
+        c->last_count = count;
         c->last_where = where;
         memcpy(c->last_res, res, sizeof(c->last_res));
         if (o->fatal) {
@@ -182,6 +213,7 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
 
         c->shown = *o;
         c->shown_where = where;
+        c->shown_count = count;
         c->show_pending = true;
         /* read on the console, ahead of the kernel log: shown below the log's copy */
         if (o->last_src == KW_OOPS_SRC_CONSOLE && c->hooks->channel_up(c->core))

@@ -12,8 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "crashsig.h"
 #include "loop.h"
 #include "oops.h"
+
+#define KW_CRASH_SEEN 64 /* fingerprints counted per session */
 
 struct kw_symbolizer;
 
@@ -46,11 +49,19 @@ struct kw_crash {
         bool show_pending;
         struct kw_oops shown;
         struct kw_crash_src shown_where, shown_res[KW_OOPS_MAX_FRAMES];
-        /* the last report: its oops event waits for the run of identical ones to end */
+        unsigned shown_count;           /* how often its fingerprint came this session */
+        struct {
+                char fingerprint[KW_CRASHSIG_LEN];
+                unsigned n;
+        } seen[KW_CRASH_SEEN];
+        size_t n_seen;
+        /* the last report: its oops event waits for the run of the same one in a row to end */
         struct kw_timer *settle_timer;
         bool event_pending;
-        uint64_t repeats; /* the same report again since */
+        uint64_t repeats;    /* the same report again, in a row, since */
+        unsigned last_count; /* its fingerprint's count this session, the repeats included */
         struct kw_oops last;
+        struct kw_crashsig last_sig;
         struct kw_crash_src last_where, last_res[KW_OOPS_MAX_FRAMES];
 };
 

@@ -386,20 +386,38 @@ static int take_build(struct kw_cycle *c)
         return r;
 }
 
+/* build_end: when it failed, why (the compiler's messages, or the line that
+ * said it); when it worked, the modules it made. */
+static void build_end_event(struct kw_cycle *c, bool ok, uint64_t ms, const char *why)
+{
+        const char *names[64];
+        size_t n = c->built.n < 64 ? c->built.n : 64;
+
+        kw_ev_begin("build_end");
+        kw_ev_bool("ok", ok);
+        kw_ev_int("ms", (long long)ms);
+        if (!ok)
+                kw_ev_str("error", why && *why ? why : "make failed");
+        for (size_t i = 0; ok && i < n; i++)
+                names[i] = c->built.v[i].name;
+        if (ok)
+                kw_ev_strv("modules", names, n);
+        kw_ev_end();
+}
+
 static void on_built(void *core, bool ok, const char *shown, uint64_t ms)
 {
         struct kw_cycle *c = core;
 
         c->building = false;
         c->build_ms = ms;
-        kw_ev_begin("build_end");
-        kw_ev_bool("ok", ok);
-        kw_ev_int("ms", (long long)ms);
-        kw_ev_end();
         /* the compiler's words as it printed them, when they say something */
         if (kw_ui_verbosity() <= 0 && shown && (!ok || strstr(shown, "warning:")))
                 kw_ui_text(shown, strlen(shown));
-        if (!c->o->once && kw_changes_pending(&c->changes)) {
+        bool stale = !c->o->once && kw_changes_pending(&c->changes);
+        int took = ok && !stale ? take_build(c) : 0;
+        build_end_event(c, ok && took >= 0, ms, ok ? kw_ui_last_error() : shown);
+        if (stale) {
                 /* sources changed under this build: its result is stale; build again */
                 kw_debug("changes during the build: building again");
                 kw_changes_rearm(&c->changes);
@@ -412,7 +430,7 @@ static void on_built(void *core, bool ok, const char *shown, uint64_t ms)
                         kw_cycle_once_finish(c, KW_EXIT_BUILD);
                 return;
         }
-        if (take_build(c) < 0) {
+        if (took < 0) {
                 c->built.n = 0;
                 if (c->o->once)
                         kw_cycle_once_finish(c, KW_EXIT_BUILD);

@@ -214,6 +214,7 @@ void kw_cycle_on_ready(struct kw_cycle *c, const struct kw_guest *g, bool reboot
                 }
         }
         kw_ev_begin("ready");
+        kw_ev_int("schema", KW_EVENTS_SCHEMA);
         kw_ev_str("arch", g->arch);
         kw_ev_str("kernel_release", g->release);
         kw_ev_str("transport", c->port->transport(c->impl));

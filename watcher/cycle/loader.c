@@ -56,6 +56,8 @@ static void on_unloaded(void *userdata, const struct kw_reply *r)
                 kw_ev_bool("ok", ok);
                 if (!ok)
                         kw_ev_str("error", text[0] ? text : strerror(err));
+                if (r->kind == KW_REPLY_LOST)
+                        kw_ev_bool("harness", true); /* the guest went away, not the module's doing */
                 kw_ev_end();
                 if (!ok) {
                         bool forceable = err == EWOULDBLOCK || err == EBUSY;
@@ -112,6 +114,8 @@ static void on_loaded(void *userdata, const struct kw_reply *r)
         kw_ev_strv("deps", deps, r->n_deps);
         if (err)
                 kw_ev_str("error", text[0] ? text : strerror(err));
+        if (r->kind == KW_REPLY_LOST && !ld->crash_what)
+                kw_ev_bool("harness", true); /* the guest went away, not the module's doing */
         kw_ev_end();
         if (!err) {
                 if (kw_modlist_add(&ld->loaded, m) < 0)

@@ -14,7 +14,8 @@
 #include "sha256.h"
 #include "ui.h"
 
-static int read_module(const struct kw_recipe *rc, const char *relpath, uint16_t machine, struct kw_module *m)
+static int read_module(const struct kw_recipe *rc, const char *relpath, uint16_t machine, const char *guest_release,
+                       struct kw_module *m)
 {
         const char *dir = rc->dir;
         char path[PATH_MAX * 2], built_for[128];
@@ -34,11 +35,19 @@ static int read_module(const struct kw_recipe *rc, const char *relpath, uint16_t
         }
         /* the kernel would refuse it as "disagrees about version": say it here, in words */
         kw_vermagic_release(mi.vermagic, built_for, sizeof(built_for));
-        if (rc->release[0] && built_for[0] && strcmp(built_for, rc->release) != 0) {
+        if (guest_release && guest_release[0] && built_for[0] && strcmp(built_for, guest_release) != 0 &&
+            strcmp(built_for, rc->release) == 0) {
+                kw_err("%s is built for kernel %s (KDIR=%s) but the guest runs %s: pass --kdir the build tree of "
+                       "%s (its headers: /lib/modules/%s/build on the guest's distribution)", relpath, built_for,
+                       rc->kdir ? rc->kdir : "", guest_release, guest_release, guest_release);
+                return -EPROTO;
+        }
+        const char *want = guest_release && guest_release[0] ? guest_release : rc->release;
+        if (want[0] && built_for[0] && strcmp(built_for, want) != 0) {
                 kw_err("%s is built for kernel %s but the guest runs %s: building with %s did not use KDIR=%s; "
                        "make it build against KDIR (see 'kmod-watch doctor'), or pass --kdir the tree for %s, or "
-                       "--make 'CMD'", relpath, built_for, rc->release, kw_recipe_name(rc->kind),
-                       rc->kdir ? rc->kdir : "", rc->release);
+                       "--make 'CMD'", relpath, built_for, want, kw_recipe_name(rc->kind),
+                       rc->kdir ? rc->kdir : "", want);
                 return -EPROTO;
         }
         *m = (struct kw_module){ 0 };
@@ -50,7 +59,8 @@ static int read_module(const struct kw_recipe *rc, const char *relpath, uint16_t
         return 0;
 }
 
-int kw_products_collect(const struct kw_recipe *rc, uint16_t machine, struct kw_modlist *ret)
+int kw_products_collect(const struct kw_recipe *rc, uint16_t machine, const char *guest_release,
+                        struct kw_modlist *ret)
 {
         char **kos = NULL;
         size_t n = 0;
@@ -72,7 +82,7 @@ int kw_products_collect(const struct kw_recipe *rc, uint16_t machine, struct kw_
         }
         for (size_t i = 0; i < n && r >= 0; i++) {
                 struct kw_module m;
-                r = read_module(rc, kos[i], machine, &m);
+                r = read_module(rc, kos[i], machine, guest_release, &m);
                 if (r >= 0)
                         r = kw_modlist_add(ret, &m);
         }

@@ -14,7 +14,9 @@
 
 struct kw_recipe;
 
-/* In modules.order order. machine: the guest's ELF machine (e_machine).
- * -ENOENT: no module; -ENOEXEC: not a module, or for another machine;
- * -EPROTO: built for another kernel release than rc->release. */
-int kw_products_collect(const struct kw_recipe *rc, uint16_t machine, struct kw_modlist *ret);
+/* In modules.order order. machine: the guest's ELF machine (e_machine);
+ * guest_release: the release the guest runs when known (else NULL: rc->release,
+ * KDIR's, is taken as the guest's). -ENOENT: no module; -ENOEXEC: not a module,
+ * or for another machine; -EPROTO: built for another kernel release. */
+int kw_products_collect(const struct kw_recipe *rc, uint16_t machine, const char *guest_release,
+                        struct kw_modlist *ret);

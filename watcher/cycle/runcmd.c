@@ -28,12 +28,15 @@ static void on_run_done(void *userdata, const struct kw_reply *r)
                                  r->kind == KW_REPLY_OK ? strerror(r->err) : (r->why ? r->why : "?"));
         }
         uint64_t ms = (kw_loop_now_us(rc->loop) - rc->start_us + 500) / 1000;
+        kw_ui_run_output_end();
         kw_ev_begin("run");
         kw_ev_str("cmd", rc->o->run);
         kw_ev_int("status", (long long)status);
         kw_ev_int("ms", (long long)ms);
         if (text[0])
                 kw_ev_str("error", text);
+        if (r->kind != KW_REPLY_OK)
+                kw_ev_bool("harness", true); /* no answer: the guest or the channel, not the command */
         kw_ev_end();
         if (status == 0)
                 kw_note("--run '%s': exit status 0 (%.2f s)", rc->o->run, (double)ms / 1000.0);

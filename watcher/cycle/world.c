@@ -54,7 +54,8 @@ struct world {
         void *built_core;
         int sig_fd;
         int lock_fd; /* DIR is ours (dirlock.h) */
-        struct kw_reappear *reappear; /* DIR went away: waiting for it */
+        struct kw_reappear *parent; /* DIR's name in its parent: deleted, made again */
+        bool away;                  /* DIR went away: waiting for it */
         dev_t dir_dev;                /* the directory being watched (a new one at the path is another) */
         ino_t dir_ino;
         bool rescan;                  /* DIR came back: everything in it is new */
@@ -104,7 +105,10 @@ static int p_collect(void *impl, struct kw_modlist *ret)
 {
         struct world *w = impl;
 
-        return kw_products_collect(&w->recipe, w->arch->elf_machine, ret);
+        /* the running guest's release when it has greeted us (--connect, --ssh may run
+         * another kernel than KDIR's), else KDIR's */
+        const struct kw_guest *g = kw_session_ready(w->session) ? kw_session_guest(w->session) : NULL;
+        return kw_products_collect(&w->recipe, w->arch->elf_machine, g ? g->release : NULL, ret);
 }
 
 static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
@@ -128,7 +132,7 @@ static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
         /* DIR itself deleted or replaced: inotify's DELETE_SELF does not come while anything (the
          * guest's share, our lock) still holds the directory open, so look. */
         struct stat st;
-        if (!w->reappear && (e == -ENOENT || stat(w->dir, &st) < 0 || st.st_ino != w->dir_ino ||
+        if (!w->away && (e == -ENOENT || stat(w->dir, &st) < 0 || st.st_ino != w->dir_ino ||
                              st.st_dev != w->dir_dev)) {
                 struct kw_batch b = { 0 };
                 (void)kw_debounce_take(d, UINT64_MAX, &b); /* files "deleted" with it: nothing to build */
@@ -315,17 +319,12 @@ static void on_key(void *userdata, char key)
 
 /* ---- DIR deleted and made again ---- */
 
-static int on_reappear(void *userdata, int fd, short revents)
+static void dir_back(struct world *w)
 {
-        struct world *w = userdata;
         struct kw_watch *watch;
         pid_t holder = 0;
 
-        if (!kw_reappear_back(w->reappear))
-                return 0;
-        kw_loop_del(w->loop, fd);
-        kw_reappear_stop(w->reappear);
-        w->reappear = NULL;
+        w->away = false;
         /* libinotifytools has one instance per process: the old watch goes first */
         kw_loop_del(w->loop, kw_watch_fd(w->watch));
         kw_watch_stop(w->watch);
@@ -335,7 +334,7 @@ static int on_reappear(void *userdata, int fd, short revents)
                 char err[512];
                 kw_err("%s is back, but cannot be watched: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
                 kw_cycle_quit(w->cycle, KW_EXIT_GUEST);
-                return 0;
+                return;
         }
         w->watch = watch;
         remember_dir(w);
@@ -347,7 +346,6 @@ static int on_reappear(void *userdata, int fd, short revents)
         kw_cycle_on_dir_back(w->cycle);
         w->rescan = true;
         kw_cycle_on_changes(w->cycle);
-        return 0;
 }
 
 static void remember_dir(struct world *w)
@@ -363,18 +361,35 @@ static void remember_dir(struct world *w)
 /* DIR itself went away: wait for it to come back. */
 static void dir_gone(struct world *w)
 {
-        if (w->reappear)
+        if (w->away)
                 return;
-        int r = kw_reappear_start(w->dir, &w->reappear);
-        if (r < 0) {
-                kw_warn("%s was deleted or moved away, and its parent cannot be watched (%s): saves there are "
-                        "not seen until kmod-watch is started again", w->dir, strerror(-r));
+        w->away = true;
+        if (!w->parent) {
+                kw_warn("%s was deleted or moved away, and its parent cannot be watched: saves there are "
+                        "not seen until kmod-watch is started again", w->dir);
                 return;
         }
         kw_warn("%s was deleted or moved away: waiting for it to come back", w->dir);
-        (void)kw_loop_add(w->loop, kw_reappear_fd(w->reappear), POLLIN, on_reappear, w);
-        if (kw_reappear_back(w->reappear)) /* back before the watch on its parent was there */
-                on_reappear(w, kw_reappear_fd(w->reappear), POLLIN);
+        if (kw_reappear_here(w->parent)) /* replaced already (a rename over it, a fast re-clone) */
+                dir_back(w);
+}
+
+/* DIR's name came and went in its parent: is it still the directory we watch? */
+static int on_parent(void *userdata, int fd, short revents)
+{
+        struct world *w = userdata;
+        struct stat st;
+
+        if (!kw_reappear_named(w->parent))
+                return 0;
+        if (w->away) {
+                if (kw_reappear_here(w->parent))
+                        dir_back(w);
+                return 0;
+        }
+        if (stat(w->dir, &st) < 0 || st.st_ino != w->dir_ino || st.st_dev != w->dir_dev)
+                dir_gone(w);
+        return 0;
 }
 
 /* ---- set-up ---- */
@@ -396,6 +411,12 @@ static int setup_watch(struct world *w)
                 kw_err("cannot watch %s: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
                 return r;
         }
+        r = kw_reappear_start(w->dir, &w->parent);
+        if (r < 0)
+                kw_debug("cannot watch the parent of %s (%s): a deleted DIR is seen only by a save after it",
+                         w->dir, strerror(-r));
+        else
+                (void)kw_loop_add(w->loop, kw_reappear_fd(w->parent), POLLIN, on_parent, w);
         return kw_loop_add(w->loop, kw_watch_fd(w->watch), POLLIN, on_watch, w);
 }
 
@@ -472,6 +493,8 @@ static void ev_exit(int status)
 {
         kw_ev_begin("exit");
         kw_ev_int("status", status);
+        if (status && kw_ui_last_error()[0])
+                kw_ev_str("error", kw_ui_last_error());
         kw_ev_end();
 }
 
@@ -553,7 +576,7 @@ out:
         kw_srcalias_remove(w->alias_tmp);
         kw_guest_free(w->guest);
         kw_watch_stop(w->watch);
-        kw_reappear_stop(w->reappear);
+        kw_reappear_stop(w->parent);
         kw_filter_free(&w->filter);
         kw_cycle_free(w->cycle);
         kw_session_free(w->session);

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* test-opts.c — the command line: -h, -V, --color=WHEN and where colours go. */
+#include <string.h>
+#include <unistd.h>
+
+#include "opts.h"
+#include "test.h"
+
+static int parse(struct kw_opts *o, const char *a1, const char *a2)
+{
+        char *argv[] = { "kmod-watch", (char *)a1, (char *)a2, NULL };
+        int argc = a2 ? 3 : a1 ? 2 : 1;
+        return kw_opts_parse(argc, argv, o);
+}
+
+static void test_short_help_and_version(void)
+{
+        struct kw_opts o;
+        CHECK_EQ(parse(&o, "-h", NULL), 0);
+        CHECK_EQ(o.cmd, KW_CMD_HELP);
+        CHECK_EQ(parse(&o, "-V", NULL), 0);
+        CHECK_EQ(o.cmd, KW_CMD_VERSION);
+        CHECK_EQ(parse(&o, "--version", NULL), 0);
+        CHECK_EQ(o.cmd, KW_CMD_VERSION);
+}
+
+static void test_color_values(void)
+{
+        struct kw_opts o;
+        CHECK_EQ(parse(&o, "--color=always", NULL), 0);
+        CHECK(o.force_color && !o.no_color);
+        CHECK_EQ(parse(&o, "--color", "never"), 0);
+        CHECK(o.no_color && !o.force_color);
+        CHECK_EQ(parse(&o, "--color=auto", NULL), 0);
+        CHECK(!o.no_color && !o.force_color);
+        CHECK_EQ(parse(&o, "--no-color", NULL), 0);
+        CHECK(o.no_color);
+        CHECK(parse(&o, "--color=sometimes", NULL) < 0);
+}
+
+static void test_color_per_stream(void)
+{
+        struct kw_opts o;
+        CHECK_EQ(parse(&o, NULL, NULL), 0); /* auto */
+        /* stdout piped, stderr a terminal: only stderr gets colours */
+        CHECK(!kw_opts_want_color(&o, STDOUT_FILENO, false, NULL, "xterm"));
+        CHECK(kw_opts_want_color(&o, STDERR_FILENO, true, NULL, "xterm"));
+        CHECK(!kw_opts_want_color(&o, STDERR_FILENO, true, "1", "xterm"));
+        CHECK(!kw_opts_want_color(&o, STDERR_FILENO, true, NULL, "dumb"));
+        CHECK(kw_opts_want_color(&o, STDERR_FILENO, true, "", NULL)); /* NO_COLOR empty: ignored */
+        CHECK_EQ(parse(&o, "--color=always", NULL), 0);
+        CHECK(kw_opts_want_color(&o, STDOUT_FILENO, false, "1", "dumb"));
+        CHECK_EQ(parse(&o, "--color=always", "--json"), 0);
+        CHECK(!kw_opts_want_color(&o, STDOUT_FILENO, true, NULL, "xterm")); /* the JSON stream */
+        CHECK(kw_opts_want_color(&o, STDERR_FILENO, false, NULL, NULL));
+        CHECK_EQ(parse(&o, "--color=never", NULL), 0);
+        CHECK(!kw_opts_want_color(&o, STDERR_FILENO, true, NULL, "xterm"));
+}
+
+int main(void)
+{
+        RUN(test_short_help_and_version);
+        RUN(test_color_values);
+        RUN(test_color_per_stream);
+        TEST_DONE();
+}
