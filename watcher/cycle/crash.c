@@ -8,12 +8,12 @@
  * module's last words come first.
  *
  * The same non-fatal report again and again in a row (a WARNING in a loop:
- * the same fingerprint) is one report: the first is shown and reported up at
- * once, the repeats are counted, and its oops event (count: the fingerprint's
- * count this session, repeats included; repeated: how many came in a row)
- * and a "(the same report N more times)" line come when the run of repeats
- * ends: KW_OOPS_QUIET_MS without one, another report, or kw_crash_settle()
- * at the end. A fatal report (the kernel killed the task) has its event at once.
+ * the same kind and title) is one report: the first is shown and reported up
+ * at once, the repeats are counted, and its oops event (count: the
+ * fingerprint's count this session, repeats included; repeated: how many came
+ * in a row) and a "(the same report N more times)" line come when the run of
+ * repeats ends: KW_OOPS_SETTLE_MS without one, another report, or
+ * kw_crash_settle() at the end. A fatal report (the kernel killed the task) has its event at once.
  */
 #include "crash.h"
 
@@ -24,6 +24,7 @@
 #include "ui.h"
 
 #define KW_OOPS_QUIET_MS 1000
+#define KW_OOPS_SETTLE_MS 2000   /* a run of the same report is over after this long without one */
 #define KW_OOPS_MAX_AGE_MS 5000
 #define KW_OOPS_SHOW_MS 1000     /* the console's report waits this long for the kernel log's copy */
 #define KW_SHOWN_FRAMES 16       /* trace lines in the human block */
@@ -178,11 +179,15 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
         char what[400];
 
         kw_crashsig(o, &sig);
-        if (c->event_pending && strcmp(sig.fingerprint, c->last_sig.fingerprint) == 0) {
+        /* the same title in a row (kind, first line, faulting function): a block the quiet timer
+         * cut short under load has fewer frames, so another fingerprint, but is the same report */
+        if (c->event_pending && o->kind == c->last.kind && strcmp(sig.title, c->last_sig.title) == 0) {
                 /* counted, not shown again: the cycle already decided on the first */
-                c->last_count = count_seen(c, sig.fingerprint);
+                unsigned n = count_seen(c, sig.fingerprint);
+                if (strcmp(sig.fingerprint, c->last_sig.fingerprint) == 0)
+                        c->last_count = n;
                 c->repeats++;
-                kw_timer_arm_ms(c->settle_timer, KW_OOPS_QUIET_MS);
+                kw_timer_arm_ms(c->settle_timer, KW_OOPS_SETTLE_MS);
                 return;
         }
         kw_crash_settle(c); /* the last report's event, before this one's block */
@@ -208,7 +213,7 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
                 emit_event(c); /* at once: the cycle's next events (a failed load) follow from it */
         } else {
                 c->event_pending = true;
-                kw_timer_arm_ms(c->settle_timer, KW_OOPS_QUIET_MS);
+                kw_timer_arm_ms(c->settle_timer, KW_OOPS_SETTLE_MS);
         }
 
         c->shown = *o;
