@@ -6,12 +6,14 @@
   event; then a save reloads it and the 100,000 lines come again. The time
   from the load to the last line is measured and shown.
 - tests/fixtures/warn-many: the same WARNING 1,000 times in its init, --once:
-  exit 4, one block with "(the same report 999 more times)"; with --json one
-  oops event with repeated 1000 (and count 1000: its fingerprint this session).
+  exit 4, one block with "(the same report N more times)"; with --json one
+  oops event with repeated N+1 (and count: its fingerprint this session), N+1
+  being every one of them that reached the host before --once ended.
 
 Three boots."""
 
 import os
+import re
 import signal
 import sys
 import time
@@ -83,6 +85,9 @@ def once(t, base, d, json_mode):
     return k
 
 
+# --once ends 700 ms after the first report, which may be before the module's init has
+# printed all 1,000 (a WARNING is slow to print): the count is of those that arrived.
+
 def case_warn_many_human(t):
     base, d = kw.copy_fixture("warn-many", "warnmany")
     try:
@@ -91,7 +96,11 @@ def case_warn_many_human(t):
         kw.check(k.returncode == 4, f"expected exit 4 (WARNING), got {k.returncode}", k)
         titles = [ln for ln in out.splitlines() if "WARNING in kwwarnmany_check" in ln]
         kw.check(len(titles) == 1, f"want one WARNING block, got {len(titles)}", k)
-        kw.check("(the same report 999 more times)" in out, "the count of the repeats is not said", k)
+        m = re.search(r"\(the same report (\d+) more times\)", out)
+        kw.check(m, "the count of the repeats is not said", k)
+        cuts = out.count("[ cut here ]")
+        kw.check(2 <= int(m.group(1)) + 1 <= cuts, f"{m.group(1)} more times, {cuts} reports in the log", k)
+        t.diag(f"one block, the same report {m.group(1)} more times ({cuts} in the log)")
         kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
     finally:
         kw.cleanup(RUN, base)
@@ -106,8 +115,10 @@ def case_warn_many_json(t):
         kw.check(len(oops) == 1, f"want one oops event, got {len(oops)}", k)
         o = oops[0]
         kw.check(o["kind"] == "warning" and o["function"] == "kwwarnmany_check", f"oops event: {o}", k)
-        kw.check(o.get("repeated") == 1000 and o.get("count") == 1000,
-                 f"oops.repeated / count: {o.get('repeated')} / {o.get('count')}", k)
+        cuts = sum(1 for e in k.events if e["event"] == "kmsg" and "[ cut here ]" in e["text"])
+        kw.check(2 <= o.get("repeated", 0) <= cuts and o.get("count") == o.get("repeated"),
+                 f"oops.repeated / count: {o.get('repeated')} / {o.get('count')}; {cuts} reports in the log", k)
+        t.diag(f"one oops event, repeated {o['repeated']} ({cuts} in the log)")
     finally:
         kw.cleanup(RUN, base)
 
@@ -118,8 +129,8 @@ def main():
     kw.require_guest(RUN)
     t = kw.Tap("a flood of kernel log lines, the same report 1,000 times")
     t.case(f"flood: all {LINES} lines in order, no gap; a save reloads and they all come again", case_flood, t)
-    t.case("warn-many --once: exit 4, one block, (the same report 999 more times)", case_warn_many_human, t)
-    t.case("warn-many --once --json: one oops event, repeated 1000", case_warn_many_json, t)
+    t.case("warn-many --once: exit 4, one block, (the same report N more times)", case_warn_many_human, t)
+    t.case("warn-many --once --json: one oops event, repeated N+1", case_warn_many_json, t)
     return t.done()
 
 

@@ -171,6 +171,12 @@ static void on_settle_timer(void *userdata)
         kw_crash_settle(userdata);
 }
 
+void kw_crash_close(struct kw_crash *c)
+{
+        kw_crash_settle(c);
+        c->closed = true;
+}
+
 static void report(struct kw_crash *c, const struct kw_oops *o)
 {
         struct kw_crash_src *res = c->shown_res, where = { .src = "" };
@@ -178,6 +184,8 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
         struct kw_crashsig sig;
         char what[400];
 
+        if (c->closed)
+                return; /* the run is over: its status is decided, its reports said */
         kw_crashsig(o, &sig);
         /* the same title in a row (kind, first line, faulting function): a block the quiet timer
          * cut short under load has fewer frames, so another fingerprint, but is the same report */

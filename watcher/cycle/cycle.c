@@ -93,7 +93,7 @@ int kw_cycle_end(struct kw_cycle *c, int status)
 {
         /* a report still open, or completed after the exit was decided, counts */
         kw_crash_flush(&c->crash);
-        kw_crash_settle(&c->crash);
+        kw_crash_close(&c->crash);
         struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .leaked = c->leaked };
         return kw_verdict_final(&v, status);
 }
