@@ -405,6 +405,7 @@ static bool field_is_u64(uint8_t key)
         case KW_F_COUNT:
         case KW_F_FLAGS:
         case KW_F_STATUS:
+        case KW_F_KMEMLEAK:
         case KW_F_STREAM:
         case KW_F_FACILITY:
         case KW_F_UNLOAD_ERRNO:
@@ -511,6 +512,7 @@ const char *kw_type_name(uint8_t type)
                 [KW_LOG_SYNC] = "LOG_SYNC",
                 [KW_RELOAD] = "RELOAD",
                 [KW_UNLOADED] = "UNLOADED",
+                [KW_STATS] = "STATS",
         };
 
         if (type >= KW_TYPE_MAX || !names[type])

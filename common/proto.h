@@ -56,6 +56,7 @@ enum kw_type {
         KW_LOG_SYNC = 14,   /* host → agent: RESULT(SEQ) once every record logged before it was sent */
         KW_RELOAD = 15,     /* host → agent: UNLOAD(MODULE, FLAGS) then LOAD(PATH, PARAMS) → UNLOADED?, RESULT */
         KW_UNLOADED = 16,   /* agent → host: a RELOAD's unload is over (MODULE, ERRNO, USEC), its load starts */
+        KW_STATS = 17,      /* host → agent: slab, memory and entry counts → RESULT(SLAB…, MEMINFO…, ENTRY…) */
         KW_TYPE_MAX,
 };
 
@@ -88,9 +89,15 @@ enum kw_field {
         KW_F_DEPS = 26,    /* str: in-kernel modules a LOAD loaded first, "a,b" in load order */
         KW_F_UNLOAD_ERRNO = 27, /* u64: a RELOAD's RESULT: its unload's errno (0, ENOENT: load tried) */
         KW_F_UNLOAD_USEC = 28,  /* u64: a RELOAD's RESULT: how long its unload took in the guest */
+        KW_F_SLAB = 29,    /* str: "NAME ACTIVE_OBJS OBJSIZE", one per slab cache (repeated) */
+        KW_F_MEMINFO = 30, /* str: "KEY KB", one per /proc/meminfo line (repeated) */
+        KW_F_ENTRY = 31,   /* str: a path present in a listed directory (repeated) */
+        KW_F_KMEMLEAK = 32, /* u64: 1 when the guest kernel has kmemleak */
 };
 
 #define KW_UNLOAD_FORCE 1u
+#define KW_STATS_SHRINK 1u   /* STATS: flush the slab caches first, so the counts are exact */
+#define KW_STATS_KMEMLEAK 2u /* STATS: scan with kmemleak and send its report (TEXT) */
 
 /* Building one frame. Fields are appended; kw_msg_finish() writes the header. */
 struct kw_msg {

@@ -18,6 +18,7 @@
 #include "hello.h"
 #include "modload.h"
 #include "mount9p.h"
+#include "stats.h"
 #include "util.h"
 
 static struct kw_msg reply;
@@ -200,6 +201,9 @@ static void handle(struct agent *a, const struct kw_frame *f)
                 break;
         case KW_MODULES:
                 modules(&reply);
+                break;
+        case KW_STATS:
+                stats_request(f, &reply);
                 break;
         case KW_LOG_SYNC:
                 /* one barrier at a time: a second one answers with the first */

@@ -19,7 +19,7 @@
 
 enum {
         O_ONCE = 0x100, O_POSTPONE, O_ARCH, O_ACCEL, O_EXPECT, O_TIMEOUT, O_BOOT_TIMEOUT, O_JSON,
-        O_PARAM, O_RUN, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_COLOR, O_CONNECT, O_SHARE, O_TAG,
+        O_PARAM, O_RUN, O_REPEAT, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_COLOR, O_CONNECT, O_SHARE, O_TAG,
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY, O_PASSWORD_FILE,
         O_MAKE, O_NO_REPLAY, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
@@ -46,6 +46,7 @@ static const struct option longopts[] = {
         { "json", no_argument, NULL, O_JSON },
         { "param", required_argument, NULL, O_PARAM },
         { "run", required_argument, NULL, O_RUN },
+        { "repeat", required_argument, NULL, O_REPEAT },
         { "debounce", required_argument, NULL, O_DEBOUNCE },
         { "include", required_argument, NULL, O_INCLUDE },
         { "exclude", required_argument, NULL, O_EXCLUDE },
@@ -141,6 +142,8 @@ void kw_opts_help(FILE *f)
               "      --once              build, load, check, unload, exit with a status\n"
               "      --expect REGEX      a kernel log line that must appear (repeatable)\n"
               "      --timeout S         how long --once waits for --expect (default 30)\n"
+              "      --repeat N          --once: load and unload N times; a slab cache growing\n"
+              "                          every cycle, or an entry left behind, fails (1)\n"
               "      --json              one JSON event per line on stdout\n"
               "      --junit FILE        JUnit XML: a case per build, load, unload, --expect,\n"
               "                          --run and kernel report (bodies: compiler, oops)\n"
@@ -166,8 +169,9 @@ void kw_opts_help(FILE *f)
               "Keys (on a terminal): r rebuild and reload, u unload, b reboot the guest,\n"
               "c clear, q quit, ? help.\n"
               "\n"
-              "--once exit status: 0 ok, 1 --expect not matched, 2 build failed, 3 load or\n"
-              "unload failed, 4 oops/panic/BUG/WARNING, 5 no guest, 64 usage error.\n",
+              "--once exit status: 0 ok, 1 --expect not matched (or --run failed, or --repeat\n"
+              "found a leak), 2 build failed, 3 load or unload failed, 4 oops/panic/BUG/WARNING,\n"
+              "5 no guest, 64 usage error.\n",
               f);
 }
 
@@ -306,6 +310,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                         r = push(o->param, &o->n_param, "--param", optarg);
                         break;
                 case O_RUN: o->run = optarg; break;
+                case O_REPEAT: r = parse_uint("--repeat", optarg, 1, 100000, &o->repeat); break;
                 case O_DEBOUNCE: r = parse_uint("--debounce", optarg, 0, 10000, &o->debounce_ms); break;
                 case O_INCLUDE: r = push(o->include, &o->n_include, "--include", optarg); break;
                 case O_EXCLUDE: r = push(o->exclude, &o->n_exclude, "--exclude", optarg); break;
@@ -396,6 +401,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
         }
         if (o->n_expect && !o->once)
                 return usage("--expect goes with --once");
+        if (o->repeat && !o->once)
+                return usage("--repeat goes with --once");
         if (o->connect && o->ssh)
                 return usage("--connect and --ssh exclude each other");
         if ((o->identity || o->known_hosts || o->accept_new_host_key || o->password_file) && !o->ssh)

@@ -34,6 +34,7 @@ struct kw_opts {
         const char *expect[KW_MAX_LIST];
         size_t n_expect;
         unsigned timeout_s;              /* --once: wait for expectations; default 30 */
+        unsigned repeat;                 /* --once --repeat N: load/unload cycles; 0: none */
         unsigned boot_timeout_s;         /* guest boot until the agent greets; default 120 */
         unsigned load_timeout_s;         /* a LOAD/UNLOAD (or a ping) unanswered this long: the guest hangs; default 10 */
         bool clear;                      /* --clear: clear the screen before each build */

@@ -167,8 +167,11 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
                 arg(&a, "%s", o->initrd);
         }
         arg(&a, "-append");
-        arg(&a, "console=%s panic=-1 quiet%s%s", o->console ? o->console : "ttyS0", o->append ? " " : "",
-            o->append ? o->append : "");
+        /* log_buf_len: the ring holds a record per 32 bytes of it, and a module's init can log
+         * faster than the agent reads (with one vCPU the agent does not run at all): 4 MiB keeps
+         * 131072 records, so a load that prints 100,000 lines loses none. --append comes last and wins. */
+        arg(&a, "console=%s panic=-1 quiet log_buf_len=%s%s%s", o->console ? o->console : "ttyS0",
+            KW_QEMU_LOG_BUF, o->append ? " " : "", o->append ? o->append : "");
         const struct kw_qemu_io io = {
                 .share_dir = o->share_dir,
                 .tag = o->tag,

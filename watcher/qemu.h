@@ -14,6 +14,8 @@
 
 #include "loop.h"
 
+#define KW_QEMU_LOG_BUF "4M" /* the managed guest's kernel log ring (log_buf_len=) */
+
 struct kw_qemu_opts {
         const char *binary;    /* qemu-system-x86_64, qemu-system-aarch64 */
         const char *machine;   /* "" for the default, "virt" … */

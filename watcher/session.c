@@ -25,6 +25,7 @@ struct pending {
         kw_reply_fn fn;
         kw_result_fn result_fn;
         kw_result_fn progress_fn; /* RELOAD: its UNLOADED */
+        kw_stats_fn stats_fn;
         void *userdata;
         unsigned timeout_ms;
         uint64_t deadline_ms; /* 0: none */
@@ -52,7 +53,7 @@ struct kw_session {
 
 static bool in_use(const struct pending *p)
 {
-        return p->fn || p->result_fn;
+        return p->fn || p->result_fn || p->stats_fn;
 }
 
 /* DEPS "a,b" into r->deps[] and r->deps_text "a, b". */
@@ -122,7 +123,17 @@ static void complete(struct kw_session *s, int i, const struct kw_frame *f, enum
         }
         struct kw_reply r;
         reply_from(&r, f, kind, why);
-        p.result_fn(p.userdata, &r);
+        if (!p.stats_fn) {
+                p.result_fn(p.userdata, &r);
+                return;
+        }
+        struct kw_stats st = { 0 };
+        if (kind == KW_REPLY_OK && !r.err && kw_stats_parse(f, &st) < 0) {
+                r.err = EBADMSG;
+                snprintf(r.error, sizeof(r.error), "the agent's STATS answer could not be read");
+        }
+        p.stats_fn(p.userdata, &r, kind == KW_REPLY_OK && !r.err ? &st : NULL);
+        kw_stats_free(&st);
 }
 
 /* The channel or the agent is gone: nothing pending will be answered. */
@@ -285,6 +296,16 @@ int kw_session_log_sync(struct kw_session *s, unsigned timeout_ms, kw_result_fn 
 {
         kw_msg_init(&s->msg, KW_LOG_SYNC, kw_session_next_id(s));
         return send_typed(s, timeout_ms, fn, userdata);
+}
+
+int kw_session_stats(struct kw_session *s, unsigned flags, unsigned timeout_ms, kw_stats_fn fn, void *userdata)
+{
+        if (!fn)
+                return -EINVAL;
+        kw_msg_init(&s->msg, KW_STATS, kw_session_next_id(s));
+        if (flags)
+                kw_msg_put_u64(&s->msg, KW_F_FLAGS, flags);
+        return send_request(s, &s->msg, timeout_ms, (struct pending){ .stats_fn = fn, .userdata = userdata });
 }
 
 static void send_sync(struct kw_session *s)

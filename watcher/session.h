@@ -18,6 +18,7 @@
 
 #include "loop.h"
 #include "proto.h"
+#include "stats.h"
 #include "transport.h"
 
 struct kw_guest {
@@ -101,6 +102,11 @@ int kw_session_ping(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, 
  * guest logged before the request was sent has been delivered. An agent
  * without it answers err EOPNOTSUPP. */
 int kw_session_log_sync(struct kw_session *s, unsigned timeout_ms, kw_result_fn fn, void *userdata); /* a KW_MODULES request */
+
+/* The guest's counters (STATS; flags KW_STATS_SHRINK, KW_STATS_KMEMLEAK): st is NULL unless a
+ * RESULT came with err 0, and valid during the callback. An older agent answers EOPNOTSUPP. */
+typedef void (*kw_stats_fn)(void *userdata, const struct kw_reply *r, const struct kw_stats *st);
+int kw_session_stats(struct kw_session *s, unsigned flags, unsigned timeout_ms, kw_stats_fn fn, void *userdata);
 
 /* The low-level path, for the session's own set-up (MOUNT, KMSG_START) and
  * for reload.c until it moves to the typed calls above: the caller builds the

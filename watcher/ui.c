@@ -365,6 +365,18 @@ void kw_ev_int(const char *k, long long value)
                 fputs(buf, ev);
 }
 
+void kw_ev_real(const char *k, double value)
+{
+        char buf[48];
+
+        if (!cur.active)
+                return;
+        snprintf(buf, sizeof(buf), "%.2f", value == value ? value : 0.0); /* JSON has no NaN */
+        keep(k, buf);
+        if (key(k))
+                fputs(buf, ev);
+}
+
 void kw_ev_bool(const char *k, bool value)
 {
         if (!cur.active)

@@ -88,6 +88,7 @@ void kw_ui_report_text(const char *text, size_t len);
 void kw_ev_begin(const char *event);
 void kw_ev_str(const char *key, const char *value);
 void kw_ev_int(const char *key, long long value);
+void kw_ev_real(const char *key, double value); /* two decimals */
 void kw_ev_bool(const char *key, bool value);
 void kw_ev_strv(const char *key, const char *const *values, size_t n);
 void kw_ev_end(void);

@@ -666,6 +666,37 @@ static void modules_list(void)
         CHECK(fields >= lines - 2 && fields <= lines + 2);
 }
 
+/* STATS without flags (no cache is flushed on this machine): the counts as they are. */
+static void stats_counts(void)
+{
+        struct kw_frame f;
+        size_t pos = 0, n;
+        const uint8_t *v;
+        uint8_t key;
+        int slab = 0, entries = 0;
+        bool memtotal = false, proc_meminfo = false;
+
+        CHECK(request(KW_STATS, 0, NULL, &f));
+        if (access("/proc/slabinfo", R_OK) < 0) { /* not root */
+                CHECK_EQ(field_u64(&f, KW_F_ERRNO), EACCES);
+                return;
+        }
+        CHECK_EQ(field_u64(&f, KW_F_ERRNO), 0);
+        CHECK(kw_frame_validate(&f) == 0);
+        while (kw_frame_next_field(&f, &pos, &key, &v, &n) > 0) {
+                slab += key == KW_F_SLAB;
+                entries += key == KW_F_ENTRY;
+                memtotal |= key == KW_F_MEMINFO && n > 9 && memcmp(v, "MemTotal ", 9) == 0;
+                proc_meminfo |= key == KW_F_ENTRY && n == 13 && memcmp(v, "/proc/meminfo", 13) == 0;
+        }
+        CHECK(slab > 10);
+        CHECK(entries > 10);
+        CHECK(memtotal);
+        CHECK(proc_meminfo);
+        uint64_t k = 99;
+        CHECK(kw_frame_u64(&f, KW_F_KMEMLEAK, &k) == 0 && k <= 1);
+}
+
 static void kmsg_stream(void)
 {
         char marker[128];
@@ -878,6 +909,7 @@ int main(int argc, char **argv)
         RUN(missing_fields);
         RUN(load_missing_file);
         RUN(load_not_elf);
+        RUN(stats_counts);
         RUN(load_path_too_long);
         RUN(unload_not_loaded);
         RUN(reload_missing_fields);

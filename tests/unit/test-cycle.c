@@ -57,6 +57,9 @@ static struct fake {
         bool old_agent;    /* and the agent answers it EOPNOTSUPP */
         struct request req[64];
         size_t n_req;
+        kw_stats_fn stats_fn; /* a STATS request waiting (--repeat) */
+        void *stats_ud;
+        int n_stats;
         /* what came out */
         char events[4096];
         char fingerprint[2][24]; /* of the last two oops events */
@@ -199,12 +202,22 @@ static int f_log_sync(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud
         return request("log_sync", "", fn, ud);
 }
 
+static int f_stats(void *impl, unsigned flags, unsigned timeout_ms, kw_stats_fn fn, void *ud)
+{
+        if (!F.up || F.stats_fn)
+                return -EBUSY;
+        F.stats_fn = fn;
+        F.stats_ud = ud;
+        F.n_stats++;
+        return 0;
+}
+
 static const struct kw_cycle_port port = {
         .build_start = f_build_start, .build_cancel = f_build_cancel, .collect = f_collect,
         .watch_drain = f_watch_drain, .channel_up = f_channel_up, .can_restart = f_can_restart,
         .restart = f_restart, .detach = f_detach, .ready_ack = f_ready_ack, .transport = f_transport,
         .deliver = f_deliver, .load = f_load, .unload = f_unload, .reload = f_reload, .run = f_run, .ping = f_ping,
-        .log_sync = f_log_sync,
+        .log_sync = f_log_sync, .stats = f_stats,
 };
 
 /* ---- driving it ---- */
@@ -657,6 +670,119 @@ static void test_once_expect(void)
         finish();
 }
 
+/* The guest's counters: kmalloc-4k holds k4 objects. */
+static bool stats_answer(uint64_t k4)
+{
+        struct kw_stat slab[1] = { { "kmalloc-4k", k4, 4096 } };
+        struct kw_stats st = { .slab = slab, .n_slab = 1 };
+        struct kw_reply ok = { .kind = KW_REPLY_OK };
+        kw_stats_fn fn = F.stats_fn;
+
+        if (!fn)
+                return false;
+        F.stats_fn = NULL;
+        fn(F.stats_ud, &ok, &st);
+        advance(0);
+        return true;
+}
+
+/* --repeat 5: counted before the first load, then after each of 5 unloads; leak: +1 a cycle. */
+static void repeat_run(int leak, int want)
+{
+        once_setup();
+        F.o.repeat = 5;
+        start();
+        guest_ready(false);
+        make_done(true);
+        CHECK_EQ(F.n_req, 0); /* the count first */
+        CHECK(stats_answer(100));
+        first_load();
+        advance(1000); /* the first cycle's --once collection */
+        for (int k = 1; k <= 5; k++) {
+                CHECK(strcmp(answer(0, 0), "unload hello") == 0);
+                CHECK_EQ(F.n_req, 0);
+                CHECK(stats_answer(100 + (uint64_t)(leak * k)));
+                if (k < 5)
+                        first_load(); /* a stale one of the same name is unloaded first, as always */
+        }
+        CHECK_EQ(F.n_stats, 6);
+        CHECK(synced_and_ended(want)); /* nothing left to unload: the barrier, the end */
+        CHECK(events_are(leak ? "build_start ready build_end:true load:hello:true unload:hello:true "
+                                "load:hello:true unload:hello:true load:hello:true unload:hello:true "
+                                "load:hello:true unload:hello:true load:hello:true unload:hello:true "
+                                "leak repeat:false "
+                              : "build_start ready build_end:true load:hello:true unload:hello:true "
+                                "load:hello:true unload:hello:true load:hello:true unload:hello:true "
+                                "load:hello:true unload:hello:true load:hello:true unload:hello:true "
+                                "repeat:true "));
+        finish();
+}
+
+static void test_once_repeat(void)
+{
+        repeat_run(1, KW_EXIT_EXPECT);
+        repeat_run(0, KW_EXIT_OK);
+
+        /* a failed load in a later cycle ends it with 3, and nothing is counted any more */
+        once_setup();
+        F.o.repeat = 5;
+        start();
+        guest_ready(false);
+        make_done(true);
+        CHECK(stats_answer(100));
+        first_load();
+        advance(1000);
+        CHECK(strcmp(answer(0, 0), "unload hello") == 0);
+        CHECK(stats_answer(100));
+        CHECK(strcmp(answer(ENOENT, 0), "unload hello") == 0);
+        CHECK(strcmp(answer(ENOEXEC, 0), "load /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(synced_and_ended(KW_EXIT_LOAD));
+        CHECK_EQ(F.n_stats, 2);
+        finish();
+}
+
+/* Records lost in the guest: a kmsg_gap event (and a line), the run goes on. */
+static void test_gap_event(void)
+{
+        setup();
+        start();
+        guest_ready(false);
+        kw_cycle_on_gap(F.cycle, 5000, 1200);
+        kw_cycle_on_gap(F.cycle, 7000, 0);
+        CHECK(events_are("build_start ready kmsg_gap kmsg_gap "));
+        CHECK(!kw_loop_exiting(F.loop));
+        finish();
+}
+
+/* A --once run of hello up to its log barrier at the end. */
+static void once_until_barrier(void)
+{
+        once_setup();
+        start();
+        guest_ready(false);
+        make_done(true);
+        first_load();
+        advance(1000);
+        CHECK(strcmp(answer(0, 0), "unload hello") == 0);
+        CHECK(F.n_req == 1 && strcmp(F.req[0].what, "log_sync") == 0);
+}
+
+/* The log barrier at the end is asked again while records still flow (a flood), not otherwise. */
+static void test_once_barrier_renewed(void)
+{
+        once_until_barrier();
+        kmsg("flood 1");
+        time_out();
+        CHECK(!kw_loop_exiting(F.loop));
+        CHECK(synced_and_ended(KW_EXIT_OK)); /* asked again, answered */
+        finish();
+
+        once_until_barrier();
+        time_out(); /* nothing came: give up waiting */
+        CHECK(ended_with(KW_EXIT_OK));
+        finish();
+}
+
 static void test_once_build_failed(void)
 {
         once_setup();
@@ -1094,6 +1220,9 @@ int main(void)
         RUN(test_fifty_modules);
         RUN(test_save_during_a_load);
         RUN(test_verdict_rules);
+        RUN(test_once_repeat);
+        RUN(test_once_barrier_renewed);
+        RUN(test_gap_event);
         RUN(test_plan);
         TEST_DONE();
 }

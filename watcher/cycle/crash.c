@@ -6,6 +6,14 @@
  * KW_OOPS_MAX_AGE_MS after it began. A report read on the console (ahead of
  * the kernel log) is shown below the kernel log's copy of its lines, so the
  * module's last words come first.
+ *
+ * The same non-fatal report again and again in a row (a WARNING in a loop:
+ * the same kind and title) is one report: the first is shown and reported up
+ * at once, the repeats are counted, and its oops event (count: the
+ * fingerprint's count this session, repeats included; repeated: how many came
+ * in a row) and a "(the same report N more times)" line come when the run of
+ * repeats ends: KW_OOPS_SETTLE_MS without one, another report, or
+ * kw_crash_settle() at the end. A fatal report (the kernel killed the task) has its event at once.
  */
 #include "crash.h"
 
@@ -16,6 +24,7 @@
 #include "ui.h"
 
 #define KW_OOPS_QUIET_MS 1000
+#define KW_OOPS_SETTLE_MS 2000   /* a run of the same report is over after this long without one */
 #define KW_OOPS_MAX_AGE_MS 5000
 #define KW_OOPS_SHOW_MS 1000     /* the console's report waits this long for the kernel log's copy */
 #define KW_SHOWN_FRAMES 16       /* trace lines in the human block */
@@ -110,14 +119,86 @@ static void on_show_timer(void *userdata)
         kw_crash_show_now(userdata);
 }
 
-static void report(struct kw_crash *c, const struct kw_oops *o)
+/* The oops event of the last report. */
+static void emit_event(struct kw_crash *c)
 {
         static char frames[KW_OOPS_MAX_FRAMES][PATH_MAX + 400];
         const char *fv[KW_OOPS_MAX_FRAMES];
+        const struct kw_oops *o = &c->last;
+
+        for (size_t i = 0; i < o->n_frames; i++) {
+                kw_oops_format_frame(&o->frames[i], frames[i], sizeof(frames[i]));
+                if (c->last_res[i].src[0]) {
+                        size_t n = strlen(frames[i]);
+                        snprintf(frames[i] + n, sizeof(frames[i]) - n, " (%s)", c->last_res[i].src);
+                }
+                fv[i] = frames[i];
+        }
+        kw_ev_begin("oops");
+        kw_ev_str("kind", kw_oops_kind_name(o->kind));
+        kw_ev_str("title", c->last_sig.title);
+        kw_ev_str("fingerprint", c->last_sig.fingerprint);
+        kw_ev_int("count", c->last_count);
+        kw_ev_int("repeated", (long long)(1 + c->repeats));
+        kw_ev_str("text", o->text);
+        kw_ev_str("function", o->has_where ? o->where.function : "");
+        kw_ev_str("module", o->has_where ? o->where.module : "");
+        if (c->last_where.src[0])
+                kw_ev_str("source", c->last_where.src);
+        kw_ev_strv("trace", fv, o->n_frames);
+        kw_ev_str("tainted", o->tainted);
+        kw_ev_bool("fatal", o->fatal);
+        kw_ev_str("report", o->lines);
+        kw_ev_end();
+}
+
+void kw_crash_settle(struct kw_crash *c)
+{
+        kw_crash_show_now(c);
+        kw_timer_disarm(c->settle_timer);
+        if (!c->event_pending)
+                return;
+        c->event_pending = false;
+        emit_event(c);
+        if (c->repeats)
+                kw_note_detail("… (the same report %llu more time%s)", (unsigned long long)c->repeats,
+                               c->repeats == 1 ? "" : "s");
+        c->repeats = 0;
+}
+
+static void on_settle_timer(void *userdata)
+{
+        kw_crash_settle(userdata);
+}
+
+void kw_crash_close(struct kw_crash *c)
+{
+        kw_crash_settle(c);
+        c->closed = true;
+}
+
+static void report(struct kw_crash *c, const struct kw_oops *o)
+{
         struct kw_crash_src *res = c->shown_res, where = { .src = "" };
         unsigned budget = KW_RESOLVED_FRAMES;
+        struct kw_crashsig sig;
         char what[400];
 
+        if (c->closed)
+                return; /* the run is over: its status is decided, its reports said */
+        kw_crashsig(o, &sig);
+        /* the same title in a row (kind, first line, faulting function): a block the quiet timer
+         * cut short under load has fewer frames, so another fingerprint, but is the same report */
+        if (c->event_pending && o->kind == c->last.kind && strcmp(sig.title, c->last_sig.title) == 0) {
+                /* counted, not shown again: the cycle already decided on the first */
+                unsigned n = count_seen(c, sig.fingerprint);
+                if (strcmp(sig.fingerprint, c->last_sig.fingerprint) == 0)
+                        c->last_count = n;
+                c->repeats++;
+                kw_timer_arm_ms(c->settle_timer, KW_OOPS_SETTLE_MS);
+                return;
+        }
+        kw_crash_settle(c); /* the last report's event, before this one's block */
         kw_ui_bell();
         if (o->has_where)
                 resolve_frame(c, &o->where, &where, &budget);
@@ -128,33 +209,20 @@ static void report(struct kw_crash *c, const struct kw_oops *o)
                         res[i] = where;
                 else
                         resolve_frame(c, &o->frames[i], &res[i], &budget);
-                kw_oops_format_frame(&o->frames[i], frames[i], sizeof(frames[i]));
-                if (res[i].src[0]) {
-                        size_t n = strlen(frames[i]);
-                        snprintf(frames[i] + n, sizeof(frames[i]) - n, " (%s)", res[i].src);
-                }
-                fv[i] = frames[i];
         }
-
-        struct kw_crashsig sig;
-        kw_crashsig(o, &sig);
         unsigned count = count_seen(c, sig.fingerprint);
 
-        kw_ev_begin("oops");
-        kw_ev_str("kind", kw_oops_kind_name(o->kind));
-        kw_ev_str("title", sig.title);
-        kw_ev_str("fingerprint", sig.fingerprint);
-        kw_ev_int("count", count);
-        kw_ev_str("text", o->text);
-        kw_ev_str("function", o->has_where ? o->where.function : "");
-        kw_ev_str("module", o->has_where ? o->where.module : "");
-        if (where.src[0])
-                kw_ev_str("source", where.src);
-        kw_ev_strv("trace", fv, o->n_frames);
-        kw_ev_str("tainted", o->tainted);
-        kw_ev_bool("fatal", o->fatal);
-        kw_ev_str("report", o->lines);
-        kw_ev_end();
+        c->last = *o;
+        c->last_sig = sig;
+        c->last_count = count;
+        c->last_where = where;
+        memcpy(c->last_res, res, sizeof(c->last_res));
+        if (o->fatal) {
+                emit_event(c); /* at once: the cycle's next events (a failed load) follow from it */
+        } else {
+                c->event_pending = true;
+                kw_timer_arm_ms(c->settle_timer, KW_OOPS_SETTLE_MS);
+        }
 
         c->shown = *o;
         c->shown_where = where;
@@ -227,6 +295,8 @@ int kw_crash_init(struct kw_crash *c, struct kw_loop *l, struct kw_symbolizer *s
         c->sym = sym;
         kw_oops_init(&c->scanner);
         r = kw_timer_new(l, on_quiet_timer, c, &c->quiet_timer);
+        if (r >= 0)
+                r = kw_timer_new(l, on_settle_timer, c, &c->settle_timer);
         if (r < 0)
                 return r;
         return kw_timer_new(l, on_show_timer, c, &c->show_timer);
@@ -236,5 +306,6 @@ void kw_crash_fini(struct kw_crash *c)
 {
         kw_timer_free(c->quiet_timer);
         kw_timer_free(c->show_timer);
-        c->quiet_timer = c->show_timer = NULL;
+        kw_timer_free(c->settle_timer);
+        c->quiet_timer = c->show_timer = c->settle_timer = NULL;
 }

@@ -55,6 +55,15 @@ struct kw_crash {
                 unsigned n;
         } seen[KW_CRASH_SEEN];
         size_t n_seen;
+        /* the last report: its oops event waits for the run of the same one in a row to end */
+        struct kw_timer *settle_timer;
+        bool event_pending;
+        bool closed;         /* the run is over (kw_crash_close) */
+        uint64_t repeats;    /* the same report again, in a row, since */
+        unsigned last_count; /* its fingerprint's count this session, the repeats included */
+        struct kw_oops last;
+        struct kw_crashsig last_sig;
+        struct kw_crash_src last_where, last_res[KW_OOPS_MAX_FRAMES];
 };
 
 int kw_crash_init(struct kw_crash *c, struct kw_loop *l, struct kw_symbolizer *sym,
@@ -65,5 +74,10 @@ void kw_crash_feed(struct kw_crash *c, enum kw_oops_src src, const char *line);
 void kw_crash_flush(struct kw_crash *c);
 /* Shows a human block still waiting for the kernel log, now. */
 void kw_crash_show_now(struct kw_crash *c);
+/* Everything about the reports so far out: the pending block, the last report's oops event
+ * and how often it repeated (the end of a run). */
+void kw_crash_settle(struct kw_crash *c);
+/* The run ends: settles, and reports that complete after this are not said. */
+void kw_crash_close(struct kw_crash *c);
 /* A report is being gathered. */
 bool kw_crash_open(const struct kw_crash *c);

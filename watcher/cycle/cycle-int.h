@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "modules.h"
 #include "recovery.h"
+#include "repeat.h"
 #include "runcmd.h"
 
 struct kw_cycle {
@@ -29,6 +30,9 @@ struct kw_cycle {
         bool quitting;
         struct kw_timer *quit_timer; /* the unload on the way out is over its deadline */
         bool log_syncing;            /* the run ends when the kernel log has caught up */
+        uint64_t kmsg_records;       /* kernel log records seen */
+        uint64_t log_sync_records;   /* ... when the barrier was last asked */
+        unsigned log_sync_renewed;   /* asked again, as records still flowed */
         int status;
 
         /* the guest */
@@ -65,6 +69,12 @@ struct kw_cycle {
         int run_final;      /* the status to end with after --run */
         int finish_pending; /* ends when the open report is complete (-1: not ending) */
         bool oops_grace;    /* ends with 4 once the kernel log has caught up */
+
+        /* --repeat N: after the first cycle, N - 1 more unloads and loads, counted */
+        struct kw_repeat rep;
+        bool repeating;
+        bool leaked;        /* the counters grew, or an unload left something behind */
+        uint64_t repeat_start_ms;
 };
 
 /* cycle.c */

@@ -8,8 +8,10 @@
  *   - a key, a signal                          → reload, unload, reboot, quit cleanly
  * The guest's health (greetings, losses, crashes, restarts, holds) is decided
  * in health.c; together they are the core, around one struct (cycle-int.h).
+ *   - --repeat N                               → N load/unload cycles, a snapshot after each
  * The pieces they drive report up and decide nothing: loader.c, crash.c,
- * recovery.c, changes.c, runcmd.c, expect.c; modules.c and verdict.c are pure.
+ * recovery.c, changes.c, runcmd.c, expect.c, repeat.c; modules.c and
+ * verdict.c are pure.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #define KW_EXPECT_GRACE_MS 200 /* --once: after the last --expect matched, for an oops right after it */
 #define KW_QUIT_DEADLINE_MS 3000 /* Ctrl-C or q: how long the unload on the way out may take */
 #define KW_LOG_SYNC_MS 3000      /* the kernel log's last records, on the way out */
+#define KW_LOG_SYNC_RENEW 20     /* ... again while they still flow (a flood), this many times at most */
 
 const char kw_cycle_keys_help[] = "keys: r rebuild and reload, u unload, b reboot the guest, c clear, q quit, ? help";
 
@@ -57,6 +60,14 @@ static void on_log_synced(void *userdata, const struct kw_reply *r)
 {
         struct kw_cycle *c = userdata;
 
+        /* a flood still draining (records came since the barrier was asked): a new deadline */
+        if (r->kind == KW_REPLY_TIMEOUT && c->kmsg_records != c->log_sync_records &&
+            c->log_sync_renewed < KW_LOG_SYNC_RENEW && kw_cycle_channel_up(c) &&
+            c->port->log_sync(c->impl, KW_LOG_SYNC_MS, on_log_synced, c) == 0) {
+                c->log_sync_records = c->kmsg_records;
+                c->log_sync_renewed++;
+                return;
+        }
         if (r->kind == KW_REPLY_TIMEOUT)
                 kw_warn("the guest did not confirm its last kernel log lines within %u s", KW_LOG_SYNC_MS / 1000);
         c->status = kw_cycle_end(c, c->status); /* a report in those last lines counts */
@@ -72,6 +83,7 @@ static void end_run(struct kw_cycle *c)
         if (kw_cycle_channel_up(c) &&
             c->port->log_sync(c->impl, KW_LOG_SYNC_MS, on_log_synced, c) == 0) {
                 c->log_syncing = true;
+                c->log_sync_records = c->kmsg_records;
                 return;
         }
         kw_loop_exit(c->loop, c->status);
@@ -81,8 +93,8 @@ int kw_cycle_end(struct kw_cycle *c, int status)
 {
         /* a report still open, or completed after the exit was decided, counts */
         kw_crash_flush(&c->crash);
-        kw_crash_show_now(&c->crash);
-        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed };
+        kw_crash_close(&c->crash);
+        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .leaked = c->leaked };
         return kw_verdict_final(&v, status);
 }
 
@@ -91,7 +103,7 @@ void kw_cycle_quit(struct kw_cycle *c, int status)
         if (kw_loop_exiting(c->loop))
                 return;
         kw_crash_show_now(&c->crash);
-        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed };
+        struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .leaked = c->leaked };
         c->status = kw_verdict_final(&v, status);
         if (!c->quitting) {
                 c->quitting = true;
@@ -132,8 +144,77 @@ void kw_cycle_once_finish(struct kw_cycle *c, int status)
                 return;
         }
         c->finish_pending = -1;
+        /* --repeat: the first cycle went well; now the rest, counted */
+        if (c->o->repeat && !c->repeating && status == KW_EXIT_OK && !c->oopsed && kw_cycle_channel_up(c) &&
+            c->loader.loaded.n && kw_loader_idle(&c->loader)) {
+                c->repeating = true;
+                c->repeat_start_ms = kw_loop_now_ms(c->loop);
+                kw_loader_unload_all(&c->loader);
+                return;
+        }
         kw_cycle_quit(c, status);
 }
+
+/* ---- --repeat ---- */
+
+static void repeat_load(struct kw_cycle *c)
+{
+        struct kw_plan p = kw_modules_plan(c->built.v, c->built.n, &c->loader.loaded, true);
+
+        c->collecting = false;
+        kw_loader_reload(&c->loader, c->built.v, c->built.n, &p);
+}
+
+/* --once: a failed load or unload, or a kernel report, ends the run (true). */
+static bool once_ended_by(struct kw_cycle *c, bool failed)
+{
+        if (failed || c->oopsed)
+                kw_cycle_once_finish(c, failed ? KW_EXIT_LOAD : KW_EXIT_OOPS);
+        return failed || c->oopsed;
+}
+
+/* A cycle of --repeat is over: the loads (failed: one of them failed) and unloads are done. */
+static void repeat_cycle_done(struct kw_cycle *c, bool failed)
+{
+        if (once_ended_by(c, failed))
+                return;
+        if (kw_repeat_snap(&c->rep) < 0)
+                kw_cycle_once_finish(c, KW_EXIT_GUEST);
+}
+
+static void on_repeat_snapped(void *core, bool ok)
+{
+        struct kw_cycle *c = core;
+        unsigned done = c->rep.taken ? c->rep.taken - 1 : 0;
+
+        if (c->quitting)
+                return; /* Ctrl-C, or the run already ended: the quit unloads what is loaded */
+        if (!ok) {
+                kw_cycle_once_finish(c, KW_EXIT_GUEST);
+                return;
+        }
+        if (!c->repeating) { /* the count before the first load */
+                kw_cycle_start_load(c);
+                return;
+        }
+        if (c->oopsed) {
+                kw_cycle_once_finish(c, KW_EXIT_OOPS);
+                return;
+        }
+        if (done < c->o->repeat) {
+                if (done % 10 == 0)
+                        kw_note("--repeat: %u of %u cycles", done, c->o->repeat);
+                repeat_load(c);
+                return;
+        }
+        c->leaked = kw_repeat_report(&c->rep, c->built.v, c->built.n,
+                                     kw_loop_now_ms(c->loop) - c->repeat_start_ms);
+        kw_cycle_quit(c, KW_EXIT_OK);
+}
+
+static const struct kw_repeat_hooks repeat_hooks = {
+        .snapped = on_repeat_snapped,
+};
 
 static void on_once_timer(void *userdata)
 {
@@ -171,6 +252,15 @@ static void on_run_done(void *core, int status)
 
 static void loaded(struct kw_cycle *c, bool failed)
 {
+        if (c->repeating) {
+                if (c->quitting)
+                        return;
+                if (failed || c->oopsed)
+                        repeat_cycle_done(c, failed);
+                else
+                        kw_loader_unload_all(&c->loader);
+                return;
+        }
         if (c->loader.loaded.n && !c->o->once)
                 kw_recovery_watch(&c->rec);
         uint64_t total_ms = c->build_change_ms ? kw_loop_now_ms(c->loop) - c->build_change_ms : 0;
@@ -192,14 +282,8 @@ static void loaded(struct kw_cycle *c, bool failed)
                         (void)kw_runcmd_start(&c->run);
                 return;
         }
-        if (failed) {
-                kw_cycle_once_finish(c, KW_EXIT_LOAD);
+        if (once_ended_by(c, failed))
                 return;
-        }
-        if (c->oopsed) {
-                kw_cycle_once_finish(c, KW_EXIT_OOPS);
-                return;
-        }
         c->collecting = true;
         if (c->o->n_expect && kw_expect_all(&c->expect))
                 kw_timer_arm_ms(c->once_timer, KW_EXPECT_GRACE_MS);
@@ -219,10 +303,16 @@ static void on_loader_ended(void *core, const struct kw_loader_report *r)
                         kw_cycle_start_load(c); /* a build that finished during this sequence */
                 return;
         case KW_END_UNLOADED:
-                kw_info("unloaded; press r to load again");
+                if (c->repeating && c->quitting)
+                        return;
+                if (c->repeating)
+                        repeat_cycle_done(c, r->failed);
+                else
+                        kw_info("unloaded; press r to load again");
                 return;
         case KW_END_QUIT: {
-                struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .load_failed = r->failed };
+                struct kw_verdict v = { .once = c->o->once, .oopsed = c->oopsed, .load_failed = r->failed,
+                                           .leaked = c->leaked };
                 c->status = kw_verdict_final(&v, c->status);
                 end_run(c);
                 return;
@@ -258,6 +348,12 @@ void kw_cycle_start_load(struct kw_cycle *c)
 {
         if (!kw_loader_idle(&c->loader) || !kw_cycle_channel_up(c) || kw_recovery_pending(&c->rec))
                 return;
+        if (c->o->repeat && c->rep.taken == 0) {
+                /* --repeat: the guest's counters before the first load */
+                if (!c->rep.asking && kw_repeat_snap(&c->rep) < 0)
+                        kw_cycle_once_finish(c, KW_EXIT_GUEST);
+                return;
+        }
         c->have_build = false;
         struct kw_plan p = kw_modules_plan(c->built.v, c->built.n, &c->loader.loaded, c->force_reload);
         c->force_reload = false;
@@ -416,6 +512,7 @@ static const struct kw_changes_hooks changes_hooks = {
 
 void kw_cycle_on_kmsg(struct kw_cycle *c, uint64_t seq, unsigned level, uint64_t ts_usec, const char *text)
 {
+        c->kmsg_records++;
         kw_ui_kmsg(seq, level, ts_usec, text, kw_loader_owns_line(&c->loader, text));
         kw_crash_feed(&c->crash, KW_OOPS_SRC_KMSG, text);
         if (!c->collecting)
@@ -429,10 +526,14 @@ void kw_cycle_on_gap(struct kw_cycle *c, uint64_t seq, uint64_t count)
 {
         kw_ev_begin("kmsg_gap");
         kw_ev_int("seq", (long long)seq);
-        kw_ev_int("count", (long long)count);
+        kw_ev_int("count", (long long)count); /* 0: lost, number unknown */
         kw_ev_end();
-        kw_warn("%llu kernel log records were lost before #%llu (the guest's ring buffer overran)",
-                (unsigned long long)count, (unsigned long long)seq);
+        if (count)
+                kw_warn("%llu kernel log records were lost before #%llu (the guest's ring buffer overran)",
+                        (unsigned long long)count, (unsigned long long)seq);
+        else
+                kw_warn("kernel log records were lost before #%llu (the guest's ring buffer overran)",
+                        (unsigned long long)seq);
 }
 
 /* ---- signals and keys ---- */
@@ -527,6 +628,8 @@ int kw_cycle_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, co
                 r = kw_timer_new(l, on_once_timer, c, &c->once_timer);
         if (r >= 0)
                 r = kw_timer_new(l, on_quit_timer, c, &c->quit_timer);
+        if (r >= 0 && o->repeat)
+                r = kw_repeat_init(&c->rep, port, impl, o->repeat, o->load_timeout_s * 1000u, &repeat_hooks, c);
         if (r < 0) {
                 kw_cycle_free(c);
                 return r;
@@ -548,6 +651,7 @@ void kw_cycle_free(struct kw_cycle *c)
         kw_timer_free(c->quit_timer);
         kw_changes_fini(&c->changes);
         kw_loader_fini(&c->loader);
+        kw_repeat_fini(&c->rep);
         kw_modlist_free(&c->built);
         free(c);
 }

@@ -66,4 +66,6 @@ struct kw_cycle_port {
         int (*ping)(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud);
         /* every kernel record logged so far has reached us when fn runs */
         int (*log_sync)(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud);
+        /* the guest's counters (--repeat): slab caches, meminfo, listings */
+        int (*stats)(void *impl, unsigned flags, unsigned timeout_ms, kw_stats_fn fn, void *ud);
 };

@@ -255,6 +255,11 @@ static int p_log_sync(void *impl, unsigned timeout_ms, kw_result_fn fn, void *ud
         return kw_session_log_sync(((struct world *)impl)->session, timeout_ms, fn, ud);
 }
 
+static int p_stats(void *impl, unsigned flags, unsigned timeout_ms, kw_stats_fn fn, void *ud)
+{
+        return kw_session_stats(((struct world *)impl)->session, flags, timeout_ms, fn, ud);
+}
+
 static const struct kw_cycle_port real_port = {
         .build_start = p_build_start,
         .build_cancel = p_build_cancel,
@@ -273,6 +278,7 @@ static const struct kw_cycle_port real_port = {
         .run = p_run,
         .ping = p_ping,
         .log_sync = p_log_sync,
+        .stats = p_stats,
 };
 
 /* ---- the inputs ---- */
