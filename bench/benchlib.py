@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """benchlib.py — small helpers for bench/run (Python 3 stdlib only).
 
 Statistics, editor-style saves, /proc sampling, a newc cpio writer (to append

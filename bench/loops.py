@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """loops.py — bench/run's interleaved save → printk loops (bench/README.md §1).
 
 One module (hello, or the ten-file module in bench/modules/multi-file), four

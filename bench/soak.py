@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """soak.py — bench/run's soak (bench/README.md §8; `bench/run --only soak`).
 
 One kmod-watch, N reloads of hello (real saves, each a new pr_info text; a

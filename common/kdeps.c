@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kdeps.c — modules.dep and friends, read as text (see kdeps.h).
  */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kdeps.h — the kernel's own module index, read as text: which in-kernel
  * modules a module needs first (modules.dep, modules.softdep "pre:",

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kmsg.c — splits one /dev/kmsg record into its prefix fields and message
  * text (format: Documentation/ABI/testing/dev-kmsg). The agent parses what the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kmsg.h — parser for one /dev/kmsg record (Documentation/ABI/testing/dev-kmsg):
  *   "PRIO,SEQ,TS_USEC,FLAGS[,…];TEXT\n" then optional " KEY=value\n" lines.

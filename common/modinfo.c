@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * modinfo.c — reads a .ko's name, depends= and vermagic= straight from its ELF
  * image, for the agent (which name to delete_module) and the host (load order,

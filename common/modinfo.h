@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * modinfo.h — what a .ko says about itself, read from its ELF image: the module
  * name (.modinfo "name=", fallback .gnu.linkonce.this_module), its "depends=",

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * proto.c — the one codec for the kmod-watch wire protocol (see proto.h and
  * doc/protocol.md): building frames, finding them again in a byte stream that

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * proto.h — the kmod-watch wire protocol, shared by the host (kmod-watch) and
  * the guest (kmod-agent). One codec, compiled into both sides.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # fish completion for kmod-watch. The options come from `kmod-watch --help`
 # itself (as the bash and zsh completions do), so completion can never
 # disagree with the program; the values of the options that take one are

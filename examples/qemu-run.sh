@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # qemu-run.sh — boot your kernel and initramfs in QEMU, the way the 9p
 # tutorial's scripts/qemu-run.sh does (QEMU_9P, QEMU_9P_PATH, QEMU_9P_TAG,
 # QEMU_9P_SEC mean exactly what its table says), plus one switch, QEMU_KW,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz-kdeps.c — libFuzzer target for the module-index reader (common/kdeps.c).
  * The input is split at 0x01 bytes into modules.dep, modules.softdep,

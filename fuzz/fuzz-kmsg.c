@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz-kmsg.c — libFuzzer target for the /dev/kmsg record parser. The record
  * is not NUL-terminated (libFuzzer's buffer ends exactly at size), and an

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz-modinfo.c — libFuzzer target for the .ko reader: any bytes at all,
  * seeded with real modules. It must never read outside the buffer (ASan sees

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz-oops.c — libFuzzer target for the kernel-report scanner
  * (watcher/oops.c), which reads whatever a guest's kernel log and console

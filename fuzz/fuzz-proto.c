@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz-proto.c — libFuzzer target for the stream decoder and field accessors.
  * The input is a byte stream as it might arrive on the virtio-serial port. It

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz-utf8.c — libFuzzer target for the UTF-8 rules (watcher/utf8.c) every
  * output relies on: whatever bytes a module prints, kw_utf8_clean() gives

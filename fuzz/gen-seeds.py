@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: MIT
+# SPDX-License-Identifier: GPL-2.0-only
 """Writes the seed corpora for fuzz-proto and fuzz-kmsg.
 
 The frames are encoded here independently of common/proto.c, with zlib's

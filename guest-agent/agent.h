@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * agent.h — the agent's whole state, shared by the poll loop (main.c) and
  * the request dispatcher (request.c).

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * chan.h — the agent's byte channel to the host: a bounded output queue of
  * whole frames written without ever blocking, and a frame decoder fed from

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * deps.h — a module's in-kernel dependencies in the guest: the kernel's own
  * module tree /lib/modules/$(uname -r) (the kit's, shared read-only over 9p

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * hello.c — builds HELLO (see hello.h). Sent on every (re)connect and in
  * answer to SYNC; BOOT_ID lets the host tell a rebooted guest from a

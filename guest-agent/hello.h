@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * hello.h — the HELLO greeting: who the agent is and what guest it runs in.
  */

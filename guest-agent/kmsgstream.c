@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kmsgstream.c — /dev/kmsg → KMSG / KMSG_GAP frames (see kmsgstream.h).
  *

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kmsgstream.h — streaming /dev/kmsg to the host as KMSG frames, with
  * KMSG_GAP where records were lost (ring buffer overrun while the host was

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * main.c — kmod-agent, the guest side of kmod-watch: options, setup, and the
  * one poll() loop.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * modload.h — LOAD and UNLOAD: finit_module()/delete_module() with the
  * kernel's reasons turned into words the user can act on.

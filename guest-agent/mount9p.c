@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * mount9p.c — mounting the host's 9p share in the guest (see mount9p.h).
  *

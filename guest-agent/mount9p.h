@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * mount9p.h — MOUNT requests (9p over virtio) and the list of 9p mounts the
  * greeting reports, both from /proc/mounts.

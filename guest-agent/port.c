@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * port.c — virtio-serial port discovery and host-connection state (see port.h).
  *

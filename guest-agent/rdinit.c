@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * rdinit.c — see rdinit.h. It mounts nothing: the agent retries until the
  * user's init has mounted /proc, /sys and devtmpfs and loaded virtio_console,

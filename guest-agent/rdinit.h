@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * rdinit.h — the agent as the kernel's first program (rdinit=/kmod-watch-init,
  * added by `kmod-watch inject-agent`): it needs nothing from the initramfs —

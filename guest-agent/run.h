@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * run.h — RUN: one shell command at a time in the guest, its stdout and
  * stderr streamed back as OUTPUT frames, then RESULT with its exit status.

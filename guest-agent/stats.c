@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * stats.c — the STATS request (see stats.h and doc/protocol.md).
  *

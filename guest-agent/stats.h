@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * stats.h — the STATS request: what a load/unload cycle may leave behind in
  * the guest kernel, counted for the host's --repeat (slab caches, memory,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * util.h — the agent's small shared helpers: logging to the guest console,
  * the monotonic clock, reading tiny /proc and /sys files, taking strings out

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * arch.h — the one place that knows the architectures kmod-watch can build
  * for and boot: their names (ours, kbuild's, uname's, Debian's), the ELF

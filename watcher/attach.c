@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * attach.c — see attach.h. Three timers' worth of states on one timerfd:
  *   CONNECTING  connect() failed (no socket yet, refused, backlog full):

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * attach.h — reaching the agent in a QEMU the user started (--connect
  * unix:PATH, QEMU being the chardev's server): connect with a backoff while

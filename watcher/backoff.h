@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * backoff.h — the delay before the next reconnect: min_ms, doubling with
  * each failure in a row, capped at max_ms. Used by --connect (attach.c) and

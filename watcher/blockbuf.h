@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * blockbuf.h — the 64-byte block buffering and the length padding that
  * SHA-256 and MD5 share (sha256.c, md5.c): bytes are gathered into whole

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * build.c — make as a child process. It runs in its own process group (so a
  * Ctrl-C reaches kmod-watch first, which decides what to stop), with every

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * build.h — one build of the module directory, as a child of the loop: the
  * recipe's command (recipe.h) in DIR with PWD=DIR, output captured (shown as

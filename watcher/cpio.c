@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cpio.c — see cpio.h. A newc entry is a 110-byte ASCII header ("070701" and
  * 13 eight-digit hex fields), the NUL-terminated name padded so header+name

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cpio.h — a writer for "newc" cpio archives (the format Linux unpacks as an
  * initramfs; Documentation/driver-api/early-userspace/buffer-format.rst),

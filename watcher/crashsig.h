@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * crashsig.h — a kernel report's stable identity, the way syzkaller titles
  * crashes: a title ("BUG: kernel NULL pointer dereference in f [mod]") and a

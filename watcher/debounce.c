@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * debounce.c — when a burst of file changes is over (see debounce.h for the
  * rule and why). A sorted array of paths with the last event of each: a save

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * debounce.h — when a burst of file changes is over, so the build can start.
  * Pure logic: the caller passes the time (monotonic milliseconds, e.g.

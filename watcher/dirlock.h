@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * dirlock.h — one kmod-watch per module directory: two builds in one kbuild
  * tree break each other (fixdep parse errors, half-written .o files). The

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * doctor.c — see doctor.h. Every check says what it looked at, so a line
  * that passes is also documentation of the set-up.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * doctor.h — `kmod-watch doctor [DIR]`: the seed tutorial's checklist, run
  * for the guest kmod-watch would use (the kit, --kdir, or --connect with the

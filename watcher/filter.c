@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * filter.c — which paths are sources and which are noise (see filter.h for
  * the rules). Everything here is fnmatch over short strings: it runs for every

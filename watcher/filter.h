@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * filter.h — which paths under the watched DIR are sources worth a build, and
  * which directories are not worth watching at all. Pure: no I/O, no globals;

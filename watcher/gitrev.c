@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * gitrev.c — see gitrev.h. Reads gitrepository-layout(5)'s files: HEAD,
  * refs/…, packed-refs, and a worktree's gitdir and commondir.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * gitrev.h — the commit a directory's git tree is at, read from its .git
  * (a directory, or a worktree's "gitdir:" file) without running git: HEAD,

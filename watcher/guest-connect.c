@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * guest-connect.c — the --connect backend (guest-int.h): a QEMU the user
  * started. Its share and tag come from share.c, the channel from attach.c

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * guest-int.h — the guest backends behind guest.h's dispatcher: one small
  * table of operations per way of reaching a guest. guest.c picks one from

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * guest-managed.c — the managed guest backend (guest-int.h): a QEMU that
  * kmod-watch boots from the kit (or --kernel) and owns. A private runtime

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * guest.c — which guest: the dispatcher behind guest.h. It picks the
  * backend from the options (guest-int.h: a managed QEMU, --connect or

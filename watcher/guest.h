@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * guest.h — which guest we talk to and how we reach it, under the controller:
  * a managed QEMU booted from the kit (or --kernel), a QEMU the user started

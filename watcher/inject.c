@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * inject.c — see inject.h. The segment matches the user's compression when
  * that is gzip (a gzip member after theirs: `zcat OUT | cpio -t` lists both,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * inject.h — `kmod-watch inject-agent IN.cpio[.gz] OUT.cpio.gz`: the user's
  * initramfs, byte for byte, followed by one more archive segment holding

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * junit.c — see junit.h. What the XML looks like is what the Jenkins xunit
  * plugin's junit-10.xsd accepts (tests/fixtures/junit/); whatever the kernel

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * junit.h — --junit FILE: the run's results (results.h) as JUnit XML for CI
  * (GitLab's artifacts:reports:junit, Jenkins): one <testsuite> for the run

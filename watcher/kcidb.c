@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kcidb.c — see kcidb.h. Strings go through kw_json_string (invalid bytes
  * as "\xNN"); log excerpts are cut to the schema's 16384 characters on a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kcidb.h — --kcidb FILE: the run's results (results.h) as KernelCI's KCIDB
  * I/O JSON, schema version 5.3 (the kcidb-io project; the schema is in

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * keys.c — one-key commands on a terminal: the terminal in and out of
  * non-canonical mode, and each key read handed to the controller (see

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * keys.h — one-key commands on a terminal: stdin in non-canonical, no-echo
  * mode, each key handed to the controller through the loop. Only when stdin

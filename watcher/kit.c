@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kit.c — see kit.h. The kit is built by kit/kmod-watch-kit (shell: apt-get
  * download, dpkg-deb -x, depmod, cpio); here we only read its kit.env and run

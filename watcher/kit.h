@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kit.h — the guest kit: Debian's kernel, its headers and a busybox initramfs,
  * built by the kmod-watch-kit script into

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ktap.c — see ktap.h. Text from the guest is made valid UTF-8 without
  * control characters (utf8.c), one diagnostic line per line.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ktap.h — --ktap FILE|-: the run's results (results.h) in KTAP version 1,
  * the kernel's own test output format (Documentation/dev-tools/ktap.rst),

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lava.c — see lava.h. The signals go through ui.c (stdout, or stderr with
  * --json) as each case is added; each case is said once.

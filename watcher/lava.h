@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * lava.h — --lava: each case of the run's results (results.h), as it comes,
  * as a LAVA test case signal, the line LAVA's lava-test-case helper prints

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * loop.c — poll() over a small table of fds. Handlers may add or remove
  * entries while the loop dispatches: removed entries are only marked during

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * loop.h — the host's one event loop: poll() over registered fds, timers as
  * timerfds, children as pidfds, signals through a signalfd. Nothing in

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * main.c — kmod-watch's entry: parse the command line, set up output, and
  * hand over to the subcommand. Exit statuses are doc/contract.md's.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * md5.c — MD5 as RFC 1321 describes it (see md5.h for why kmod-watch has it).
  */

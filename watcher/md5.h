@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * md5.h — MD5 (RFC 1321), small and dependency-free. Not for security: the
  * SSH transport checks a copy made over an exec channel against what a board

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * oops.c — see oops.h. The patterns are the kernel's own fixed strings
  * (lib/bug.c, kernel/panic.c, arch/x86/kernel/dumpstack.c,

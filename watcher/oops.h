@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * oops.h — spots the kernel reporting trouble in its log and gathers each
  * report into one block: oops, panic, BUG (lockups, hung tasks, stalls),

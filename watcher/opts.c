@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * opts.c — getopt_long over the options of doc/contract.md. The subcommand, if
  * any, is the first argument; every value is checked here so the rest of

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * opts.h — kmod-watch's command line (doc/contract.md is the contract). Parsing is
  * pure: it fills struct kw_opts or says, in one line, what is wrong.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * paths.c — see paths.h. "Run from the build tree" means /proc/self/exe sits
  * in a meson build directory (BUILD/watcher/kmod-watch, with BUILD/build.ninja);

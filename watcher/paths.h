@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * paths.h — where kmod-watch's own files are: the agent binaries and the kit
  * script, in the build tree when run from it, else where `meson install` put

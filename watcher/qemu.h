@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * qemu.h — the managed guest: a QEMU child sharing the module directory over
  * 9p, with the agent's virtio-serial port wired to our unix socket (QEMU

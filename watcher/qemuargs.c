@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * qemuargs.c — see qemuargs.h. The command prints only the arguments on
  * stdout; what to do next goes to stderr when it is a terminal.

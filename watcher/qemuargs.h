@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * qemuargs.h — `kmod-watch qemu-args`: the arguments a user adds to their own
  * QEMU command line so kmod-watch --connect can reach it — the 9p share

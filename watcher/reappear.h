@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * reappear.h — a directory's comings and goings (an `rm -rf DIR && git clone
  * …`, a checkout that replaced it): an inotify watch on its parent for its

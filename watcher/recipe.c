@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * recipe.c — see recipe.h. What DKMS does is read from its `dkms` script
  * (read_conf, prepare_build, do_build): it sources dkms.conf with kernelver,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * recipe.h — how a module directory is built, tried in this order:
  *   1. --make CMD (or `make = CMD` in .kmod-watch): the user's command, /bin/sh -c;

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * replay-cmd.c — kbuild's .cmd files read, make's escaping undone, and the
  * replay plan (see replay-cmd.h). Pure: strings in, strings out.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * replay-cmd.h — the pure half of the replay build (replay.h): reading the
  * `.*.cmd` files kbuild writes, what the replay state holds, and the plan: for

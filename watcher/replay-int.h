@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * replay-int.h — what replay.c (learning, the decision) and replay-run.c (the
  * steps) share: the learned state and the plan being run. Private to them.

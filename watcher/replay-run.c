@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * replay-run.c — running a replay (see replay.h) as kbuild 6.1 would: each
  * step a `sh -c` child of the loop in KDIR (make -C KDIR's directory), its

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * replay.c — the replay build's learning and decision (see replay.h): after
  * a successful make, the .cmd files kbuild wrote in DIR are read into a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * replay.h — the replay build: after a save, compile again only the objects
  * whose recorded dependencies changed, with the very commands kbuild recorded

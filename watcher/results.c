@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * results.c — see results.h. The model only grows while the run goes on;
  * the writers read it and keep no state of their own but what they have

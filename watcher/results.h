@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * results.h — the run as test results, for CI: one model built from the
  * event stream (the sink ui.c feeds, the same events --json prints), read by

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * session.c — protocol state over a kw_chan: the greeting and set-up, and
  * requests matched to their RESULTs (typed calls built and read here, see

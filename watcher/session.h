@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * session.h — the conversation with one agent over a channel: resync and
  * greeting (SYNC → HELLO), then MOUNT and KMSG_START, then requests matched

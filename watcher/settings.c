@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * settings.c — the .kmod-watch settings file read into long options (see
  * settings.h). Values are taken verbatim after trimming (no quoting rules to

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * settings.h — the project's settings file: `.kmod-watch` in DIR (or --config
  * FILE), INI-style, any long option as `name = value` (or a bare `name` for a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * sha256.c — see sha256.h. The plain textbook rounds: hashing a module of a
  * few hundred KiB takes about a millisecond, which is all it is used for.

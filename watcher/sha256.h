@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * sha256.h — SHA-256 (FIPS 180-4), small and dependency-free: the SSH
  * transport names the remote agent directory after the agent's hash and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * share.h — the 9p share as the user's own QEMU exports it (--connect,
  * qemu-args, doctor): its root directory, mount tag and security model, taken

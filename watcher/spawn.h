@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * spawn.h — starting a child the way kmod-watch needs every child started:
  * no inherited fds (libinotifytools' fd and our sockets must not leak),

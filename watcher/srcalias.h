@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * srcalias.h — a path kbuild can take. Make splits words on spaces and
  * function arguments on commas, so `make M=/home/me/my module` (or

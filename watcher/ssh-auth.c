@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh-auth.c — logging in to the target (see ssh-int.h): "none" (a board
  * whose root has an empty password), keys (ssh-agent, --identity, the usual

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh-bridge.c — the SSH transport's bridge (see ssh-int.h): the controller
  * holds one end of a socketpair, as it would a virtio-serial socket; the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh-connect.c — one SSH connection, made by the worker thread (see
  * ssh-int.h) or, synchronously, by the doctor: TCP (ours, so quitting can

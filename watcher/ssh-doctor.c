@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh-doctor.c — `kmod-watch doctor --ssh`: the transport's connection made
  * once, synchronously, on this thread (no worker thread), with the same

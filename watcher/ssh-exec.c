@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh-exec.c — commands on exec channels, and files copied over them for a
  * target that has no SFTP server (see ssh-int.h): `cat > FILE.part`, a

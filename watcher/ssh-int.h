@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh-int.h — what the parts of the SSH transport share, and only they
  * (ssh.h is the public side). The design, and why:

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh-worker.c — the SSH transport's worker thread (see ssh-int.h): the
  * command queue it serves, the event queue the loop reads, the thread's

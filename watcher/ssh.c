@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh.c — the SSH transport as the loop sees it (see ssh.h; the design is in
  * ssh-int.h): the options checked and the build tree picked, the worker's

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ssh.h — the SSH transport (--ssh [USER@]HOST[:PORT]): a board or VM that
  * runs an SSH server. kmod-watch logs in with libssh (ssh-agent, the usual

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * stats.c — a STATS RESULT read into struct kw_stats (see stats.h).
  */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * stats.h — the guest's counters from a STATS RESULT (doc/protocol.md), as
  * plain data: slab caches, /proc/meminfo, the entries of the directories a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * symbolize.c — see symbolize.h. The copies are memfds, so addr2line can
  * open one as /dev/fd/3 and nothing is left on disk. The symbol table is

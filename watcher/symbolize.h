@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * symbolize.h — source lines for the stack frames of our own modules
  * ("hello_init+0x15/0x30 [hello]" → hello.c:12), on the host. When a module

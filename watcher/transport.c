@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * transport.c — framed channel over a non-blocking fd. Reads go straight into
  * the decoder's buffer; writes are queued and flushed on POLLOUT, so a guest

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * transport.h — a framed byte channel to the agent over a stream fd (the
  * virtio-serial chardev's unix socket): frames in through the shared decoder,

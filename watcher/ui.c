@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ui.c — terminal and JSON output. JSON lines are written with one fwrite of
  * a fully built line, so a reader never sees half an event.

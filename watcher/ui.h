@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ui.h — everything kmod-watch shows: human lines on a terminal (coloured by
  * kernel log level, one summary per reload) or, with --json, one JSON object

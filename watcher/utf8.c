@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * utf8.c — see utf8.h. The validity rules are RFC 3629's table (section 4):
  * no overlong forms, no surrogates, nothing past U+10FFFF.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * utf8.h — text from the guest made safe for every output: the kernel and a
  * module may print bytes that are not UTF-8 and control characters, and a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * watch-internal.h — what the three parts of the file watcher share, and
  * nothing outside them sees: struct kw_watch itself and the calls between

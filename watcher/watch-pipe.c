@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * watch-pipe.c — the file watcher's pipe from its thread to the main loop
  * (see watch.h): the thread forwards changes and errors as records, the loop

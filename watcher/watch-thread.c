@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * watch-thread.c — the file watcher's thread (see watch.h for the contract,
  * watch.c for how it starts): it keeps wd → directory, walks new

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * watch.c — libinotifytools in its own thread → a pipe → the main poll loop
  * (see watch.h for the contract).

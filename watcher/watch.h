@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * watch.h — the file watcher: libinotifytools in its own thread, watching DIR
  * and every directory under it that the filter does not prune, forwarding

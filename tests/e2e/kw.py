@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """kw.py — drive a real kmod-watch from the end-to-end tests (stdlib only).
 
 KmodWatch runs kmod-watch as a subprocess in its own session, reads stdout and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """sshguest.py — SSH targets for the --ssh end-to-end tests (stdlib only).
 
 SshGuest boots a QEMU guest from the kit's kernel with an initramfs this

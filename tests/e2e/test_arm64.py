@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """arm64 on an x86_64 host: the module is cross-built (ARCH=arm64
 CROSS_COMPILE=aarch64-linux-gnu-) against the arm64 kit's headers and loaded
 in a real arm64 guest (qemu-system-aarch64 -M virt, TCG); a .ko of the wrong

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """examples/ci, run here: the GitLab job's kmod-watch lines (before_script's
 `kit fetch` and the script) for each entry of its matrix, in a copy of the
 repository's examples as CI_PROJECT_DIR, then the files its

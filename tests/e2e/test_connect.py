@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """kmod-watch --connect against a QEMU the test starts itself, the way a user
 would: its own BusyBox initramfs with its own /init (busybox and the virtio/9p
 modules taken from the kit's initramfs, nothing of kmod-watch's kit builder),

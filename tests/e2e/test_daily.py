@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Daily use, against a real guest: --param reaches the module, two modules
 with an exported symbol load in dependency order and reload together when the
 base changes (and alone when only the user changes), a rebuild that gives the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The Debian package: `dpkg-buildpackage -us -uc -b` on a copy of the sources (the
 files git tracks, no .git: as a source package has them) builds an installable
 .deb; unpacked into a scratch root (dpkg -x), the packaged kmod-watch runs a whole

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Real third-party modules, as Debian ships them: `*-dkms` source packages,
 fetched with `apt-get download` and unpacked with `dpkg-deb -x` (never
 installed; cached under ~/.cache/kmod-watch/dkms), each built as it is under

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """kmod-watch doctor: passes on the kit as it is; names CONFIG_9P_FS and exits
 non-zero for a kernel config without it (a fake KDIR holding the kit's .config
 minus that line); says which modules the guest must load when 9p is =m; and

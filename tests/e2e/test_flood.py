@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """A flood of kernel log lines in a real guest, with the fixtures made for it:
 
 - tests/fixtures/flood prints 100,000 lines (`flood N`) in its init, with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """`meson install --destdir` into a temporary root, then the INSTALLED
 kmod-watch runs a whole --once cycle on the example (it must find its agent
 and kit script next to itself, not in the build tree); the installed man page

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The interactive loop against a real guest: one kmod-watch, one boot, every
 way an editor saves a file, the files that must not trigger a build, a burst of
 saves, and Ctrl-C that leaves nothing behind."""

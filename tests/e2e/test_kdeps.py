@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """In-kernel dependencies in a real guest (tests/fixtures/):
 
 - needs-crc-itu-t calls crc_itu_t() of the kernel's own module crc-itu-t: the

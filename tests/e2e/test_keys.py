@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """kmod-watch in a real terminal (tmux): the key help is shown once at start,
 `r` rebuilds and reloads (even an unchanged build), `u` unloads, `q` quits and
 leaves no QEMU behind. What a person sees is read with capture-pane."""

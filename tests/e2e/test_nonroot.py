@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The e2e checks again as an unprivileged user (kwtest, made by scripts/setup
 when it runs as root), the way a developer without root runs kmod-watch: the
 installed program (`meson install --destdir`), the user's own HOME,

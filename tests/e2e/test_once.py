@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """kmod-watch --once against a real guest: the exit statuses of doc/contract.md and
 the --json event stream of one whole cycle; --memory below what the kit's kernel
 needs. One boot per invocation."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Build recipes, against a real guest: each fixture of tests/fixtures/recipes
 (a Kbuild-only directory; a Makefile hard-coding `uname -r` and M=$(PWD); a
 Makefile reading KERNEL_DIR and building in a sub-directory; a dkms.conf with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """--once --repeat N against a real guest: N loads and unloads of one module,
 the guest's slab caches, vmalloc and listings counted after each unload.
 

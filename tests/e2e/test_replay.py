@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The replay build (watcher/replay.h) against real kbuild (the kit's 6.1 headers).
 
 Builds are driven by kmod-watch itself with --json and no guest (--connect to a

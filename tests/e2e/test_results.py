@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Results for CI from real runs, checked by things nobody here wrote: one
 --once run each of a good module (which also prints bytes that are not UTF-8
 and control characters, in the kernel log and through --run), the

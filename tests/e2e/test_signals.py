@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Quitting kmod-watch by signal: SIGTERM once the module is loaded (as a
 service manager or `kill` would), and Ctrl-C while the guest is still booting.
 Either way: prompt exit, an 'exit' event, no QEMU and no socket left. And

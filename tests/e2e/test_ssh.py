@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """kmod-watch --ssh against real SSH servers.
 
 One guest, booted by this test from the kit's kernel with networking (QEMU

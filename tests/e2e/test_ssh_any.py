@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """kmod-watch --ssh against the kind of board most are: dropbear with no SFTP
 server, a root password, or none.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # zsh-complete.zsh LINE — prints the candidates zsh's completion system offers for LINE
 # (one a line; "message:TEXT" for a _message), by typing LINE and a Tab into an
 # interactive zsh under zpty with compadd wrapped. KW_COMP_DIR: where _kmod-watch is.

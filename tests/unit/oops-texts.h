@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * oops-texts.h — real kernel reports for the unit tests (test-oops.c,
  * test-crashsig.c), captured from the kit's guests, and lockup, hung-task and

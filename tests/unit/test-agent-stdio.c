@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-agent-stdio.c — drives the real kmod-agent binary over --stdio with the
  * common codec: greeting and SYNC, garbage and resynchronisation, malformed

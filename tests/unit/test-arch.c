@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-arch.c — watcher/arch.c: the names each arch is known by, what kbuild
  * and QEMU are told, and the cross-compile default.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-backoff.c — watcher/backoff.c: doubling from the minimum, the cap,
  * and a reset after a success.

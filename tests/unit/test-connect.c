@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-connect.c — the pure parts of attaching to the user's own QEMU: where
  * DIR sits under the 9p share (share.c), which tags and security models pass,

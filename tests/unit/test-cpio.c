@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-cpio.c — the newc writer against GNU cpio: archives written by
  * watcher/cpio.c are listed (`cpio -t`) and extracted (`cpio -i`) into a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-crashsig.c — the crash fingerprint (watcher/crashsig.c) on real
  * reports: examples/10-oops-null's oops captured on two boots of two kernel

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-cycle.c — the controller (watcher/cycle/) without QEMU, make or
  * inotify: a fake world behind its port (make that finishes when the test

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-debounce.c — when a burst of changes is over (watcher/debounce.c).
  *

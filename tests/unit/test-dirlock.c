@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-dirlock.c — one kmod-watch per directory (watcher/dirlock.c): the
  * second taker is refused with the first one's pid, from a real flock() and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-doctor.c — reading a kernel .config the way doctor does: y, m, "is
  * not set", absent, a prefix of another symbol, the last line without a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-filter.c — which paths are sources (watcher/filter.c): the defaults,
  * everything editors and Kbuild leave behind, and --include/--exclude.

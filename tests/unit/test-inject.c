@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-inject.c — `inject-agent` on real files: a gzip'd initramfs and a plain
  * one (written with cpio.c) get the agent and /kmod-watch-init appended

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-kdeps.c — modules.dep, modules.softdep, modules.builtin, modules.alias
  * and modules.symbols as strings: names, the closure and its order, providers.

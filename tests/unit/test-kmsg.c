@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-kmsg.c — /dev/kmsg record parsing: the prefix fields, the caller id
  * newer kernels add, dictionary lines after the text, and malformed records.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-md5.c — watcher/md5.c against RFC 1321's test suite, fed whole and in
  * awkward pieces.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-modinfo.c — reading a module's name, depends= and vermagic= from ELF.
  * The images are built here, byte by byte, for every class and byte order the

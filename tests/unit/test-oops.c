@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-oops.c — the kernel-report scanner (watcher/oops.c) on real reports
  * captured from the kit's guests (Debian 6.1, x86_64 and arm64, under QEMU

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* test-opts.c — the command line: -h, -V, --color=WHEN and where colours go. */
 #include <string.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-proto.c — the wire codec: field round trips, the encoder's size limit,
  * and the stream decoder against everything a serial line can do to it

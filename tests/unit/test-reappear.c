@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-reappear.c — waiting for a deleted directory to come back
  * (watcher/reappear.c), with real inotify on real directories: made again,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-recipe.c — how a module directory is built (watcher/recipe.c): the
  * choice of recipe, reading Makefiles, dkms.conf bound as DKMS binds it (through

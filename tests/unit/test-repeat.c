@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-repeat.c — --repeat's leak rule (verdict.c, pure) on counter series
  * shaped like what real guests give, and repeat.c's counting and report

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-replay.c — the replay build's pure half (replay-cmd.c): kbuild's .cmd
  * files read (the text as 6.1's fixdep and gen_objtooldep write it), make's

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-results.c — the results for CI (watcher/results.c) built from events
  * as the cycle emits them (through ui.c's sink), and what the writers make

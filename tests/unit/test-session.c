@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-session.c — kmod-watch's end of the channel (watcher/session.c and
  * transport.c, in the real poll loop) against a fake agent on a socketpair,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* test-settings.c — the .kmod-watch parser: options, flags, comments, errors. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-sha256.c — watcher/sha256.c against the FIPS 180-4 example vectors,
  * fed whole and in awkward pieces, and over a file.

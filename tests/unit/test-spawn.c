@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-spawn.c — watcher/spawn.c's synchronous helpers: output captured,
  * exit statuses (127: not found), fd 3 passed on, the timeout, and

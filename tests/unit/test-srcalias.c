@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-srcalias.c — the symlink kbuild builds through when the module's
  * path has characters make cannot take (watcher/srcalias.c): which paths

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-ssh.c — the pure parts of the SSH transport: --ssh [USER@]HOST[:PORT],
  * --password-file's checks, when SSH_ASKPASS is used, and copying without

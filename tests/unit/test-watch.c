@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test-watch.c — the watcher on real inotify (watcher/watch*.c with the
  * filter and debounce): each case starts a kw_watch on a fresh temporary

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * test.h — the unit tests' few macros. A test program runs its cases, prints
  * TAP ("ok N - name" / "not ok N - name"), and exits non-zero if any failed.

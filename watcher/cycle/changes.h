@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * changes.h — batches of source changes: drains the watch into the debounce
  * (debounce.c), arms its timer, and reports each finished batch up with the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * crash.h — kernel reports (oops, panic, BUG, WARNING) read from the kernel
  * log and the console, made into one oops event and one human block each,

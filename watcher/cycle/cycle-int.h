@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cycle-int.h — the cycle's state, shared by the two files of its core:
  * cycle.c (the run: changes, builds, loads, --once, keys, signals) and

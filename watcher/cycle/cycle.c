@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cycle.c — the controller's decisions about the run, and only those:
  *   - a batch of source changes (changes.c)   → build, or one more build after this one

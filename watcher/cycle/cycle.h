@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cycle.h — the cycle, kmod-watch's controller: a change → one build →
  * unload the old modules → load the new ones → their kernel log; a crash →

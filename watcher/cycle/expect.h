@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * expect.h — --expect: extended regular expressions that kernel log lines
  * must match during a --once run. It says what matched; whether that ends

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * health.c — the cycle's decisions about the guest's health: a greeting (a
  * first boot, a reboot, an agent that restarted), a guest that went away,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * loader.c — the unload/load sequence, one request at a time; the last
  * unload and the first load fused into one RELOAD (one round trip) when the

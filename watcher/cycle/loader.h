@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * loader.h — the unload/load sequence: unload what a reload replaces (last
  * loaded first), then load the new build in dependency order, one request at

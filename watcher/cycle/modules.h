@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * modules.h — the modules of a build and of the guest, and what a save
  * changes between them (pure: no I/O, no state of its own). The cycle asks

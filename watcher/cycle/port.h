@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * port.h — everything the cycle needs of the world, as one table: make, the
  * source watch, the guest and the agent's session. world.c fills it with the

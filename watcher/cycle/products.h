@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * products.h — what a finished make produced: the modules kbuild listed in
  * modules.order files (or, without one, the ones the recipe names), read from

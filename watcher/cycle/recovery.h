@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * recovery.h — bringing a sick guest back, mechanically: a restart scheduled
  * on a timer (never run inside a callback of the channel or the QEMU it tears

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * repeat.c — the counting and the report of --repeat N (see repeat.h).
  *

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * repeat.h — --repeat N: the guest's counters after each unload (a STATS
  * request: slab caches, vmalloc, the listings a module adds to), kept as one

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * runcmd.h — --run: one command in the guest after a load, its run event and
  * its line; the exit status is reported up (with --once it is part of the

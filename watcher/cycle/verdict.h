@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * verdict.h — the exit status of `kmod-watch --once` (pure). The cycle
  * reports what happened; the rules that turn it into one number are here,

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * world.c — the cycle's real world: make (build.c), the source watch
  * (watch.c, filter.c), the guest (guest.c) and the agent's session
