@@ -43,7 +43,8 @@ def case_expect_times_out(t, base, d):
 
 
 def case_awkward_path(t, base, d):
-    """A DIR with a space and a comma: kbuild cannot take it, kmod-watch builds through an alias."""
+    """A DIR with a space and a comma: kbuild cannot take it, kmod-watch builds through an
+    alias; a DIR with non-ASCII letters (UTF-8) builds where it is, no alias."""
     odd = os.path.join(base, "my module,1")
     os.rename(d, odd)
     try:
@@ -53,6 +54,15 @@ def case_awkward_path(t, base, d):
         no_leftovers(k)
     finally:
         os.rename(odd, d)
+    utf = os.path.join(base, "modülé-ß-модуль")
+    os.rename(d, utf)
+    try:
+        k = once(t, base, utf, ["--expect", "build A"])
+        kw.check(k.returncode == 0, f"a non-ASCII DIR: expected exit 0, got {k.returncode}", k)
+        kw.check("building through" not in k.output(), "a non-ASCII DIR needs no alias", k)
+        no_leftovers(k)
+    finally:
+        os.rename(utf, d)
 
 
 KIT_MIN_MEM = {"x86_64": 128, "arm64": 96}   # watcher/arch.c: kit_min_mem_mb
@@ -204,7 +214,7 @@ def main():
                case_build_error, t, *fresh("builderr"))
         t.case("undefined symbol → exit 3, symbol named",
                case_unknown_symbol, t, *fresh("unksym"))
-        t.case("a DIR with a space and a comma → built through an alias, exit 0",
+        t.case("a DIR with a space and a comma → built through an alias; a non-ASCII DIR → as is; exit 0",
                case_awkward_path, t, *fresh("odd"))
     finally:
         for b in bases:
