@@ -25,7 +25,7 @@ static const char *const default_includes[] = {
 static const char *const builtin_ignores[] = {
         /* what make and Kbuild write into the module directory */
         "*.o", "*.ko", "*.mod", "*.mod.c", "*.cmd", "*.a", "modules.order", "Module.symvers",
-        "*.symvers", "*.order", "*.tmp", "*.dwo",
+        "*.symvers", "*.order", "*.tmp", "*.dwo", "compile_commands.json",
         /* editors: vim backup (hello.c~) and swap files wherever 'directory'
          * puts them (.swp, .swo, … .swa, and the .swx probe), emacs autosave,
          * JetBrains safe-write, patch leftovers, sed -i's temp file */

@@ -22,7 +22,7 @@ enum {
         O_PARAM, O_RUN, O_REPEAT, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_COLOR, O_CONNECT, O_SHARE, O_TAG,
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY, O_PASSWORD_FILE,
-        O_MAKE, O_NO_REPLAY, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
+        O_MAKE, O_NO_REPLAY, O_NO_COMPDB, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
 };
 
 static const struct option longopts[] = {
@@ -54,6 +54,7 @@ static const struct option longopts[] = {
         { "no-color", no_argument, NULL, O_NO_COLOR },
         { "color", required_argument, NULL, O_COLOR },
         { "no-replay", no_argument, NULL, O_NO_REPLAY },
+        { "no-compile-commands", no_argument, NULL, O_NO_COMPDB },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "connect", required_argument, NULL, O_CONNECT },
@@ -130,6 +131,7 @@ void kw_opts_help(FILE *f)
               "      --cross-compile P   CROSS_COMPILE prefix (default from the environment)\n"
               "      --no-replay         always run make (by default a save that changes only\n"
               "                          sources kbuild recorded replays their commands)\n"
+              "      --no-compile-commands  do not write DIR/compile_commands.json (for clangd)\n"
               "\n"
               "Watching:\n"
               "      --postpone          wait for the first change before building\n"
@@ -323,6 +325,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                         o->force_color = strcmp(optarg, "always") == 0;
                         break;
                 case O_NO_REPLAY: o->no_replay = true; break;
+                case O_NO_COMPDB: o->no_compile_commands = true; break;
                 case 'v': o->verbosity++; break;
                 case 'q': o->verbosity = -1; break;
                 case O_CONNECT:

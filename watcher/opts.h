@@ -51,6 +51,7 @@ struct kw_opts {
         size_t n_exclude;
         unsigned jobs;                   /* 0: make's default */
         bool no_replay;                  /* --no-replay: every build is make (replay.h) */
+        bool no_compile_commands;        /* --no-compile-commands: no DIR/compile_commands.json */
         bool no_color;                   /* --no-color, --color=never */
         bool force_color;                /* --color=always */
         int verbosity;

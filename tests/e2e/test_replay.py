@@ -14,6 +14,8 @@ build_end event's why_make); --no-replay always makes; a syntax error through th
 replay fails the build with the compiler's own line, as make shows it."""
 
 import os
+import time
+import json
 import re
 import shutil
 import subprocess
@@ -63,6 +65,29 @@ def products(d):
     return sorted(f for f in os.listdir(d) if f.endswith(PRODUCTS))
 
 
+def clangd_check(t, k, d):
+    """compile_commands.json (written just after build_end) lets the real clangd read
+    every .c of d without an error."""
+    db = os.path.join(d, "compile_commands.json")
+    end = time.monotonic() + 10
+    while not os.path.exists(db) and time.monotonic() < end:
+        time.sleep(0.05)  # written in the same loop turn as build_end, after it
+    kw.check(os.path.exists(db), "no compile_commands.json after a good build", k)
+    with open(db) as f:
+        entries = json.load(f)
+    srcs = sorted({e["file"] for e in entries})
+    kw.check(srcs, f"compile_commands.json has no entry: {entries}", k)
+    if not shutil.which("clangd"):
+        raise kw.KWError("clangd is missing (tests/packages.txt lists it)")
+    for src in srcs:
+        r = subprocess.run(["clangd", f"--check={src}"], cwd=d, capture_output=True, text=True, timeout=300)
+        errors = [ln for ln in r.stderr.splitlines() if ln.startswith("E[")]
+        m = re.search(r"All checks completed, (\d+) errors", r.stderr)
+        kw.check(r.returncode == 0 and m and m.group(1) == "0" and not errors,
+                 f"clangd --check={src}: {errors or r.stderr[-2000:]}", k)
+    t.diag(f"clangd --check: {len(srcs)} file(s), 0 errors")
+
+
 def case_both_ways(t, src, name, edited):
     """Replay after an edit vs. a clean make of the same sources: byte for byte."""
     base, d = kw.copy_tree(src, name, "replay")
@@ -70,6 +95,7 @@ def case_both_ways(t, src, name, edited):
         with session(base, d) as k:
             e = build_end(k, "make", timeout=900)
             kw.check(e["ok"] and e.get("why_make") == "no replay state yet", f"first build: {e}", k)
+            clangd_check(t, k, d)
             edit(d, edited)
             e = build_end(k, "replay")
             kw.check(e["ok"] and e["replayed"] == 1, f"expected one object replayed: {e}", k)
@@ -156,12 +182,14 @@ def case_fallbacks(t):
 def case_no_replay(t):
     base, d = kw.copy_example(RUN, "replay-off")
     try:
-        with session(base, d, ["--no-replay"]) as k:
+        with session(base, d, ["--no-replay", "--no-compile-commands"]) as k:
             build_end(k, "make")
             edit(d, "hello.c")
             e = build_end(k, "make")
             kw.check(e.get("why_make") == "--no-replay", f"--no-replay: {e}", k)
             k.stop()
+        kw.check(not os.path.exists(os.path.join(d, "compile_commands.json")),
+                 "--no-compile-commands wrote compile_commands.json anyway")
     finally:
         kw.cleanup(RUN, base)
 

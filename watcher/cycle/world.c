@@ -20,6 +20,7 @@
 
 #include "arch.h"
 #include "build.h"
+#include "compdb.h"
 #include "dirlock.h"
 #include "filter.h"
 #include "guest.h"
@@ -80,6 +81,12 @@ static void built(struct world *w, bool ok, const char *output, size_t len, uint
 
         w->built(w->built_core, &res);
         free(shown);
+        /* clangd's database, after the load request went out: off the critical path */
+        if (ok && !w->o->no_compile_commands) {
+                int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
+                if (n < 0)
+                        kw_debug("compile_commands.json not written: %s", strerror(-n));
+        }
 }
 
 static void on_make_done(void *userdata, bool ok, const char *output, size_t len, uint64_t ms)
