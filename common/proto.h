@@ -93,6 +93,7 @@ enum kw_field {
         KW_F_MEMINFO = 30, /* str: "KEY KB", one per /proc/meminfo line (repeated) */
         KW_F_ENTRY = 31,   /* str: a path present in a listed directory (repeated) */
         KW_F_KMEMLEAK = 32, /* u64: 1 when the guest kernel has kmemleak */
+        KW_F_SECTIONS = 33, /* str: a good LOAD's RESULT: "[TEXTADDR] -s .init.text ADDR -s .data ADDR …" (gdb's add-symbol-file) */
 };
 
 #define KW_UNLOAD_FORCE 1u

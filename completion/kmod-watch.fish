@@ -20,7 +20,7 @@ function __kmod_watch_after
     contains -- "$words[-1]" $argv
 end
 
-set -l __kmod_watch_valued --arch --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make
+set -l __kmod_watch_valued --arch --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make --gdb --cpus --append --qemu-opt --repeat --kcidb-origin --ktap --kcidb
 
 complete -c kmod-watch -f
 # options, from --help

@@ -296,6 +296,30 @@ bool modop_load_start(struct modop *op, struct kw_msg *reply)
         return false;
 }
 
+/* Where the module's sections are (SECTIONS), in the words of gdb's
+ * add-symbol-file: the .text address (when the module has one), then "-s NAME
+ * ADDR" for the others gdb needs (a module of init and exit code only has no
+ * .text). */
+static void put_sections(struct kw_msg *reply, const char *name)
+{
+        static const char *const more[] = { ".init.text", ".exit.text", ".data", ".bss", ".rodata" };
+        char path[160], addr[32], text[512];
+        size_t off = 0;
+
+        text[0] = 0;
+        snprintf(path, sizeof(path), "/sys/module/%s/sections/.text", name);
+        if (read_text_file(path, addr, sizeof(addr)) > 0)
+                off = (size_t)snprintf(text, sizeof(text), "%s", addr);
+        for (size_t i = 0; i < sizeof(more) / sizeof(more[0]) && off < sizeof(text); i++) {
+                snprintf(path, sizeof(path), "/sys/module/%s/sections/%s", name, more[i]);
+                if (read_text_file(path, addr, sizeof(addr)) > 0)
+                        off += (size_t)snprintf(text + off, sizeof(text) - off, "%s-s %s %s", off ? " " : "",
+                                                more[i], addr);
+        }
+        if (text[0])
+                kw_msg_put_str(reply, KW_F_SECTIONS, text);
+}
+
 void modop_load_done(struct modop *op, int status, struct kw_msg *reply)
 {
         uint64_t usec = now_usec() - op->start_usec;
@@ -321,6 +345,8 @@ void modop_load_done(struct modop *op, int status, struct kw_msg *reply)
                 read_load_log(op->log_fd, op->name, &log);
                 load_error(reply, r, op->name, &log, op);
                 log_msg("loading %s failed: %s", op->path, strerror(r));
+        } else {
+                put_sections(reply, op->name);
         } /* a good load is said by the RESULT only, as a good unload: no console line */
         if (op->log_fd >= 0)
                 close(op->log_fd);

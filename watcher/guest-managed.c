@@ -253,6 +253,7 @@ static int start_qemu(struct managed *m)
                 .kvm = m->kvm,
                 .mem_mb = m->o->mem_mb,
                 .cpus = m->o->cpus,
+                .gdb_port = m->o->gdb_port,
                 .append = m->o->append,
                 .extra = m->o->qemu_opt,
                 .n_extra = m->o->n_qemu_opt,

@@ -20,7 +20,7 @@
 enum {
         O_ONCE = 0x100, O_POSTPONE, O_ARCH, O_ACCEL, O_EXPECT, O_TIMEOUT, O_BOOT_TIMEOUT, O_JSON,
         O_PARAM, O_RUN, O_REPEAT, O_DEBOUNCE, O_INCLUDE, O_EXCLUDE, O_NO_COLOR, O_COLOR, O_CONNECT, O_SHARE, O_TAG,
-        O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
+        O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_GDB, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY, O_PASSWORD_FILE,
         O_MAKE, O_NO_REPLAY, O_NO_COMPDB, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
 };
@@ -73,6 +73,7 @@ static const struct option longopts[] = {
         { "cross-compile", required_argument, NULL, O_CROSS },
         { "memory", required_argument, NULL, O_MEM },
         { "cpus", required_argument, NULL, O_CPUS },
+        { "gdb", required_argument, NULL, O_GDB },
         { "append", required_argument, NULL, O_APPEND },
         { "qemu-opt", required_argument, NULL, O_QEMU_OPT },
         { "help", no_argument, NULL, O_HELP },
@@ -104,6 +105,8 @@ void kw_opts_help(FILE *f)
               "      --cpus N            guest CPUs (default 2, or the host's if fewer)\n"
               "      --append 'ARGS'     added to the guest kernel's command line\n"
               "      --qemu-opt 'ARGS'   extra QEMU arguments, split at spaces (repeatable)\n"
+              "      --gdb PORT          QEMU's gdbstub on 127.0.0.1:PORT (the guest boots with nokaslr);\n"
+              "                          each load prints gdb's add-symbol-file line\n"
               "      --boot-timeout S    seconds for the guest agent to greet (default 120)\n"
               "      --connect unix:PATH  a QEMU you started (see qemu-args), its agent socket\n"
               "      --share DIR         its 9p share root (default $QEMU_9P_PATH)\n"
@@ -360,6 +363,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_CROSS: o->cross_compile = optarg; break;
                 case O_MEM: r = parse_uint("--memory", optarg, 64, 65536, &o->mem_mb); break;
                 case O_CPUS: r = parse_uint("--cpus", optarg, 1, 256, &o->cpus); break;
+                case O_GDB: r = parse_uint("--gdb", optarg, 1, 65535, &o->gdb_port); break;
                 case O_APPEND: o->append = optarg; break;
                 case O_QEMU_OPT: r = push(o->qemu_opt, &o->n_qemu_opt, "--qemu-opt", optarg); break;
                 case 'h':
@@ -412,8 +416,9 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 return usage("--identity, --known-hosts, --accept-new-host-key and --password-file go with --ssh");
         if ((o->connect || o->ssh) && o->kernel)
                 return usage("--kernel is for a managed guest, not with --connect or --ssh");
-        if ((o->connect || o->ssh) && (o->append || o->n_qemu_opt || o->cpus))
-                return usage("--cpus, --append and --qemu-opt are for a managed guest, not with --connect or --ssh");
+        if ((o->connect || o->ssh) && (o->append || o->n_qemu_opt || o->cpus || o->gdb_port))
+                return usage("--cpus, --append, --qemu-opt and --gdb are for a managed guest, not with --connect or "
+                             "--ssh");
         if (o->initrd && !o->kernel)
                 return usage("--initrd goes with --kernel");
         /* The kit's kernel below this never greets: say so now, not after --boot-timeout. */

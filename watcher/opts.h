@@ -63,6 +63,7 @@ struct kw_opts {
         const char *identity;            /* --ssh: a private key file */
         const char *known_hosts;         /* --ssh: instead of ~/.ssh/known_hosts */
         bool accept_new_host_key;        /* --ssh: record an unknown (never a changed) host key */
+        unsigned gdb_port;               /* --gdb PORT: QEMU's gdbstub on 127.0.0.1:PORT; 0: none */
         unsigned cpus;                   /* --cpus: guest CPUs; 0: the default (qemu.c) */
         const char *append;              /* --append: added to the guest kernel's command line */
         const char *qemu_opt[KW_MAX_LIST]; /* --qemu-opt: extra QEMU arguments */

@@ -31,6 +31,7 @@ struct kw_qemu_opts {
         bool kvm;
         unsigned mem_mb;
         unsigned cpus;         /* 0: two where the host has them, else one */
+        unsigned gdb_port;     /* QEMU's gdbstub on 127.0.0.1:PORT (and nokaslr); 0: none */
         const char *const *extra; /* --qemu-opt values, each split at spaces; n_extra of them */
         size_t n_extra;
 };

@@ -84,6 +84,7 @@ static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_rep
         r->error[0] = 0;
         r->n_deps = 0;
         r->deps_text[0] = 0;
+        r->sections[0] = 0;
         r->why = NULL;
         r->has_unload = false;
         r->unload_err = 0;
@@ -98,6 +99,8 @@ static void reply_from(struct kw_reply *r, const struct kw_frame *f, enum kw_rep
         if (kw_frame_str(f, KW_F_ERROR, r->error, sizeof(r->error)) < 0)
                 r->error[0] = 0;
         reply_deps(r, f);
+        if (kw_frame_str(f, KW_F_SECTIONS, r->sections, sizeof(r->sections)) < 0)
+                r->sections[0] = 0;
         r->err = (int)err;
         uint64_t unload_err = 0;
         if (kw_frame_u64(f, KW_F_UNLOAD_ERRNO, &unload_err) == 0) {

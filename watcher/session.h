@@ -75,6 +75,7 @@ struct kw_reply {
         char deps[KW_REPLY_MAX_DEPS][64];
         size_t n_deps;
         char deps_text[1024]; /* the same, joined by ", "; "" when none */
+        char sections[512];   /* LOAD: "[0xTEXT] -s .data 0x… …" for gdb's add-symbol-file; "" when unknown */
         /* RELOAD: the RESULT says how its unload went (UNLOAD_ERRNO): unload_err 0 or
          * ENOENT, the load was tried; else err is the unload's and no load was. An agent
          * without RELOAD answers err EOPNOTSUPP without it. */

@@ -191,6 +191,48 @@ def case_dir_made_again(t):
         kw.cleanup(RUN, base)
 
 
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def case_gdb(t):
+    """--gdb PORT: QEMU's gdbstub answers a real gdb; each load prints the add-symbol-file
+    line (its addresses from the guest's /sys/module/hello/sections); gdb can load the
+    module's symbols at them; the loop goes on after gdb detaches."""
+    if not shutil.which("gdb"):
+        raise kw.KWError("gdb is missing (tests/packages.txt lists it)")
+    base, d = example("00-kernel_module_hello", "gdb")
+    env, _ = kw.isolated_env(base)
+    port = free_port()
+    k = kw.KmodWatch(RUN.kmod_watch, ["--json", "--accel", "tcg", "--gdb", str(port), d], env=env,
+                     needles=[base])
+    try:
+        with k:
+            e = k.wait_event("load", lambda e: e["ok"], timeout=TIMEOUT, since=0)
+            kw.check("-s .init.text 0x" in e.get("sections", ""), f"the load event has no sections: {e}", k)
+            k.collect(0.5)
+            lines = [ln for ln in k.stderr_lines if "gdb: add-symbol-file" in ln]
+            kw.check(lines, "no add-symbol-file line after the load", k)
+            cmd = lines[-1].split("gdb: ", 1)[1]
+            r = subprocess.run(["gdb", "-batch", "-nx", "-ex", f"target remote 127.0.0.1:{port}",
+                                "-ex", "info registers rip", "-ex", f"{cmd}", "-ex", "info address hello_init",
+                                "-ex", "detach"], capture_output=True, text=True, timeout=120,
+                               input="y\n")
+            t.diag(f"gdb: {r.stdout.strip().splitlines()[-3:]}")
+            kw.check("rip" in r.stdout, f"gdb did not read the guest's registers:\n{r.stdout}\n{r.stderr}", k)
+            kw.check("hello_init" in r.stdout and "is a function at address" in r.stdout,
+                     f"gdb did not find hello_init after add-symbol-file ({cmd}):\n{r.stdout}\n{r.stderr}", k)
+            m = k.mark()
+            kw.write_file(os.path.join(d, "hello.c"), kw.hello_source(d, "after gdb"))
+            k.wait_event("kmsg", lambda e: "after gdb" in e["text"], timeout=TIMEOUT, since=m)
+            k.stop(signal.SIGINT, timeout=20)
+    finally:
+        kw.cleanup(RUN, base)
+
+
 def case_every_module(t):
     """Three modules, the second's init fails: the first and third load, the run exits 3."""
     base, d = kw.copy_fixture("second-fails", "every")
@@ -217,6 +259,7 @@ def main():
     t.case("03-two-modules: dependency order, base change reloads user, user change alone, touch → unchanged",
            case_two_modules, t)
     t.case("three modules, the second fails: the first and third load, exit 3", case_every_module, t)
+    t.case("--gdb PORT: a real gdb attaches, add-symbol-file finds hello_init, the loop goes on", case_gdb, t)
     t.case("DIR deleted and made again: watched again, the guest sees the new one, the new module loads",
            case_dir_made_again, t)
     return t.done()

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ui.h"
@@ -125,7 +127,14 @@ static void on_loaded(void *userdata, const struct kw_reply *r)
                 kw_ev_str("error", text[0] ? text : strerror(err));
         if (r->kind == KW_REPLY_LOST && !ld->crash_what)
                 kw_ev_bool("harness", true); /* the guest went away, not the module's doing */
+        if (!err && r->sections[0])
+                kw_ev_str("sections", r->sections);
         kw_ev_end();
+        if (!err && ld->o->gdb_port && r->sections[0]) { /* what to paste into gdb for this load */
+                char dir[PATH_MAX];
+                kw_info("gdb: add-symbol-file %s/%s %s", realpath(ld->o->dir, dir) ? dir : ld->o->dir, m->relpath,
+                        r->sections);
+        }
         if (!err) {
                 if (kw_modlist_add(&ld->loaded, m) < 0)
                         kw_warn("%s is loaded but kmod-watch lost track of it (no memory)", m->name);
