@@ -149,7 +149,7 @@ static void on_boot_timeout(void *userdata)
 
 static void show_boot(struct managed *m)
 {
-        kw_ui_status("booting the guest (%s %s, %s): %.1f s%s%s", m->kit.arch, m->kit.release,
+        kw_ui_status(KW_SLOT_BOOT, "booting the guest (%s %s, %s): %.1f s%s%s", m->kit.arch, m->kit.release,
                      m->kvm ? "KVM" : "TCG", (double)(kw_now_ms() - m->boot_start_ms) / 1000.0,
                      m->last_line[0] ? " | " : "", m->last_line);
 }
@@ -204,6 +204,7 @@ static void on_qemu_exit(void *userdata, int wstatus, const char *tail)
 
         m->qemu = NULL;
         kw_timer_disarm(m->boot_timer);
+        kw_ui_status_done(KW_SLOT_BOOT);
         if (m->stopping)
                 return;
         bool early = !m->greeted;
@@ -401,7 +402,7 @@ static void managed_ready(void *b)
         m->greeted = true;
         kw_timer_disarm(m->boot_timer);
         kw_timer_disarm(m->tick);
-        kw_ui_status_clear();
+        kw_ui_status_done(KW_SLOT_BOOT);
 }
 
 static void managed_free(void *b)
@@ -414,7 +415,7 @@ static void managed_free(void *b)
         kw_qemu_stop(m->qemu);
         kw_timer_free(m->boot_timer);
         kw_timer_free(m->tick);
-        kw_ui_status_clear();
+        kw_ui_status_done(KW_SLOT_BOOT);
         if (m->listen_fd >= 0) {
                 kw_loop_del(m->loop, m->listen_fd);
                 close(m->listen_fd);

@@ -40,18 +40,23 @@ int kw_ui_verbosity(void)
 }
 
 static bool status_shown;
+static char status_slot[KW_SLOT_MAX][256];
 
-void kw_ui_status(const char *fmt, ...)
+static void status_draw(void)
 {
         char line[1024];
         struct winsize ws;
-        va_list ap;
+        size_t len = 0;
 
-        if (!opts.status)
+        line[0] = 0;
+        for (int i = 0; i < KW_SLOT_MAX; i++)
+                if (status_slot[i][0] && len < sizeof(line))
+                        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", len ? " · " : "",
+                                                status_slot[i]);
+        if (!line[0]) {
+                kw_ui_status_clear();
                 return;
-        va_start(ap, fmt);
-        vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
+        }
         size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col - 1u : 79u;
         size_t n = 0, cols = 0;
         for (; line[n] && cols < width; n++) /* count characters, not UTF-8 continuation bytes */
@@ -61,6 +66,26 @@ void kw_ui_status(const char *fmt, ...)
         fprintf(stderr, "\r\033[K%.*s", (int)n, line);
         fflush(stderr);
         status_shown = true;
+}
+
+void kw_ui_status(enum kw_ui_slot slot, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!opts.status || slot >= KW_SLOT_MAX)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(status_slot[slot], sizeof(status_slot[slot]), fmt, ap);
+        va_end(ap);
+        status_draw();
+}
+
+void kw_ui_status_done(enum kw_ui_slot slot)
+{
+        if (!opts.status || slot >= KW_SLOT_MAX || !status_slot[slot][0])
+                return;
+        status_slot[slot][0] = 0;
+        status_draw();
 }
 
 void kw_ui_status_clear(void)

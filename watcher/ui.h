@@ -34,11 +34,15 @@ struct kw_ui_habits {
 
 void kw_ui_setup(const struct kw_ui_opts *o);
 
-/* Progress of long work (a boot, a download) on one status line of stderr that
- * each call replaces (cut to the terminal's width) and that any other output
- * clears first. Only where opts.status says a person watches a terminal;
- * elsewhere nothing (the callers' own lines and events say it). */
-void kw_ui_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Progress of long work (a boot, a build) on one status line of stderr, each
+ * piece of work in its slot ("booting …: 3.1 s · building …: 1.2 s"): a call
+ * sets its slot's words and draws the line again (cut to the terminal's
+ * width); any other output clears the line first (the next call draws it
+ * again); kw_ui_status_done() empties a slot. Only where opts.status says a
+ * person watches a terminal; elsewhere nothing (lines and events say it). */
+enum kw_ui_slot { KW_SLOT_BOOT, KW_SLOT_BUILD, KW_SLOT_MAX };
+void kw_ui_status(enum kw_ui_slot slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kw_ui_status_done(enum kw_ui_slot slot);
 void kw_ui_status_clear(void);
 void kw_ui_set_habits(const struct kw_ui_habits *h);
 int kw_ui_verbosity(void);

@@ -58,6 +58,8 @@ struct world {
         char release[64];        /* KDIR's kernel release: what the modules must say they are for */
         kw_port_built_fn built;
         void *built_core;
+        struct kw_timer *build_tick;     /* a build past a second: its status line */
+        uint64_t build_start_ms;
         int sig_fd;
         int lock_fd; /* DIR is ours (dirlock.h) */
         struct kw_reappear *parent; /* DIR's name in its parent: deleted, made again */
@@ -73,8 +75,22 @@ static void remember_dir(struct world *w);
 
 /* ---- the port ---- */
 
+/* A build longer than a second gets a status line on a terminal (ui.h). */
+static void on_build_tick(void *userdata)
+{
+        struct world *w = userdata;
+
+        if (!w->build && !w->replaying)
+                return;
+        kw_ui_status(KW_SLOT_BUILD, "building (%s): %.1f s", w->replayed ? "replay" : "make",
+                     (double)(kw_now_ms() - w->build_start_ms) / 1000.0);
+        kw_timer_arm_ms(w->build_tick, 200);
+}
+
 static void built(struct world *w, bool ok, const char *output, size_t len, uint64_t ms)
 {
+        kw_timer_disarm(w->build_tick);
+        kw_ui_status_done(KW_SLOT_BUILD);
         char *shown = kw_build_filter_output(output, len);
         struct kw_port_build res = { .ok = ok, .shown = shown ? shown : "", .ms = ms, .replayed = w->replayed,
                                      .why_make = w->replayed ? NULL : w->why_make };
@@ -120,6 +136,8 @@ static int p_build_start(void *impl, const struct kw_batch *b, kw_port_built_fn 
                 return -ECANCELED; /* said */
         w->built = done;
         w->built_core = core;
+        w->build_start_ms = kw_now_ms();
+        kw_timer_arm_ms(w->build_tick, 1000);
         w->replayed = kw_replay_decide(w->replay, &w->recipe, w->o->no_replay, b, w->why_make, sizeof(w->why_make));
         if (w->replayed) {
                 r = kw_replay_start(w->replay, w->loop, &w->recipe, on_replay_done, w, &w->replaying);
@@ -140,6 +158,8 @@ static void p_build_cancel(void *impl)
         w->build = NULL;
         kw_replay_cancel(w->replaying);
         w->replaying = NULL;
+        kw_timer_disarm(w->build_tick);
+        kw_ui_status_done(KW_SLOT_BUILD);
         kw_replay_after_make(w->replay, &w->recipe, false); /* a build cut short: the tree is unknown */
 }
 
@@ -582,6 +602,8 @@ int kw_cycle_run(const struct kw_opts *o)
         r = kw_loop_new(&w->loop);
         if (r >= 0)
                 r = kw_replay_new(&w->replay);
+        if (r >= 0)
+                r = kw_timer_new(w->loop, on_build_tick, w, &w->build_tick);
         if (r < 0)
                 goto out;
         r = kw_cycle_new(w->loop, o, w->dir, &real_port, w, NULL, &w->cycle);
@@ -636,6 +658,7 @@ out:
         kw_reappear_stop(w->parent);
         kw_filter_free(&w->filter);
         kw_cycle_free(w->cycle);
+        kw_timer_free(w->build_tick);
         kw_session_free(w->session);
         kw_symbolizer_free(w->sym);
         ev_exit(status);
