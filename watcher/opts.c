@@ -102,7 +102,7 @@ void kw_opts_help(FILE *f)
               "      --kdir DIR          kernel build tree or headers to build against\n"
               "      --memory MIB        guest memory (default 256; the kit's kernel needs 128 on\n"
               "                          x86_64, 96 on arm64)\n"
-              "      --cpus N            guest CPUs (default 2, or the host's if fewer)\n"
+              "      --cpus N            guest CPUs (default 2 with KVM, 1 under TCG)\n"
               "      --append 'ARGS'     added to the guest kernel's command line\n"
               "      --qemu-opt 'ARGS'   extra QEMU arguments, split at spaces (repeatable)\n"
               "      --gdb PORT          QEMU's gdbstub on 127.0.0.1:PORT (the guest boots with nokaslr);\n"

@@ -159,7 +159,10 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
         arg(&a, "-m");
         arg(&a, "%u", o->mem_mb ? o->mem_mb : 256);
         arg(&a, "-smp");
-        arg(&a, "%u", o->cpus ? o->cpus : sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2u : 1u);
+        /* the default: two CPUs with KVM where the host has them; one under TCG, where a second
+         * vCPU competes with the host's own build for the cores and the guest's soft-lockup
+         * watchdog then reports a starved vCPU as a kernel BUG (seen on 2 host cores) */
+        arg(&a, "%u", o->cpus ? o->cpus : o->kvm && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2u : 1u);
         arg(&a, "-kernel");
         arg(&a, "%s", o->kernel);
         if (o->initrd) {

@@ -30,7 +30,7 @@ struct kw_qemu_opts {
         const char *sock_path; /* the agent channel: a unix socket we listen on */
         bool kvm;
         unsigned mem_mb;
-        unsigned cpus;         /* 0: two where the host has them, else one */
+        unsigned cpus;         /* 0: two with KVM where the host has them, else one */
         unsigned gdb_port;     /* QEMU's gdbstub on 127.0.0.1:PORT (and nokaslr); 0: none */
         const char *const *extra; /* --qemu-opt values, each split at spaces; n_extra of them */
         size_t n_extra;

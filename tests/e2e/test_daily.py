@@ -8,6 +8,7 @@ same .ko does not reload, --run output arrives and its failure fails --once,
 .kmod-watch settings apply with the command line winning."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -207,7 +208,8 @@ def case_gdb(t):
     base, d = example("00-kernel_module_hello", "gdb")
     env, _ = kw.isolated_env(base)
     port = free_port()
-    k = kw.KmodWatch(RUN.kmod_watch, ["--json", "--accel", "tcg", "--gdb", str(port), d], env=env,
+    # --cpus 2 (the default under TCG is 1): gdb sees one thread per vCPU
+    k = kw.KmodWatch(RUN.kmod_watch, ["--json", "--accel", "tcg", "--gdb", str(port), "--cpus", "2", d], env=env,
                      needles=[base])
     try:
         with k:
@@ -218,11 +220,14 @@ def case_gdb(t):
             kw.check(lines, "no add-symbol-file line after the load", k)
             cmd = lines[-1].split("gdb: ", 1)[1]
             r = subprocess.run(["gdb", "-batch", "-nx", "-ex", f"target remote 127.0.0.1:{port}",
-                                "-ex", "info registers rip", "-ex", f"{cmd}", "-ex", "info address hello_init",
+                                "-ex", "info registers rip", "-ex", "info threads", "-ex", f"{cmd}",
+                                "-ex", "info address hello_init",
                                 "-ex", "detach"], capture_output=True, text=True, timeout=120,
                                input="y\n")
             t.diag(f"gdb: {r.stdout.strip().splitlines()[-3:]}")
             kw.check("rip" in r.stdout, f"gdb did not read the guest's registers:\n{r.stdout}\n{r.stderr}", k)
+            kw.check(re.search(r"^\s*2\s+Thread 1\.2", r.stdout, re.M),
+                     f"--cpus 2: gdb does not see a second vCPU:\n{r.stdout}", k)
             kw.check("hello_init" in r.stdout and "is a function at address" in r.stdout,
                      f"gdb did not find hello_init after add-symbol-file ({cmd}):\n{r.stdout}\n{r.stderr}", k)
             m = k.mark()
