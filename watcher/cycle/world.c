@@ -32,6 +32,7 @@
 #include "replay.h"
 #include "srcalias.h"
 #include "session.h"
+#include "shellsrv.h"
 #include "symbolize.h"
 #include "ui.h"
 #include "watch.h"
@@ -44,6 +45,7 @@ struct world {
         struct kw_cycle *cycle;
         struct kw_guest_ctl *guest;
         struct kw_session *session;
+        struct kw_shellsrv *shells; /* kmod-watch shell DIR: a service beside the session */
         struct kw_symbolizer *sym;
         struct kw_filter filter;
         struct kw_watch *watch;
@@ -623,6 +625,11 @@ int kw_cycle_run(const struct kw_opts *o)
         r = kw_session_new(w->loop, &session_ops, w, kw_guest_tag(w->guest), KW_GUEST_MOUNT, &w->session);
         if (r < 0)
                 goto out;
+        const char *tag = kw_guest_tag(w->guest);
+        r = kw_shellsrv_new(w->loop, w->session, w->dir, tag && tag[0] ? KW_GUEST_MOUNT : "",
+                            kw_guest_subdir(w->guest), &w->shells);
+        if (r < 0)
+                kw_warn("kmod-watch shell cannot reach this run: %s", strerror(-r));
         r = kw_symbolizer_new(w->dir, kw_guest_cross_compile(w->guest), &w->sym);
         if (r < 0)
                 goto out;
@@ -659,6 +666,7 @@ out:
         kw_filter_free(&w->filter);
         kw_cycle_free(w->cycle);
         kw_timer_free(w->build_tick);
+        kw_shellsrv_free(w->shells);
         kw_session_free(w->session);
         kw_symbolizer_free(w->sym);
         ev_exit(status);
