@@ -22,6 +22,9 @@
 #include "ui.h"
 
 #define OPEN_TIMEOUT_MS 15000
+/* Connections kept at once: the shells, and as many refused ones waiting to
+ * read their one line (closing on them first could lose it). */
+#define CONNS_MAX (2 * KW_SHELL_MAX)
 
 enum cstate {
         C_FREE,
@@ -47,7 +50,7 @@ struct kw_shellsrv {
         struct kw_session *session;
         int fd;
         char cwd[512];
-        struct client c[KW_SHELL_MAX];
+        struct client c[CONNS_MAX];
         struct kw_msg msg;
 };
 
@@ -259,22 +262,27 @@ static int on_accept(void *userdata, int fd, short revents)
                 close(cfd);
                 return 0;
         }
-        for (int i = 0; i < KW_SHELL_MAX && !c; i++)
-                if (srv->c[i].st == C_FREE)
+        int active = 0;
+        for (int i = 0; i < CONNS_MAX; i++) {
+                enum cstate st = srv->c[i].st;
+                if (st == C_FREE && !c)
                         c = &srv->c[i];
-        struct client spare = { .srv = srv };
-        struct client *use = c ? c : &spare;
-        *use = (struct client){ .srv = srv, .st = C_NEW, .rows = 24, .cols = 80 };
-        if (kw_chan_new(srv->loop, cfd, &client_ops, use, &use->chan) < 0) {
+                active += st != C_FREE && st != C_DONE;
+        }
+        if (!c) { /* refused ones pile up: these go without a word */
                 close(cfd);
-                use->st = C_FREE;
                 return 0;
         }
-        if (!c) { /* refused: one line, and the socket closes */
+        *c = (struct client){ .srv = srv, .st = C_NEW, .rows = 24, .cols = 80 };
+        if (kw_chan_new(srv->loop, cfd, &client_ops, c, &c->chan) < 0) {
+                close(cfd);
+                c->st = C_FREE;
+                return 0;
+        }
+        if (active >= KW_SHELL_MAX) { /* refused: one line; the client closes */
                 char line[120];
                 snprintf(line, sizeof(line), "%d shells are open in this guest already: close one first", KW_SHELL_MAX);
-                tell_end(use, line, 255);
-                kw_chan_free(use->chan);
+                tell_end(c, line, 255);
         }
         return 0;
 }
@@ -286,7 +294,7 @@ static void tap_frame(void *userdata, const struct kw_frame *f)
         uint64_t status = 255;
         size_t n;
 
-        for (int i = 0; i < KW_SHELL_MAX; i++) {
+        for (int i = 0; i < CONNS_MAX; i++) {
                 struct client *c = &srv->c[i];
                 if (c->st != C_OPEN || c->id != f->id)
                         continue;
@@ -309,7 +317,7 @@ static void tap_ready(void *userdata)
 {
         struct kw_shellsrv *srv = userdata;
 
-        for (int i = 0; i < KW_SHELL_MAX; i++)
+        for (int i = 0; i < CONNS_MAX; i++)
                 if (srv->c[i].st == C_WAIT)
                         open_in_guest(&srv->c[i]);
 }
@@ -321,7 +329,7 @@ static void tap_lost(void *userdata, const char *why)
 
         snprintf(line, sizeof(line), "the guest went away (%s): this shell is gone; kmod-watch shell opens a new "
                  "one once it is back", why);
-        for (int i = 0; i < KW_SHELL_MAX; i++)
+        for (int i = 0; i < CONNS_MAX; i++)
                 if (srv->c[i].st == C_OPEN)
                         tell_end(&srv->c[i], line, 255);
 }
@@ -332,8 +340,8 @@ static const struct kw_session_tap tap = {
         .lost = tap_lost,
 };
 
-int kw_shellsrv_new(struct kw_loop *l, struct kw_session *s, const char *dir, const char *mount,
-                    const char *subdir, struct kw_shellsrv **ret)
+/* The listening socket at DIR's address, in the loop: its fd or -errno. */
+static int listen_at(struct kw_shellsrv *srv, const char *dir)
 {
         struct sockaddr_un sa;
         socklen_t len;
@@ -341,19 +349,31 @@ int kw_shellsrv_new(struct kw_loop *l, struct kw_session *s, const char *dir, co
 
         if (r < 0)
                 return r;
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 4) < 0 ||
+            (r = kw_loop_add(srv->loop, fd, POLLIN, on_accept, srv)) < 0) {
+                r = r < 0 ? r : -errno;
+                if (fd >= 0)
+                        close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int kw_shellsrv_new(struct kw_loop *l, struct kw_session *s, const char *dir, const char *mount,
+                    const char *subdir, struct kw_shellsrv **ret)
+{
         struct kw_shellsrv *srv = calloc(1, sizeof(*srv));
+
         if (!srv)
                 return -ENOMEM;
-        *srv = (struct kw_shellsrv){ .loop = l, .session = s, .fd = -1 };
+        *srv = (struct kw_shellsrv){ .loop = l, .session = s };
         if (mount && mount[0])
                 snprintf(srv->cwd, sizeof(srv->cwd), "%s%s%s", mount, subdir && subdir[0] ? "/" : "",
                          subdir ? subdir : "");
-        srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (srv->fd < 0 || bind(srv->fd, (struct sockaddr *)&sa, len) < 0 || listen(srv->fd, 4) < 0 ||
-            (r = kw_loop_add(l, srv->fd, POLLIN, on_accept, srv)) < 0) {
-                r = r < 0 ? r : -errno;
-                if (srv->fd >= 0)
-                        close(srv->fd);
+        srv->fd = listen_at(srv, dir);
+        if (srv->fd < 0) {
+                int r = srv->fd;
                 free(srv);
                 return r;
         }
@@ -362,12 +382,26 @@ int kw_shellsrv_new(struct kw_loop *l, struct kw_session *s, const char *dir, co
         return 0;
 }
 
+void kw_shellsrv_moved(struct kw_shellsrv *srv, const char *dir)
+{
+        if (!srv)
+                return;
+        int fd = listen_at(srv, dir);
+        if (fd < 0) {
+                kw_warn("kmod-watch shell cannot reach this run any more: %s", strerror(-fd));
+                return;
+        }
+        kw_loop_del(srv->loop, srv->fd);
+        close(srv->fd);
+        srv->fd = fd;
+}
+
 void kw_shellsrv_free(struct kw_shellsrv *srv)
 {
         if (!srv)
                 return;
         kw_session_set_tap(srv->session, NULL, NULL);
-        for (int i = 0; i < KW_SHELL_MAX; i++) {
+        for (int i = 0; i < CONNS_MAX; i++) {
                 struct client *c = &srv->c[i];
                 if (c->st == C_NEW || c->st == C_WAIT || c->st == C_OPENING || c->st == C_OPEN)
                         tell_end(c, "kmod-watch ended: the guest is gone", 255);

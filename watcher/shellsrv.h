@@ -23,6 +23,9 @@ struct kw_shellsrv;
  * serves DIR); the run goes on without shells then. */
 int kw_shellsrv_new(struct kw_loop *l, struct kw_session *s, const char *dir, const char *mount,
                     const char *subdir, struct kw_shellsrv **ret);
+/* DIR is another directory now (deleted and made again): listen at its
+ * address instead; open shells go on. NULL is fine. */
+void kw_shellsrv_moved(struct kw_shellsrv *srv, const char *dir);
 /* Every client is told the run ended; NULL is fine. */
 void kw_shellsrv_free(struct kw_shellsrv *srv);
 

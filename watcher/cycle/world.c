@@ -417,6 +417,7 @@ static void dir_back(struct world *w)
         if (w->lock_fd >= 0)
                 close(w->lock_fd);
         w->lock_fd = kw_dirlock_take(w->dir, &holder); /* the lock was on the old directory */
+        kw_shellsrv_moved(w->shells, w->dir);             /* and so was the shell socket's name */
         kw_info("%s is back: watching it again", w->dir);
         kw_cycle_on_dir_back(w->cycle);
         w->rescan = true;
