@@ -124,6 +124,26 @@ static int write_all(const uint8_t *p, size_t n)
         return 0;
 }
 
+static int on_stdin(void *userdata, int fd, short revents)
+{
+        struct client *c = userdata;
+        uint8_t buf[4096];
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        (void)revents;
+        if (n < 0 && errno == EINTR)
+                return 0;
+        kw_msg_init(&c->msg, KW_PTY_DATA, 0);
+        if (n <= 0) { /* input ended: Ctrl-D, as a terminal would say it */
+                kw_loop_del(c->loop, fd);
+                buf[0] = 4;
+                n = 1;
+        }
+        kw_msg_put_bytes(&c->msg, KW_F_TEXT, buf, (size_t)n);
+        (void)kw_chan_send(c->chan, &c->msg);
+        return 0;
+}
+
 static void on_frame(void *userdata, const struct kw_frame *f)
 {
         struct client *c = userdata;
@@ -136,6 +156,8 @@ static void on_frame(void *userdata, const struct kw_frame *f)
         switch (f->type) {
         case KW_RESULT:
                 c->opened = true;
+                /* keys from now on: typed ahead, they waited in the terminal */
+                (void)kw_loop_add(c->loop, STDIN_FILENO, POLLIN, on_stdin, c);
                 say("a root shell in the guest of the kmod-watch running for %s; exit or Ctrl-D leaves it (the "
                     "loop goes on)", c->dir);
                 return;
@@ -185,26 +207,6 @@ static const struct kw_chan_ops chan_ops = {
         .frame = on_frame,
         .closed = on_closed,
 };
-
-static int on_stdin(void *userdata, int fd, short revents)
-{
-        struct client *c = userdata;
-        uint8_t buf[4096];
-        ssize_t n = read(fd, buf, sizeof(buf));
-
-        (void)revents;
-        if (n < 0 && errno == EINTR)
-                return 0;
-        kw_msg_init(&c->msg, KW_PTY_DATA, 0);
-        if (n <= 0) { /* input ended: Ctrl-D, as a terminal would say it */
-                kw_loop_del(c->loop, fd);
-                buf[0] = 4;
-                n = 1;
-        }
-        kw_msg_put_bytes(&c->msg, KW_F_TEXT, buf, (size_t)n);
-        (void)kw_chan_send(c->chan, &c->msg);
-        return 0;
-}
 
 static int on_signal(void *userdata, int fd, short revents)
 {
@@ -272,7 +274,6 @@ static int run(struct client *c, int fd)
         }
         send_size(c, KW_PTY_OPEN);
         make_raw();
-        (void)kw_loop_add(c->loop, STDIN_FILENO, POLLIN, on_stdin, c);
         int status = kw_loop_run(c->loop);
         restore_terminal();
         if (c->error[0] && c->mid_line)

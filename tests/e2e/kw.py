@@ -560,6 +560,13 @@ def guest_of(k):
     return sorted(k.seen_qemus), sorted(k.seen_sockets)
 
 
+def shell_piped(exe, d, env, script, timeout=60):
+    """`kmod-watch shell D` with script on its stdin (not a terminal: typed into
+    the guest's pty as it is, then Ctrl-D): the CompletedProcess."""
+    return subprocess.run([exe, "shell", d], input=script, capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
 # ---- real terminals ----------------------------------------------------------------
 
 class Tmux:
