@@ -211,6 +211,23 @@ def main():
         t.case("DIR deleted and made again: kmod-watch shell DIR reaches the run, in the new directory",
                dir_made_again)
 
+        def crash():
+            open_shell(10)
+            readies = screen(0).count("guest ready")
+            type_line(10, "echo c > /proc/sysrq-trigger")  # the guest kernel panics
+            s = wait_screen(10, lambda s: "SHELL-EXIT=" in s, START, "the shell's end after the crash")
+            notes = [ln for ln in s.splitlines() if ln.startswith("kmod-watch shell: the guest went away")]
+            kw.check(len(notes) == 1 and "SHELL-EXIT=255" in s, f"not one line and 255 after the crash:\n{s}")
+            t.diag(notes[0])
+            wait_screen(0, lambda s: s.count("guest ready") > readies, START, "the guest back after the crash")
+            open_shell(11)
+            out = run_in(11, "echo alive-$((2*21))", "M13")
+            kw.check("alive-42" in out, f"a shell in the restarted guest:\n{out}")
+            type_line(11, "exit")
+            wait_screen(11, lambda s: "SHELL-EXIT=0" in s, STEP, "the shell's end")
+        t.case("the guest crashes (sysrq c from the shell): one line, the shell ends; one opens in the new guest",
+               crash)
+
         def quit_():
             TM("send-keys", "-t", f"{SESSION}:0", "q")
             end = time.monotonic() + 30
