@@ -195,7 +195,7 @@ static void check_dir(struct doctor *d)
 static void check_kit_and_agent(struct doctor *d)
 {
         const struct kw_opts *o = d->o;
-        int r = kw_kit_load(o->arch, &d->kit);
+        int r = kw_kit_load(o->arch, o->release, &d->kit);
         char fix[256];
 
         d->have_kit = r == 0;
