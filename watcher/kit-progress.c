@@ -83,7 +83,9 @@ enum kw_kit_feed kw_kit_progress_feed(struct kw_kit_progress *p, const char *lin
         p->say_event = p->say_plain = false;
         if ((rest = word(line, "release"))) {
                 snprintf(p->release, sizeof(p->release), "%s", rest);
-                return KW_KIT_FEED_NONE;
+                snprintf(p->note, sizeof(p->note), "fetching the guest kit %s for %s (once: it is cached)", p->release,
+                         p->arch);
+                return KW_KIT_FEED_NOTE;
         }
         if ((rest = word(line, "download")))
                 return download(p, rest, now_ms);

@@ -4,7 +4,7 @@
  * shown to a person or a program: one replaced status line on a terminal
  * (KW_SLOT_KIT), a plain line per step elsewhere, kit_progress events with
  * --json. The script writes one event a line:
- *   release REL | download DONE TOTAL | unpack | depmod | initramfs |
+ *   release REL (a real fetch begins) | download DONE TOTAL | unpack | depmod | initramfs |
  *   done DIR | note TEXT | unknown-release
  * The parser is pure (a clock is passed in); kw_kit_progress_show() draws.
  */

@@ -321,8 +321,6 @@ int kw_kit_get(const char *arch, const char *release, struct kw_kit *ret)
         const char *rel = release && *release ? release : NULL;
         int r = kw_kit_load(arch, rel, ret);
         if (r == -ENOENT) {
-                kw_note("no guest kit for %s%s%s yet: fetching it (once; cached in ~/.cache/kmod-watch)", arch,
-                        rel ? " " : "", rel ? rel : "");
                 r = kw_kit_fetch(arch, rel, &p);
                 if (r == 69 && p.unknown_release) {
                         kw_err("%s", p.note); /* which releases apt offers */

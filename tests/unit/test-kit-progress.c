@@ -17,8 +17,9 @@ static void test_steps(void)
         kw_kit_progress_init(&p, "x86_64", "6.12");
         kw_kit_progress_words(&p, w, sizeof(w));
         CHECK(strcmp(w, "guest kit 6.12 (x86_64): asking apt") == 0);
-        CHECK_EQ(kw_kit_progress_feed(&p, "release 6.12.117+deb12-amd64", 0), KW_KIT_FEED_NONE);
+        CHECK_EQ(kw_kit_progress_feed(&p, "release 6.12.117+deb12-amd64", 0), KW_KIT_FEED_NOTE);
         CHECK(strcmp(p.release, "6.12.117+deb12-amd64") == 0);
+        CHECK(strcmp(p.note, "fetching the guest kit 6.12.117+deb12-amd64 for x86_64 (once: it is cached)") == 0);
         CHECK_EQ(kw_kit_progress_feed(&p, "unpack", 10), KW_KIT_FEED_PROGRESS);
         CHECK(p.say_event && p.say_plain);
         CHECK_EQ(kw_kit_progress_feed(&p, "unpack", 11), KW_KIT_FEED_NONE); /* the same step again */
