@@ -8,11 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,15 +250,59 @@ int kw_kit_run_script(const char *verb, const char *arch, const char *release)
         return r < 0 ? r : kw_spawn_wait(pid);
 }
 
-/* Reads the script's progress lines until it closes the pipe. A blocking
- * read: the fetch comes before the loop has work (set-up, `kit fetch`), and
- * the script is what we wait for. */
-static void follow_progress(int fd, struct kw_kit_progress *p)
+/* The signal that stopped the last fetch (0: none). */
+static int fetch_signal;
+
+int kw_kit_fetch_signal(void)
+{
+        return fetch_signal;
+}
+
+/* A signalfd for the stop signals the caller blocked (the loop's signalfd
+ * takes them; a blocked one would otherwise wait until the fetch ends): -1
+ * when none is blocked (then they act as usual). */
+static int stop_signals_fd(void)
+{
+        static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+        sigset_t blocked, mine;
+        bool any = false;
+
+        if (sigprocmask(SIG_BLOCK, NULL, &blocked) < 0)
+                return -1;
+        sigemptyset(&mine);
+        for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+                if (sigismember(&blocked, stops[i]) == 1) {
+                        sigaddset(&mine, stops[i]);
+                        any = true;
+                }
+        return any ? signalfd(-1, &mine, SFD_CLOEXEC | SFD_NONBLOCK) : -1;
+}
+
+/* Reads the script's progress lines until it closes the pipe. The fetch
+ * comes before the loop has work (set-up, `kit fetch`), so we wait here on
+ * the pipe and the stop signals: a signal is passed on to the script, which
+ * removes its half-built kit and exits (then so do we). */
+static void follow_progress(int fd, pid_t pid, struct kw_kit_progress *p)
 {
         char buf[8192];
         size_t used = 0;
+        int sfd = stop_signals_fd();
+        struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
 
+        fetch_signal = 0;
         for (;;) {
+                if (poll(pfd, sfd >= 0 ? 2 : 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                struct signalfd_siginfo si;
+                if (sfd >= 0 && (pfd[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                        fetch_signal = (int)si.ssi_signo;
+                        kill(pid, fetch_signal);
+                }
+                if (!pfd[0].revents)
+                        continue;
                 ssize_t n = read(fd, buf + used, sizeof(buf) - 1 - used);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -274,6 +321,8 @@ static void follow_progress(int fd, struct kw_kit_progress *p)
                 if (used == sizeof(buf) - 1) /* a line longer than the buffer: dropped */
                         used = 0;
         }
+        if (sfd >= 0)
+                close(sfd);
         kw_kit_progress_end(p);
 }
 
@@ -307,7 +356,7 @@ int kw_kit_fetch(const char *arch, const char *release, struct kw_kit_progress *
         char words[256];
         kw_kit_progress_words(p, words, sizeof(words));
         kw_ui_status(KW_SLOT_KIT, "%s", words);
-        follow_progress(pfd[0], p);
+        follow_progress(pfd[0], pid, p);
         close(pfd[0]);
         return kw_spawn_wait(pid);
 }
@@ -326,7 +375,9 @@ int kw_kit_get(const char *arch, const char *release, struct kw_kit *ret)
                         kw_err("%s", p.note); /* which releases apt offers */
                         return -EINVAL;
                 }
-                if (r == 128 + SIGINT || r == 128 + SIGTERM || r == 128 + SIGHUP) {
+                if (fetch_signal || r == 128 + SIGINT || r == 128 + SIGTERM || r == 128 + SIGHUP) {
+                        if (!fetch_signal)
+                                fetch_signal = r - 128;
                         kw_err("the guest kit fetch was interrupted");
                         return -EINTR;
                 }

@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -164,8 +165,9 @@ def case_terminal(t, args):
         kw.cleanup(args, base)
 
 
-def interrupted_fetch(args, tag, extra, until):
-    """kmod-watch --once on a scratch cache through pipes, ^C (to its group) once until(k) holds."""
+def interrupted_fetch(args, tag, extra, until, sig, group):
+    """kmod-watch --once on a scratch cache through pipes, stopped by sig (to its group, as a
+    terminal's ^C does, or to kmod-watch alone) once until(k) holds."""
     base, d = kw.copy_example(args, tag)
     env, _ = kw.isolated_env(base)
     cache = scratch(base)
@@ -178,8 +180,10 @@ def interrupted_fetch(args, tag, extra, until):
             while not until(k):
                 kw.check(k.running() and time.monotonic() < end, "the fetch did not reach unpacking", k)
                 k.collect(0.2)
-            rc = k.stop(group=True, timeout=120)
-            kw.check(rc == 130, f"^C during the fetch: exit {rc}, not 130", k)
+            t0 = time.monotonic()
+            rc = k.stop(sig=sig, group=group, timeout=120)
+            k.stopped_in = time.monotonic() - t0
+            kw.check(rc == 128 + sig, f"signal {sig} during the fetch: exit {rc}, not {128 + sig}", k)
         no_half_kit(cache, args.arch)
     finally:
         kw.cleanup(args, base)
@@ -190,18 +194,19 @@ def case_pipe(t, args):
     step = re.compile(rf"kmod-watch: guest kit \S+ \({args.arch}\): (.*)$")
     k = interrupted_fetch(args, "release-pipe", [],
                           lambda k: any(step.match(ln) and step.match(ln).group(1) == "unpacking"
-                                        for ln in k.stderr_lines))
+                                        for ln in k.stderr_lines), signal.SIGTERM, False)
     steps = [step.match(ln).group(1) for ln in k.stderr_lines if step.match(ln)]
     kw.check(steps and re.fullmatch(r"downloading 0\.\d of \d+\.\d MB", steps[0]) and steps[-1] == "unpacking",
              f"plain steps: {steps}", k)
     kw.check(len(steps) <= 7 and len(set(steps)) == len(steps), f"more than a line a step and quarter: {steps}", k)
     kw.check(not any("\r" in ln or "\033" in ln for ln in k.stderr_lines), "a terminal escape in a pipe", k)
-    t.diag(f"plain lines: {steps}")
+    t.diag(f"plain lines: {steps}; SIGTERM to exit: {k.stopped_in:.1f} s")
 
 
 def case_json(t, args):
     k = interrupted_fetch(args, "release-json", ["--json"],
-                          lambda k: any(e["event"] == "kit_progress" and e["phase"] == "unpack" for e in k.events))
+                          lambda k: any(e["event"] == "kit_progress" and e["phase"] == "unpack" for e in k.events),
+                          signal.SIGINT, True)
     kw.check(not k.bad_lines and len(k.stdout_lines) == len(k.events), f"stdout besides events: {k.bad_lines}", k)
     ev = [e for e in k.events if e["event"] == "kit_progress"]
     kw.check(ev and all(e["event"] in ("kit_progress", "recipe", "build_start", "build_end", "exit")
@@ -221,7 +226,7 @@ def main():
     t.case(f"on {RELEASE} the replay declines and make builds a {RELEASE} hello.ko", case_replay, t, args)
     t.case("an unknown release: one line naming what apt offers (run: 64, kit fetch: 69)", case_unknown, t, args)
     t.case("a terminal: one status line replaced through the download; ^C exits 130, no half kit", case_terminal, t, args)
-    t.case("a pipe: a plain line per step and quarter; ^C exits 130", case_pipe, t, args)
+    t.case("a pipe: a plain line per step and quarter; SIGTERM to kmod-watch alone exits 143", case_pipe, t, args)
     t.case("--json: nothing on stdout but events; kit_progress download to unpack", case_json, t, args)
     return t.done()
 
