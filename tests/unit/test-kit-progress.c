@@ -79,6 +79,10 @@ static void test_unknown(void)
                  KW_KIT_FEED_NONE);
         CHECK(p.unknown_release);
         CHECK(strcmp(p.note, "no kernel 5.10 for x86_64 in apt; offered: 6.1, 6.12") == 0);
+        CHECK_EQ(kw_kit_progress_feed(&p, "error kmod-watch-kit: apt-get download failed", 1), KW_KIT_FEED_ERROR);
+        CHECK(strcmp(p.note, "kmod-watch-kit: apt-get download failed") == 0);
+        CHECK_EQ(kw_kit_progress_feed(&p, "error kmod-watch: the amd64 kit needs …", 1), KW_KIT_FEED_ERROR);
+        CHECK(strcmp(p.note, "the amd64 kit needs …") == 0); /* kw_err adds the prefix */
 }
 
 int main(void)
