@@ -289,7 +289,6 @@ static void follow_progress(int fd, pid_t pid, struct kw_kit_progress *p)
         int sfd = stop_signals_fd();
         struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
 
-        fetch_signal = 0;
         for (;;) {
                 if (poll(pfd, sfd >= 0 ? 2 : 1, -1) < 0) {
                         if (errno == EINTR)
@@ -330,17 +329,18 @@ int kw_kit_fetch(const char *arch, const char *release, struct kw_kit_progress *
 {
         const char *argv[12];
         int pfd[2];
-        int r = script_runnable();
 
-        if (r)
-                return r;
         if (!arch)
                 arch = kw_arch_host()->name;
+        kw_kit_progress_init(p, arch, release);
+        fetch_signal = 0;
+        int r = script_runnable();
+        if (r)
+                return r;
         int argc = script_argv(argv, "fetch", arch, release);
         argv[argc++] = "--progress-fd";
         argv[argc++] = "3";
         argv[argc] = NULL;
-        kw_kit_progress_init(p, arch, release);
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
         /* stdout (the kit's dir) is not ours to print: the caller loads the kit */
