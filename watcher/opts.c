@@ -23,12 +23,14 @@ enum {
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_GDB, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY, O_PASSWORD_FILE,
         O_MAKE, O_NO_REPLAY, O_NO_COMPDB, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
+        O_RELEASE,
 };
 
 static const struct option longopts[] = {
         { "once", no_argument, NULL, O_ONCE },
         { "postpone", no_argument, NULL, O_POSTPONE },
         { "arch", required_argument, NULL, O_ARCH },
+        { "release", required_argument, NULL, O_RELEASE },
         { "accel", required_argument, NULL, O_ACCEL },
         { "expect", required_argument, NULL, O_EXPECT },
         { "timeout", required_argument, NULL, O_TIMEOUT },
@@ -86,7 +88,7 @@ void kw_opts_help(FILE *f)
         fputs("Usage:\n"
               "  kmod-watch [OPTIONS] [DIR]             watch DIR (default .): build, reload, stream the log\n"
               "  kmod-watch --once [OPTIONS] [DIR]      one cycle: build, load, collect, unload, exit\n"
-              "  kmod-watch kit fetch|path|list [--arch A]  the default guest kit\n"
+              "  kmod-watch kit fetch|path|list [--arch A] [--release R]  the guest kit\n"
               "  kmod-watch doctor [OPTIONS] [DIR]      check what the loop needs, say how to fix it\n"
               "  kmod-watch shell [DIR]                 a root shell in the guest of the kmod-watch\n"
               "                                         running for DIR, from another terminal\n"
@@ -98,6 +100,9 @@ void kw_opts_help(FILE *f)
               "\n"
               "Guest:\n"
               "      --arch ARCH         x86_64 or arm64 (default: the host's)\n"
+              "      --release R         the kit's kernel: a release apt offers for ARCH, short\n"
+              "                          (6.12) or full (6.12.117+deb12-amd64); default: Debian's\n"
+              "                          default kernel (6.1)\n"
               "      --accel MODE        auto, kvm or tcg (default auto: KVM if it answers, else TCG)\n"
               "      --kernel IMAGE      boot this kernel instead of the kit's (with --kdir)\n"
               "      --initrd CPIO       its initramfs (the agent is appended at boot)\n"
@@ -292,6 +297,14 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                         o->arch = a->name;
                         break;
                 }
+                case O_RELEASE:
+                        if (!*optarg || optarg[0] == '.' || strlen(optarg) >= 64 ||
+                            strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+_~-") !=
+                                    strlen(optarg))
+                                return usage("--release wants a kernel release like 6.12 or 6.12.117+deb12-amd64, "
+                                             "not '%s'", optarg);
+                        o->release = optarg;
+                        break;
                 case O_ACCEL:
                         if (strcmp(optarg, "auto") == 0)
                                 o->accel = KW_ACCEL_AUTO;
@@ -425,6 +438,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                              "--ssh");
         if (o->initrd && !o->kernel)
                 return usage("--initrd goes with --kernel");
+        if (o->release && o->kernel)
+                return usage("--release picks the kit's kernel; not with --kernel");
         /* The kit's kernel below this never greets: say so now, not after --boot-timeout. */
         const struct kw_arch *a = kw_arch_find(o->arch);
         if (o->cmd == KW_CMD_WATCH && a && !o->kernel && !o->connect && !o->ssh && o->mem_mb < a->kit_min_mem_mb)

@@ -25,6 +25,7 @@
 #include "filter.h"
 #include "guest.h"
 #include "keys.h"
+#include "kit.h"
 #include "products.h"
 #include "proto.h"
 #include "reappear.h"
@@ -619,7 +620,8 @@ int kw_cycle_run(const struct kw_opts *o)
                 goto out;
         r = kw_guest_new(w->loop, o, w->dir, KW_SHARE_TAG, &guest_ops, w, &w->guest);
         if (r < 0) {
-                status = r == -EINVAL ? KW_EXIT_USAGE : KW_EXIT_GUEST;
+                /* -EINTR: ^C during the kit fetch (kit.h) */
+                status = r == -EINVAL ? KW_EXIT_USAGE : r == -EINTR ? 128 + kw_kit_fetch_signal() : KW_EXIT_GUEST;
                 goto out;
         }
         /* the tag is the guest's: ours when managed, the user's with --connect */
