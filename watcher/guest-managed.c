@@ -302,6 +302,9 @@ static bool kvm_usable(void)
 
 static int load_kit(struct managed *m)
 {
+        if (m->o->kernel_root || m->o->host_kernel) /* the script says why it cannot, in one line */
+                return kw_kit_from_root(m->o->kernel_root, m->o->kernel_release, m->o->arch, &m->kit) ? -EIO : 0;
+
         int r = kw_kit_load(m->o->arch, &m->kit);
 
         if (r == -ENOENT) {

@@ -36,6 +36,17 @@ struct kw_kit {
 int kw_kit_load(const char *arch, struct kw_kit *ret);
 /* As kw_kit_load() with an explicit cache directory (the one holding kits/). */
 int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret);
+/* As kw_kit_load() for the kit in DIR (its kit.env); arch must match. */
+int kw_kit_load_dir(const char *dir, const char *arch, struct kw_kit *ret);
+
+/* A kit made from an installed kernel tree (--kernel-root, --host-kernel):
+ * runs `kmod-watch-kit from-root ROOT [RELEASE] --arch ARCH`, which makes (or
+ * finds up to date) a kit in the cache whose kernel, modules and headers are
+ * ROOT's, and prints its directory; then loads that kit. root NULL: the
+ * host's own kernel, "/" with RELEASE `uname -r` unless release is given;
+ * release NULL: ROOT's only kernel. 0; > 0: the script's exit status (it
+ * said why, in one line); -errno after one line. */
+int kw_kit_from_root(const char *root, const char *release, const char *arch, struct kw_kit *ret);
 
 /* Parses kit.env text: KEY=value lines; blank lines and # comments skipped,
  * unknown keys ignored, one level of matching quotes around a value removed.
