@@ -241,35 +241,65 @@ int kw_kit_run_script(const char *verb, const char *arch)
         return r != 0 ? r : kw_spawn_wait(pid);
 }
 
-/* The host's own kernel: ROOT /, RELEASE uname -r (unless one is given). */
+/* argv[1…] (up to 6 entries and NULL) for `kmod-watch-kit from-root ROOT
+ * [RELEASE] --arch ARCH`: root NULL is the host's kernel, "/" and uname -r
+ * unless release is given. The index of its NULL, or -errno. */
+static int from_root_argv(const char *root, const char *release, const char *arch, struct utsname *u,
+                          const char **argv)
+{
+        if (!root && !release) {
+                if (uname(u) < 0) {
+                        int r = -errno;
+                        kw_err("uname: %s", strerror(-r));
+                        return r;
+                }
+                release = u->release;
+        }
+        int n = 1;
+        argv[n++] = "from-root";
+        argv[n++] = root ? root : "/";
+        if (release)
+                argv[n++] = release;
+        argv[n++] = "--arch";
+        argv[n++] = arch;
+        argv[n] = NULL;
+        return n;
+}
+
+int kw_kit_check_root(const char *root, const char *release, const char *arch, char *out, size_t size)
+{
+        struct utsname u;
+        const char *argv[8];
+        int n = from_root_argv(root, release, arch, &u, argv);
+
+        if (n < 0)
+                return n;
+        argv[0] = kw_kit_script();
+        argv[n++] = "--check";
+        argv[n] = NULL;
+        int r = kw_spawn_capture((char *const *)argv, KW_SPAWN_NULL, 60000, out, size);
+        out[strcspn(out, "\n")] = 0;
+        return r;
+}
+
 int kw_kit_from_root(const char *root, const char *release, const char *arch, struct kw_kit *ret)
 {
         struct utsname u;
-        const char *argv[] = { NULL, "from-root", root ? root : "/", "--arch", arch, NULL, NULL };
+        const char *argv[8];
         char dir[PATH_MAX + 1];
         size_t used = 0;
         int fds[2];
         pid_t pid;
 
-        if (!root && !release) {
-                if (uname(&u) < 0) {
-                        int r = -errno;
-                        kw_err("uname: %s", strerror(-r));
-                        return r;
-                }
-                release = u.release;
-        }
-        if (release) {
-                argv[3] = release;
-                argv[4] = "--arch";
-                argv[5] = arch;
-        }
+        int r = from_root_argv(root, release, arch, &u, argv);
+        if (r < 0)
+                return r;
         if (pipe2(fds, O_CLOEXEC) < 0) {
-                int r = -errno;
+                r = -errno;
                 kw_err("cannot run the kit script: %s", strerror(-r));
                 return r;
         }
-        int r = script_start(argv, fds[1], &pid);
+        r = script_start(argv, fds[1], &pid);
         close(fds[1]);
         if (r != 0) {
                 close(fds[0]);

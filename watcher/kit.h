@@ -12,6 +12,7 @@
 #pragma once
 
 #include <limits.h>
+#include <stddef.h>
 
 struct kw_kit {
         char arch[16];          /* "x86_64" | "arm64" */
@@ -47,6 +48,10 @@ int kw_kit_load_dir(const char *dir, const char *arch, struct kw_kit *ret);
  * release NULL: ROOT's only kernel. 0; > 0: the script's exit status (it
  * said why, in one line); -errno after one line. */
 int kw_kit_from_root(const char *root, const char *release, const char *arch, struct kw_kit *ret);
+/* The same checks, making nothing (`from-root … --check`): what it would use,
+ * or the one line saying what ROOT lacks, into out (NUL-terminated, its
+ * first line). Returns the script's exit status (0: usable), or -errno. */
+int kw_kit_check_root(const char *root, const char *release, const char *arch, char *out, size_t size);
 
 /* Parses kit.env text: KEY=value lines; blank lines and # comments skipped,
  * unknown keys ignored, one level of matching quotes around a value removed.

@@ -18,7 +18,8 @@ the kit it makes from ROOT is the test's.
 1. needs-crc-itu-t --kernel-root ROOT --once: built against ROOT's headers,
    booted from ROOT's image with an initramfs of ROOT's virtio/9p modules, its
    in-kernel dependency crc_itu_t loaded from ROOT's modules (shared read-only):
-   exit 0, the printk, load.deps ["crc_itu_t"]. The kit made in the cache
+   exit 0, the printk, load.deps ["crc_itu_t"]; `doctor --kernel-root ROOT` says
+   what it uses. The kit made in the cache
    points into ROOT (no copy of the modules or headers: under 100 MB). The kit
    script again: the same kit, not rebuilt; modules.dep touched: rebuilt.
    The same with Debian's 6.12 (linux-image-6.12-amd64's release, from
@@ -33,7 +34,8 @@ the kit it makes from ROOT is the test's.
    0644 …/boot/vmlinuz-R` line, exit 5.
 4. --host-kernel on a host whose kernel is not installed (this one, a
    Firecracker kernel: no /boot image, no /lib/modules/$(uname -r)): one line
-   naming the release and what is missing, exit 5, no QEMU.
+   naming the release and what is missing, exit 5, no QEMU; doctor's FAIL
+   line with the fix.
 
 Skips (77) without a kit, apt-get/dpkg-deb/depmod, or not on x86_64."""
 
@@ -168,10 +170,19 @@ def check_tree(t, base, d, root, rel):
     return kits[0], env
 
 
+def doctor(args, d):
+    r = subprocess.run([RUN.kmod_watch, "doctor"] + args + [d], capture_output=True, text=True, timeout=120)
+    return r.returncode, [ln for ln in r.stdout.splitlines() if "guest kernel from" in ln]
+
+
 def case_tree(t):
     root, rel = STATE["root"], STATE["rel"]
     base, kit, _ = boot_tree(t, root, rel, "kroot")
     try:
+        rc, lines = doctor(["--kernel-root", root], os.path.join(base, "needs-crc-itu-t"))
+        kw.check(len(lines) == 1 and lines[0].startswith(f"ok   guest kernel from {root}: {rel}: image "),
+                 f"doctor --kernel-root: exit {rc}, {lines}")
+        t.diag(f"doctor: {lines[0]}")
         # the script again: up to date; then ROOT's modules change: made again
         senv, _ = env_with_cache(base)
         r = subprocess.run([kit_script(), "from-root", root], capture_output=True, text=True, env=senv)
@@ -295,6 +306,11 @@ def case_host_kernel(t):
     try:
         fails(t, base, d, ["--host-kernel"], [f"kernel {rel} is not installed in /",
                                               f"/boot/vmlinuz-{rel}", f"/lib/modules/{rel}"])
+        rc, lines = doctor(["--host-kernel"], d)
+        kw.check(rc == 1 and len(lines) == 1 and lines[0].startswith(f"FAIL guest kernel from /: kernel {rel} is not")
+                 and lines[0].endswith("— fix: use the default kit (no --host-kernel or --kernel-root)"),
+                 f"doctor --host-kernel: exit {rc}, {lines}")
+        t.diag(f"doctor: {lines[0]}")
     finally:
         kw.cleanup(RUN, base)
 
