@@ -7,6 +7,10 @@
  * lines, no quoting) describes it:
  *   KW_KIT_ARCH KW_KIT_RELEASE KW_KIT_KERNEL KW_KIT_INITRD KW_KIT_KDIR
  *   KW_KIT_CONFIG KW_KIT_MODULES KW_KIT_QEMU KW_KIT_MACHINE KW_KIT_CONSOLE KW_KIT_CPU
+ * A kit made from an installed kernel tree (--kernel-root, --host-kernel) is
+ * in kits/<arch>/root-CKSUM-<release>/ (host-<release> for /): its kit.env
+ * names the tree's image, modules and headers; only its initramfs (and
+ * vmlinux) are its own.
  * This file reads that description and runs the script (`kmod-watch kit …`).
  */
 #pragma once
