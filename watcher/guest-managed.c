@@ -311,7 +311,7 @@ static int load_kit(struct managed *m)
                 kw_info("no guest kit for %s yet: fetching it (once; cached in ~/.cache/kmod-watch)", m->o->arch);
                 r = kw_kit_run_script("fetch", m->o->arch);
                 if (r != 0) {
-                        kw_err("fetching the guest kit failed; pass --kernel IMAGE --kdir DIR to use your own");
+                        kw_err("fetching the guest kit failed; pass --host-kernel, or --kernel IMAGE --kdir DIR, to use your own");
                         return -EIO;
                 }
                 r = kw_kit_load(m->o->arch, &m->kit);
