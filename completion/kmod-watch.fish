@@ -48,7 +48,7 @@ complete -c kmod-watch -n '__kmod_watch_after --connect' -a 'unix:'
 complete -c kmod-watch -n '__kmod_watch_after --kernel --initrd --identity --config --junit --ktap --kcidb --password-file' -F
 complete -c kmod-watch -n '__kmod_watch_after --kdir --share --kernel-root' -a '(__fish_complete_directories (commandline -ct))'
 # the releases in --kernel-root's lib/modules (else the host's)
-function __kmod_watch_releases
+function __kmod_watch_root_releases
     set -l words (commandline -opc)
     set -l root
     set -l i (contains -i -- --kernel-root $words); and set root $words[(math $i + 1)]
@@ -56,4 +56,4 @@ function __kmod_watch_releases
         basename $d
     end
 end
-complete -c kmod-watch -n '__kmod_watch_after --kernel-release' -a '(__kmod_watch_releases)'
+complete -c kmod-watch -n '__kmod_watch_after --kernel-release' -a '(__kmod_watch_root_releases)'
