@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * shadow.c — see shadow.h. One walk of the sources per build: cheap next to
+ * the compiler, and it picks up files made or deleted since the last one.
+ */
+#include "shadow.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int ends(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+
+        return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+int kw_shadow_skip(const char *name)
+{
+        static const char *const products[] = { ".o", ".ko", ".mod", ".mod.c", ".a", ".order", ".symvers", ".dwo" };
+
+        if (name[0] == '.' || strcmp(name, "compile_commands.json") == 0)
+                return 1;
+        for (size_t i = 0; i < sizeof(products) / sizeof(products[0]); i++)
+                if (ends(name, products[i]))
+                        return 1;
+        return 0;
+}
+
+/* The links in dst whose source is gone (deleted, renamed) go too. */
+static void prune(const char *dst)
+{
+        DIR *d = opendir(dst);
+        struct dirent *e;
+
+        if (!d)
+                return;
+        while ((e = readdir(d))) {
+                char p[PATH_MAX];
+                struct stat st;
+                if (e->d_name[0] == '.' || (size_t)snprintf(p, sizeof(p), "%s/%s", dst, e->d_name) >= sizeof(p))
+                        continue;
+                if (lstat(p, &st) < 0)
+                        continue;
+                if (S_ISLNK(st.st_mode) && stat(p, &st) < 0)
+                        (void)unlink(p);
+                else if (S_ISDIR(st.st_mode))
+                        prune(p);
+        }
+        closedir(d);
+}
+
+static int sync_dir(const char *src, const char *dst, const char *top_dst, unsigned depth)
+{
+        if (depth > 16)
+                return 0;
+        if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        DIR *d = opendir(src);
+        if (!d)
+                return -errno;
+        struct dirent *e;
+        int r = 0;
+        while ((e = readdir(d)) && r >= 0) {
+                char s[PATH_MAX], t[PATH_MAX], cur[PATH_MAX];
+                struct stat st;
+                if (kw_shadow_skip(e->d_name))
+                        continue;
+                if ((size_t)snprintf(s, sizeof(s), "%s/%s", src, e->d_name) >= sizeof(s) ||
+                    (size_t)snprintf(t, sizeof(t), "%s/%s", dst, e->d_name) >= sizeof(t))
+                        continue;
+                if (stat(s, &st) < 0 || strcmp(s, top_dst) == 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        r = sync_dir(s, t, top_dst, depth + 1);
+                        continue;
+                }
+                if (!S_ISREG(st.st_mode))
+                        continue;
+                ssize_t n = readlink(t, cur, sizeof(cur) - 1);
+                if (n >= 0) {
+                        cur[n] = 0;
+                        if (strcmp(cur, s) == 0)
+                                continue;
+                }
+                (void)unlink(t);
+                if (symlink(s, t) < 0)
+                        r = -errno;
+        }
+        closedir(d);
+        return r;
+}
+
+int kw_shadow_sync(const char *src, const char *dst)
+{
+        int r = sync_dir(src, dst, dst, 0);
+
+        if (r >= 0)
+                prune(dst);
+        return r;
+}
+
+char *kw_shadow_unmap(const char *text, const char *shadow, const char *src)
+{
+        char from[PATH_MAX + 1];
+        size_t fn = (size_t)snprintf(from, sizeof(from), "%s/", shadow), sn = strlen(src), n = 0;
+
+        for (const char *p = text; (p = strstr(p, from)); p += fn)
+                n++;
+        char *out = malloc(strlen(text) + n * (sn + 1) + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (const char *p = text, *q; *p; p = q + fn) {
+                q = strstr(p, from);
+                if (!q) {
+                        strcpy(o, p);
+                        return out;
+                }
+                memcpy(o, p, (size_t)(q - p));
+                o += q - p;
+                memcpy(o, src, sn);
+                o += sn;
+                *o++ = '/';
+        }
+        *o = 0;
+        return out;
+}
