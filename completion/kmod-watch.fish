@@ -20,7 +20,7 @@ function __kmod_watch_after
     contains -- "$words[-1]" $argv
 end
 
-set -l __kmod_watch_valued --arch --target --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make --gdb --cpus --append --qemu-opt --repeat --kcidb-origin --ktap --kcidb
+set -l __kmod_watch_valued --arch --target --release --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make --gdb --cpus --append --qemu-opt --repeat --kcidb-origin --ktap --kcidb
 
 complete -c kmod-watch -f
 # options, from --help
@@ -34,6 +34,16 @@ complete -c kmod-watch -n '__kmod_watch_using inject-agent; and not string match
 complete -c kmod-watch -n '__kmod_watch_after --arch' -a 'x86_64 arm64'
 complete -c kmod-watch -n '__kmod_watch_after --target' -a 'x86_64 arm64 x86_64/ arm64/'
 complete -c kmod-watch -n '__kmod_watch_after --accel' -a 'auto kvm tcg'
+# --release: the releases of the cached kits (any release apt offers works)
+function __kmod_watch_releases
+    set -l c $XDG_CACHE_HOME
+    string match -q -- '/*' "$c"; or set c $HOME/.cache
+    for d in $c/kmod-watch/kits/*/*
+        set -l n (path basename -- $d)
+        string match -q -r -- '^current$|\.tmp\.' $n; or echo $n
+    end | sort -u
+end
+complete -c kmod-watch -n '__kmod_watch_after --release' -a '(__kmod_watch_releases)'
 complete -c kmod-watch -n '__kmod_watch_after --color' -a 'auto always never'
 complete -c kmod-watch -n '__kmod_watch_after --connect' -a 'unix:'
 complete -c kmod-watch -n '__kmod_watch_after --kernel --initrd --identity --config --junit --ktap --kcidb --password-file' -F

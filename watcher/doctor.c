@@ -196,7 +196,7 @@ static void check_dir(struct doctor *d)
 static void check_kit_and_agent(struct doctor *d)
 {
         const struct kw_opts *o = d->o;
-        int r = kw_kit_load(o->arch, &d->kit);
+        int r = kw_kit_load(o->arch, o->release, &d->kit);
         char fix[256];
 
         d->have_kit = r == 0;
@@ -437,6 +437,7 @@ static void check_targets(struct doctor *d)
                 char arch[32], release[48];
                 kw_matrix_split(o->target[i], arch, sizeof(arch), release, sizeof(release));
                 t.arch = arch;
+                t.release = release[0] ? release : o->release;
                 printf("target %s:\n", o->target[i]);
                 d->o = &t;
                 d->have_kit = false;

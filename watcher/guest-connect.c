@@ -73,7 +73,7 @@ static int connect_new(struct kw_loop *l, const struct kw_opts *o, const char *d
         snprintf(c->base.tag, sizeof(c->base.tag), "%s", share.tag);
         struct kw_kit kit = { 0 };
         if (!o->kdir) {
-                r = kw_kit_load(o->arch, &kit);
+                r = kw_kit_load(o->arch, o->release, &kit);
                 if (r < 0) {
                         kw_err("--connect needs --kdir, the build tree or headers of the kernel your QEMU boots "
                                "(or 'kmod-watch kit fetch' to build against the kit's kernel)");

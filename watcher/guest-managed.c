@@ -300,27 +300,6 @@ static bool kvm_usable(void)
         return true;
 }
 
-static int load_kit(struct managed *m)
-{
-        int r = kw_kit_load(m->o->arch, &m->kit);
-
-        if (r == -ENOENT) {
-                kw_info("no guest kit for %s yet: fetching it (once; cached in ~/.cache/kmod-watch)", m->o->arch);
-                r = kw_kit_run_script("fetch", m->o->arch);
-                if (r != 0) {
-                        kw_err("fetching the guest kit failed; pass --kernel IMAGE --kdir DIR to use your own");
-                        return -EIO;
-                }
-                r = kw_kit_load(m->o->arch, &m->kit);
-        }
-        if (r < 0) {
-                kw_err("the guest kit for %s is unusable (%s): run 'kmod-watch kit fetch --arch %s'", m->o->arch,
-                       strerror(-r), m->o->arch);
-                return r;
-        }
-        return 0;
-}
-
 static int managed_new(struct kw_loop *l, const struct kw_opts *o, const char *dir, const char *tag,
                        const struct kw_guest_ops *ops, void *userdata, void **ret)
 {
@@ -350,7 +329,7 @@ static int managed_new(struct kw_loop *l, const struct kw_opts *o, const char *d
                 snprintf(m->kit.cpu, sizeof(m->kit.cpu), "%s", a->qemu_cpu);
                 snprintf(m->kit.release, sizeof(m->kit.release), "(--kernel)");
         } else {
-                r = load_kit(m);
+                r = kw_kit_get(m->o->arch, m->o->release, &m->kit);
                 if (r < 0)
                         return r;
         }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "kit-progress.h"
+#include "loop.h"
 #include "paths.h"
 #include "spawn.h"
 #include "ui.h"
@@ -140,13 +143,18 @@ static int relocate(struct kw_kit *k)
         return 0;
 }
 
-int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret)
+int kw_kit_load_from(const char *cache, const char *arch, const char *release, struct kw_kit *ret)
 {
         char current[PATH_MAX], env[PATH_MAX];
 
         if (!arch)
                 arch = kw_arch_host()->name;
-        int n = snprintf(current, sizeof(current), "%s/kits/%s/current", cache, arch);
+        /* "current", a full release's own directory, or a short release's link */
+        if (!release || !*release)
+                release = "current";
+        if (strchr(release, '/') || release[0] == '.')
+                return -EINVAL;
+        int n = snprintf(current, sizeof(current), "%s/kits/%s/%s", cache, arch, release);
         if (n < 0 || (size_t)n >= sizeof(current))
                 return -ENAMETOOLONG;
         n = snprintf(env, sizeof(env), "%s/kit.env", current);
@@ -174,14 +182,14 @@ int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret)
         return 0;
 }
 
-int kw_kit_load(const char *arch, struct kw_kit *ret)
+int kw_kit_load(const char *arch, const char *release, struct kw_kit *ret)
 {
         char cache[PATH_MAX];
         int r = kw_path_cache(cache, sizeof(cache));
 
         if (r < 0)
                 return r;
-        return kw_kit_load_from(cache, arch, ret);
+        return kw_kit_load_from(cache, arch, release, ret);
 }
 
 const char *kw_kit_script(void)
@@ -192,31 +200,169 @@ const char *kw_kit_script(void)
         return path;
 }
 
-int kw_kit_run_script(const char *verb, const char *arch)
+/* argv for the script: VERB [--arch A] [--release R] [more…] */
+static int script_argv(const char **argv, const char *verb, const char *arch, const char *release)
 {
-        const char *script = kw_kit_script();
-        const char *argv[5];
         int argc = 0;
 
-        if (access(script, X_OK) < 0) {
-                int r = errno;
-                kw_err("cannot run the kit script %s: %s (set KMOD_WATCH_KIT_SCRIPT)", script,
-                        strerror(r));
-                return r == ENOENT ? 127 : 126;
-        }
-        argv[argc++] = script;
+        argv[argc++] = kw_kit_script();
         if (verb)
                 argv[argc++] = verb;
         if (verb && arch) {
                 argv[argc++] = "--arch";
                 argv[argc++] = arch;
         }
+        if (verb && release && *release) {
+                argv[argc++] = "--release";
+                argv[argc++] = release;
+        }
         argv[argc] = NULL;
+        return argc;
+}
 
+static int script_runnable(void)
+{
+        const char *script = kw_kit_script();
+
+        if (access(script, X_OK) == 0)
+                return 0;
+        int r = errno;
+        kw_err("cannot run the kit script %s: %s (set KMOD_WATCH_KIT_SCRIPT)", script, strerror(r));
+        return r == ENOENT ? 127 : 126;
+}
+
+int kw_kit_run_script(const char *verb, const char *arch, const char *release)
+{
+        const char *argv[8];
+        int r = script_runnable();
+
+        if (r)
+                return r;
+        script_argv(argv, verb, arch, release);
         /* in our process group, on our stdio: ^C stops it too */
         static const struct kw_spawn_opts so = { .same_group = true };
         const struct kw_spawn_fds fds = { KW_SPAWN_KEEP, KW_SPAWN_KEEP, KW_SPAWN_KEEP, KW_SPAWN_NULL };
         pid_t pid;
-        int r = kw_spawn_run((char *const *)argv, &so, &fds, &pid);
+        r = kw_spawn_run((char *const *)argv, &so, &fds, &pid);
         return r < 0 ? r : kw_spawn_wait(pid);
+}
+
+/* Reads the script's progress lines until it closes the pipe. A blocking
+ * read: the fetch comes before the loop has work (set-up, `kit fetch`), and
+ * the script is what we wait for. */
+static void follow_progress(int fd, struct kw_kit_progress *p)
+{
+        char buf[8192];
+        size_t used = 0;
+
+        for (;;) {
+                ssize_t n = read(fd, buf + used, sizeof(buf) - 1 - used);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                used += (size_t)n;
+                buf[used] = 0;
+                char *line = buf, *nl;
+                while ((nl = strchr(line, '\n'))) {
+                        *nl = 0;
+                        kw_kit_progress_show(p, line, kw_now_ms());
+                        line = nl + 1;
+                }
+                used = (size_t)(buf + used - line);
+                memmove(buf, line, used);
+                if (used == sizeof(buf) - 1) /* a line longer than the buffer: dropped */
+                        used = 0;
+        }
+        kw_kit_progress_end(p);
+}
+
+int kw_kit_fetch(const char *arch, const char *release, struct kw_kit_progress *p)
+{
+        const char *argv[12];
+        int pfd[2];
+        int r = script_runnable();
+
+        if (r)
+                return r;
+        if (!arch)
+                arch = kw_arch_host()->name;
+        int argc = script_argv(argv, "fetch", arch, release);
+        argv[argc++] = "--progress-fd";
+        argv[argc++] = "3";
+        argv[argc] = NULL;
+        kw_kit_progress_init(p, arch, release);
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return -errno;
+        /* stdout (the kit's dir) is not ours to print: the caller loads the kit */
+        static const struct kw_spawn_opts so = { .same_group = true };
+        const struct kw_spawn_fds fds = { KW_SPAWN_NULL, KW_SPAWN_NULL, KW_SPAWN_KEEP, pfd[1] };
+        pid_t pid;
+        r = kw_spawn_run((char *const *)argv, &so, &fds, &pid);
+        close(pfd[1]);
+        if (r < 0) {
+                close(pfd[0]);
+                return r;
+        }
+        char words[256];
+        kw_kit_progress_words(p, words, sizeof(words));
+        kw_ui_status(KW_SLOT_KIT, "%s", words);
+        follow_progress(pfd[0], p);
+        close(pfd[0]);
+        return kw_spawn_wait(pid);
+}
+
+int kw_kit_get(const char *arch, const char *release, struct kw_kit *ret)
+{
+        struct kw_kit_progress p;
+
+        if (!arch)
+                arch = kw_arch_host()->name;
+        const char *rel = release && *release ? release : NULL;
+        int r = kw_kit_load(arch, rel, ret);
+        if (r == -ENOENT) {
+                kw_note("no guest kit for %s%s%s yet: fetching it (once; cached in ~/.cache/kmod-watch)", arch,
+                        rel ? " " : "", rel ? rel : "");
+                r = kw_kit_fetch(arch, rel, &p);
+                if (r == 69 && p.unknown_release) {
+                        kw_err("%s", p.note); /* which releases apt offers */
+                        return -EINVAL;
+                }
+                if (r == 128 + SIGINT || r == 128 + SIGTERM || r == 128 + SIGHUP) {
+                        kw_err("the guest kit fetch was interrupted");
+                        return -EINTR;
+                }
+                if (r != 0) {
+                        kw_err("fetching the guest kit failed; pass --kernel IMAGE --kdir DIR to use your own");
+                        return -EIO;
+                }
+                r = kw_kit_load(arch, rel, ret);
+        }
+        if (r < 0) {
+                kw_err("the guest kit for %s%s%s is unusable (%s): run 'kmod-watch kit fetch --arch %s%s%s'", arch,
+                       rel ? " " : "", rel ? rel : "", strerror(-r), arch, rel ? " --release " : "", rel ? rel : "");
+                return r == -EINVAL ? -EIO : r;
+        }
+        return 0;
+}
+
+int kw_kit_command(const char *verb, const char *arch, const char *release)
+{
+        struct kw_kit_progress p;
+        struct kw_kit kit;
+
+        if (!verb || strcmp(verb, "fetch") != 0)
+                return kw_kit_run_script(verb, arch, release);
+        int r = kw_kit_fetch(arch, release, &p);
+        if (r == 69 && p.unknown_release)
+                kw_err("%s", p.note);
+        if (r != 0)
+                return r < 0 ? 70 : r;
+        r = kw_kit_load(p.arch, release, &kit);
+        if (r < 0) {
+                kw_err("the kit script succeeded but the kit does not load (%s)", strerror(-r));
+                return 70;
+        }
+        printf("%s\n", kit.dir);
+        return 0;
 }

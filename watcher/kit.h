@@ -3,7 +3,8 @@
  * kit.h — the guest kit: Debian's kernel, its headers and a busybox initramfs,
  * built by the kmod-watch-kit script into
  *   ${XDG_CACHE_HOME:-~/.cache}/kmod-watch/kits/<arch>/<release>/
- * with kits/<arch>/current pointing at the newest. Its kit.env (KEY=value
+ * with kits/<arch>/current pointing at Debian's default kernel's, and
+ * kits/<arch>/<short release> ("6.12") at the one --release 6.12 resolved to. Its kit.env (KEY=value
  * lines, no quoting) describes it:
  *   KW_KIT_ARCH KW_KIT_RELEASE KW_KIT_KERNEL KW_KIT_INITRD KW_KIT_KDIR
  *   KW_KIT_CONFIG KW_KIT_MODULES KW_KIT_QEMU KW_KIT_MACHINE KW_KIT_CONSOLE KW_KIT_CPU
@@ -28,14 +29,28 @@ struct kw_kit {
         char dir[PATH_MAX];     /* the kit's directory (resolved) */
 };
 
-/* Reads kits/<arch>/current/kit.env under the cache (arch NULL: the host's).
+/* Reads kits/<arch>/<release>/kit.env under the cache (arch NULL: the host's;
+ * release NULL or "": current; else a full release or a short one's link).
  * Its paths are taken under the kit's own directory when they name another
  * .../kits/<arch>/<release>/ (a kit copied from another user's cache works).
  * -ENOENT if there is no kit or a file it names is missing; -EBADMSG if
  * kit.env is malformed; -ENAMETOOLONG. */
-int kw_kit_load(const char *arch, struct kw_kit *ret);
+int kw_kit_load(const char *arch, const char *release, struct kw_kit *ret);
 /* As kw_kit_load() with an explicit cache directory (the one holding kits/). */
-int kw_kit_load_from(const char *cache, const char *arch, struct kw_kit *ret);
+int kw_kit_load_from(const char *cache, const char *arch, const char *release, struct kw_kit *ret);
+
+/* The kit for (arch, release) (NULLs: the host's arch, the default kernel):
+ * the cached one, else fetched now, its progress shown (kit-progress.h), then
+ * loaded. 0; -EINVAL if apt offers no such release (the script's one line
+ * said what it offers); -EINTR if the fetch was interrupted (^C); -EIO if it
+ * failed, or kw_kit_load()'s errors (each said with kw_err). */
+int kw_kit_get(const char *arch, const char *release, struct kw_kit *ret);
+
+struct kw_kit_progress;
+/* Runs `kmod-watch-kit fetch --progress-fd 3` and shows its progress: the
+ * script's exit status (69 with p->unknown_release: no such release in apt),
+ * or -errno. p ends with what the script said (p->dir: the kit). */
+int kw_kit_fetch(const char *arch, const char *release, struct kw_kit_progress *p);
 
 /* Parses kit.env text: KEY=value lines; blank lines and # comments skipped,
  * unknown keys ignored, one level of matching quotes around a value removed.
@@ -47,7 +62,13 @@ int kw_kit_parse_env(const char *text, struct kw_kit *ret);
  * overrides). Never NULL; the file may not exist. */
 const char *kw_kit_script(void);
 
-/* Runs `kmod-watch-kit VERB [--arch ARCH]` with our stdin/stdout/stderr and
- * waits for it. Returns its exit status (128+N if killed by signal N), or
- * -errno if it could not be started. verb NULL: the script prints its usage. */
-int kw_kit_run_script(const char *verb, const char *arch);
+/* Runs `kmod-watch-kit VERB [--arch ARCH] [--release R]` with our
+ * stdin/stdout/stderr and waits for it. Returns its exit status (128+N if
+ * killed by signal N), or -errno if it could not be started. verb NULL: the
+ * script prints its usage. */
+int kw_kit_run_script(const char *verb, const char *arch, const char *release);
+
+/* `kmod-watch kit VERB`: fetch with progress shown (kit-progress.h), then the
+ * kit's directory on stdout; path and list run the script as it is. The
+ * script's exit status (doc/contract.md). */
+int kw_kit_command(const char *verb, const char *arch, const char *release);

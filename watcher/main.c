@@ -123,7 +123,7 @@ int main(int argc, char **argv)
                         printf("kmod-watch %s\n", KW_VERSION);
                 return 0;
         case KW_CMD_KIT:
-                return kw_kit_run_script(o.args[0], o.arch);
+                return kw_kit_command(o.args[0], o.arch, o.release);
         case KW_CMD_WATCH:
                 if (o.n_target && !o.build_dir)
                         return kw_matrix_run(&o, argc, argv);

@@ -490,6 +490,8 @@ static int prepare(struct matrix *m, char *dir, char *exe)
                 memcpy(t->name, o->target[i], len); /* opts.c checked it: ARCH[/RELEASE] */
                 t->name[len] = 0;
                 kw_matrix_split(o->target[i], t->arch, sizeof(t->arch), t->release, sizeof(t->release));
+                if (!t->release[0] && o->release) /* ARCH alone: --release's, else the default kit */
+                        snprintf(t->release, sizeof(t->release), "%s", o->release);
                 bool twice = false;
                 for (size_t k = 0; k < m->n; k++)
                         twice |= strcmp(m->t[k].name, t->name) == 0;

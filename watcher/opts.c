@@ -24,12 +24,14 @@ enum {
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY, O_PASSWORD_FILE,
         O_MAKE, O_NO_REPLAY, O_NO_COMPDB, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
         O_TARGET, O_BUILD_DIR,
+        O_RELEASE,
 };
 
 static const struct option longopts[] = {
         { "once", no_argument, NULL, O_ONCE },
         { "postpone", no_argument, NULL, O_POSTPONE },
         { "arch", required_argument, NULL, O_ARCH },
+        { "release", required_argument, NULL, O_RELEASE },
         { "accel", required_argument, NULL, O_ACCEL },
         { "expect", required_argument, NULL, O_EXPECT },
         { "timeout", required_argument, NULL, O_TIMEOUT },
@@ -89,7 +91,7 @@ void kw_opts_help(FILE *f)
         fputs("Usage:\n"
               "  kmod-watch [OPTIONS] [DIR]             watch DIR (default .): build, reload, stream the log\n"
               "  kmod-watch --once [OPTIONS] [DIR]      one cycle: build, load, collect, unload, exit\n"
-              "  kmod-watch kit fetch|path|list [--arch A]  the default guest kit\n"
+              "  kmod-watch kit fetch|path|list [--arch A] [--release R]  the guest kit\n"
               "  kmod-watch doctor [OPTIONS] [DIR]      check what the loop needs, say how to fix it\n"
               "  kmod-watch qemu-args [--socket PATH] [--share DIR] [--tag TAG] [DIR]\n"
               "                                         QEMU arguments for your own QEMU (--connect)\n"
@@ -99,6 +101,9 @@ void kw_opts_help(FILE *f)
               "\n"
               "Guest:\n"
               "      --arch ARCH         x86_64 or arm64 (default: the host's)\n"
+              "      --release R         the kit's kernel: a release apt offers for ARCH, short\n"
+              "                          (6.12) or full (6.12.117+deb12-amd64); default: Debian's\n"
+              "                          default kernel (6.1)\n"
               "      --accel MODE        auto, kvm or tcg (default auto: KVM if it answers, else TCG)\n"
               "      --kernel IMAGE      boot this kernel instead of the kit's (with --kdir)\n"
               "      --initrd CPIO       its initramfs (the agent is appended at boot)\n"
@@ -245,9 +250,11 @@ static int parse_target(const char *t)
         arch[n] = 0;
         if (!kw_arch_find(arch))
                 return usage("--target wants ARCH[/RELEASE] (ARCH: %s), not '%s'", kw_arch_names(), t);
-        if (slash && (!slash[1] || strspn(slash + 1, "abcdefghijklmnopqrstuvwxyz"
-                                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+_-") != strlen(slash + 1)))
-                return usage("--target %s: the release after '/' is a kernel release such as 6.1", t);
+        /* the release as --release takes it */
+        if (slash && (!slash[1] || slash[1] == '.' || strlen(slash + 1) >= 48 ||
+                      strspn(slash + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+_~-") !=
+                              strlen(slash + 1)))
+                return usage("--target %s: the release after '/' is a kernel release such as 6.12", t);
         return 0;
 }
 
@@ -321,6 +328,14 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                         o->arch = a->name;
                         break;
                 }
+                case O_RELEASE:
+                        if (!*optarg || optarg[0] == '.' || strlen(optarg) >= 64 ||
+                            strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+_~-") !=
+                                    strlen(optarg))
+                                return usage("--release wants a kernel release like 6.12 or 6.12.117+deb12-amd64, "
+                                             "not '%s'", optarg);
+                        o->release = optarg;
+                        break;
                 case O_ACCEL:
                         if (strcmp(optarg, "auto") == 0)
                                 o->accel = KW_ACCEL_AUTO;
@@ -457,6 +472,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 return usage("--initrd goes with --kernel");
         if (o->n_target && !o->build_dir && (o->connect || o->ssh || o->kernel || o->gdb_port))
                 return usage("--target boots a kit's guest per target: not with --connect, --ssh, --kernel or --gdb");
+        if (o->release && o->kernel)
+                return usage("--release picks the kit's kernel; not with --kernel");
         /* The kit's kernel below this never greets: say so now, not after --boot-timeout. */
         const struct kw_arch *a = kw_arch_find(o->arch);
         if (o->cmd == KW_CMD_WATCH && a && !o->kernel && !o->connect && !o->ssh && o->mem_mb < a->kit_min_mem_mb)

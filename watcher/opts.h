@@ -30,6 +30,7 @@ struct kw_opts {
         bool postpone;
         const char *dir;                 /* DIR, default "." */
         const char *arch;                /* "x86_64" | "arm64"; default: host */
+        const char *release;             /* --release: the kit's kernel release ("6.12"); NULL: Debian's default */
         enum kw_accel accel;
         const char *expect[KW_MAX_LIST];
         size_t n_expect;

@@ -57,7 +57,7 @@ int kw_ssh_doctor(const struct kw_opts *o, FILE *out)
         }
         if (!o->kdir) {
                 struct kw_kit kit;
-                if (kw_kit_load(o->arch, &kit) < 0 || strcmp(kit.release, ok->release) != 0) {
+                if (kw_kit_load(o->arch, o->release, &kit) < 0 || strcmp(kit.release, ok->release) != 0) {
                         fprintf(out, "FAIL no headers for %s — fix: pass --kdir (headers for %s)\n", ok->release,
                                 ok->release);
                         failed++;

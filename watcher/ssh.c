@@ -310,7 +310,7 @@ static int resolve_kdir(struct kw_ssh *s)
                 return 0;
         }
         struct kw_kit kit;
-        int r = kw_kit_load(o->arch, &kit);
+        int r = kw_kit_load(o->arch, o->release, &kit);
         if (r < 0) {
                 kw_err("with --ssh, pass --kdir DIR: the headers of the target's kernel to build against (no "
                        "guest kit for %s to fall back on: %s)", o->arch, strerror(-r));

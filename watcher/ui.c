@@ -167,6 +167,17 @@ const char *kw_ui_last_error(void)
         return last_error;
 }
 
+void kw_ui_step_line(const char *fmt, ...)
+{
+        va_list ap;
+
+        if (opts.json || opts.status || opts.verbosity < 0)
+                return;
+        va_start(ap, fmt);
+        vmsg("1", "kmod-watch: ", fmt, ap);
+        va_end(ap);
+}
+
 void kw_note(const char *fmt, ...)
 {
         va_list ap;

@@ -40,10 +40,14 @@ void kw_ui_setup(const struct kw_ui_opts *o);
  * width); any other output clears the line first (the next call draws it
  * again); kw_ui_status_done() empties a slot. Only where opts.status says a
  * person watches a terminal; elsewhere nothing (lines and events say it). */
-enum kw_ui_slot { KW_SLOT_BOOT, KW_SLOT_BUILD, KW_SLOT_MAX };
+enum kw_ui_slot { KW_SLOT_BOOT, KW_SLOT_BUILD, KW_SLOT_KIT, KW_SLOT_MAX };
 void kw_ui_status(enum kw_ui_slot slot, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void kw_ui_status_done(enum kw_ui_slot slot);
 void kw_ui_status_clear(void);
+/* A step of long work on a line of its own where no status line is drawn
+ * (stderr is no terminal, or -v): "kmod-watch: …". Nothing on a terminal
+ * (the status slot says it), with --json or --quiet. */
+void kw_ui_step_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kw_ui_set_habits(const struct kw_ui_habits *h);
 int kw_ui_verbosity(void);
 

@@ -370,9 +370,9 @@ static void test_kit_load(void)
 
         snprintf(d, sizeof(d), "%s/cache/kits/x86_64/6.1.0-1-amd64", tmp);
         CHECK_EQ(run("mkdir -p '%s/kdir' && ln -s 6.1.0-1-amd64 '%s/../current'", d, d), 0);
-        CHECK_EQ(kw_kit_load_from("/nonexistent", "x86_64", &k), -ENOENT);
+        CHECK_EQ(kw_kit_load_from("/nonexistent", "x86_64", NULL, &k), -ENOENT);
         snprintf(p, sizeof(p), "%s/cache", tmp);
-        CHECK_EQ(kw_kit_load_from(p, "x86_64", &k), -ENOENT); /* no kit.env */
+        CHECK_EQ(kw_kit_load_from(p, "x86_64", NULL, &k), -ENOENT); /* no kit.env */
         snprintf(env, sizeof(env),
                  "KW_KIT_ARCH=x86_64\nKW_KIT_RELEASE=6.1.0-1-amd64\nKW_KIT_KERNEL=%s/vmlinux\n"
                  "KW_KIT_INITRD=%s/initramfs.cpio.gz\nKW_KIT_KDIR=%s/kdir\n",
@@ -380,21 +380,21 @@ static void test_kit_load(void)
         snprintf(p, sizeof(p), "%s/kit.env", d);
         write_file(p, env, 0644);
         snprintf(p, sizeof(p), "%s/cache", tmp);
-        CHECK_EQ(kw_kit_load_from(p, "x86_64", &k), -ENOENT); /* no kernel file */
+        CHECK_EQ(kw_kit_load_from(p, "x86_64", NULL, &k), -ENOENT); /* no kernel file */
         snprintf(p, sizeof(p), "%s/vmlinux", d);
         write_file(p, "k", 0644);
         snprintf(p, sizeof(p), "%s/initramfs.cpio.gz", d);
         write_file(p, "i", 0644);
         snprintf(p, sizeof(p), "%s/cache", tmp);
-        CHECK_EQ(kw_kit_load_from(p, "x86_64", &k), 0);
+        CHECK_EQ(kw_kit_load_from(p, "x86_64", NULL, &k), 0);
         CHECK(strcmp(k.dir, d) == 0 || strstr(k.dir, "6.1.0-1-amd64") != NULL);
         CHECK(strcmp(k.release, "6.1.0-1-amd64") == 0);
-        CHECK_EQ(kw_kit_load_from(p, "arm64", &k), -ENOENT);
+        CHECK_EQ(kw_kit_load_from(p, "arm64", NULL, &k), -ENOENT);
         /* the same kit copied into another cache: kit.env still names the old
          * place, which is gone; its files are found under the copy */
         CHECK_EQ(run("cp -a '%s/cache' '%s/moved' && rm -rf '%s/cache'", tmp, tmp, tmp), 0);
         snprintf(p, sizeof(p), "%s/moved", tmp);
-        CHECK_EQ(kw_kit_load_from(p, "x86_64", &k), 0);
+        CHECK_EQ(kw_kit_load_from(p, "x86_64", NULL, &k), 0);
         CHECK(strncmp(k.kernel, k.dir, strlen(k.dir)) == 0 && strcmp(k.kernel + strlen(k.dir), "/vmlinux") == 0);
         CHECK(strcmp(k.kdir + strlen(k.dir), "/kdir") == 0 && strstr(k.dir, "/moved/") != NULL);
 }

@@ -624,7 +624,8 @@ int kw_cycle_run(const struct kw_opts *o)
                 goto out;
         r = kw_guest_new(w->loop, o, w->bdir, KW_SHARE_TAG, &guest_ops, w, &w->guest);
         if (r < 0) {
-                status = r == -EINVAL ? KW_EXIT_USAGE : KW_EXIT_GUEST;
+                /* -EINTR: ^C during the kit fetch (kit.h) */
+                status = r == -EINVAL ? KW_EXIT_USAGE : r == -EINTR ? 128 + SIGINT : KW_EXIT_GUEST;
                 goto out;
         }
         /* the tag is the guest's: ours when managed, the user's with --connect */
