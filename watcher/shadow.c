@@ -106,18 +106,30 @@ int kw_shadow_sync(const char *src, const char *dst)
         return r;
 }
 
+/* Where the next whole mention of the shadow tree (itself, or a path in it) starts, or NULL. */
+static const char *mention(const char *p, const char *shadow, size_t n)
+{
+        for (; (p = strstr(p, shadow)); p += n) {
+                char c = p[n];
+                if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') && !strchr("._+-", c))
+                        return p;
+                if (c == 0)
+                        return p;
+        }
+        return NULL;
+}
+
 char *kw_shadow_unmap(const char *text, const char *shadow, const char *src)
 {
-        char from[PATH_MAX + 1];
-        size_t fn = (size_t)snprintf(from, sizeof(from), "%s/", shadow), sn = strlen(src), n = 0;
+        size_t fn = strlen(shadow), sn = strlen(src), n = 0;
 
-        for (const char *p = text; (p = strstr(p, from)); p += fn)
+        for (const char *p = text; (p = mention(p, shadow, fn)); p += fn)
                 n++;
-        char *out = malloc(strlen(text) + n * (sn + 1) + 1), *o = out;
+        char *out = malloc(strlen(text) + n * sn + 1), *o = out;
         if (!out)
                 return NULL;
         for (const char *p = text, *q; *p; p = q + fn) {
-                q = strstr(p, from);
+                q = mention(p, shadow, fn);
                 if (!q) {
                         strcpy(o, p);
                         return out;
@@ -126,7 +138,6 @@ char *kw_shadow_unmap(const char *text, const char *shadow, const char *src)
                 o += q - p;
                 memcpy(o, src, sn);
                 o += sn;
-                *o++ = '/';
         }
         *o = 0;
         return out;

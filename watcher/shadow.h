@@ -14,7 +14,8 @@
  * away removed. What the builds wrote in dst stays. 0 or -errno. */
 int kw_shadow_sync(const char *src, const char *dst);
 
-/* (pure) text with every "SHADOW/" made "SRC/" again: the compiler's messages
+/* (pure) text with every mention of the shadow tree (SHADOW itself, or
+ * SHADOW/…; not SHADOW-x) made SRC again: the compiler's and make's messages
  * name the sources where the user edits them. A new string, NULL: no memory. */
 char *kw_shadow_unmap(const char *text, const char *shadow, const char *src);
 

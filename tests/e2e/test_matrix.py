@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""--target: a target matrix against real guests. tests/fixtures/class-create-old
+(class_create(THIS_MODULE, ...), as before 6.4) with --target x86_64/6.1 --target
+x86_64/6.12 --once --json --junit: the 6.1 target builds and loads it in its 6.1
+guest, the 6.12 target shows the compiler's error naming the real source file,
+exit 2, each target's events carry `target`, and the JUnit file (valid against
+junit-10.xsd) has a suite per target. Then the three-target matrix x86_64/6.1,
+x86_64/6.12, arm64/6.1 in a real terminal (tmux): one save gives three builds,
+three reloads and the table line; the save-to-table time is measured next to a
+single target's save-to-loaded time (printed as TAP diagnostics)."""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+import kw
+
+ONCE_TIMEOUT = 420
+START = 420   # three guests booting on a small TCG host
+STEP = 240
+JUNIT_XSD = os.path.join(kw.FIXTURES, "junit", "junit-10.xsd")
+SOCK = "kw-e2e-" + uuid.uuid4().hex[:8]
+SESSION = "kw"
+
+
+def need_kit(args, arch, release):
+    """The kit for arch/release, fetched when it is missing (once; cached)."""
+    path = [args.kmod_watch, "kit", "path", "--arch", arch, "--release", release]
+    if subprocess.run(path, capture_output=True, timeout=60).returncode == 0:
+        return
+    r = subprocess.run([args.kmod_watch, "kit", "fetch", "--arch", arch, "--release", release],
+                       capture_output=True, text=True, timeout=900)
+    if r.returncode != 0:
+        kw.skip(f"no {arch} {release} kit and `kmod-watch kit fetch --release {release}` failed: "
+                f"{(r.stderr.strip().splitlines() or ['?'])[-1]}")
+
+
+def matrix_env(base):
+    """isolated_env, and a cache of its own whose kits are the user's: the shadow
+    trees (cache/kmod-watch/matrix) go with the test's directory."""
+    env, run_dir = kw.isolated_env(base)
+    real = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    cache = os.path.join(base, "cache")
+    os.makedirs(os.path.join(cache, "kmod-watch"))
+    os.symlink(os.path.join(real, "kmod-watch", "kits"), os.path.join(cache, "kmod-watch", "kits"))
+    env["XDG_CACHE_HOME"] = cache
+    return env, run_dir
+
+
+def case_once(t, args):
+    base, d = kw.copy_fixture("class-create-old", "matrix-once")
+    env, run_dir = matrix_env(base)
+    junit = os.path.join(base, "junit.xml")
+    cmd = ["--target", "x86_64/6.1", "--target", "x86_64/6.12", "--once", "--json", "--junit", junit, d]
+    k = kw.run(args.kmod_watch, cmd, ONCE_TIMEOUT, run_dir=run_dir, env=env, needles=[base])
+    t.diag(f"$ kmod-watch {' '.join(cmd[:-1])} DIR → exit {k.returncode} in {k.elapsed:.1f} s")
+    kw.check(k.returncode == 2, f"expected exit 2 (the 6.12 build fails), got {k.returncode}", k)
+    ev = k.events_since(0)
+    mine = [e for e in ev if e["event"] not in ("exit", "matrix")]
+    kw.check(mine and all(e.get("target") in ("x86_64/6.1", "x86_64/6.12") for e in mine),
+             "an event of a target without its target field", k)
+    loads = [e for e in ev if e["event"] == "load"]
+    kw.check([(e["target"], e["module"], e["ok"]) for e in loads] == [("x86_64/6.1", "oldclass", True)],
+             f"want one good load of oldclass, in the 6.1 guest: {loads}", k)
+    ready = {e["target"]: e["kernel_release"] for e in ev if e["event"] == "ready"}
+    kw.check(ready.get("x86_64/6.1", "").startswith("6.1.") and ready.get("x86_64/6.12", "").startswith("6.12."),
+             f"each target's guest runs its own kernel: {ready}", k)
+    bad = [e for e in ev if e["event"] == "build_end" and e.get("target") == "x86_64/6.12"]
+    kw.check(bad and bad[0]["ok"] is False, f"the 6.12 build should fail: {bad}", k)
+    err = bad[0].get("error", "") if bad else ""
+    kw.check("class_create" in err and os.path.join(d, "oldclass.c") + ":15:" in err,
+             f"the 6.12 error should name class_create in {d}/oldclass.c:\n{err}", k)
+    kw.check("kmod-watch/matrix/" not in err, "the compiler's messages name the shadow tree, not DIR", k)
+    kw.check(any(ln.startswith("[x86_64/6.12] ") and "too many arguments to function" in ln
+                 for ln in k.stderr_lines), "the 6.12 compiler error is not on stderr with its prefix", k)
+    kmsg = [e for e in ev if e["event"] == "kmsg" and "oldclass: class made" in e["text"]]
+    kw.check([e["target"] for e in kmsg] == ["x86_64/6.1"], f"the module's printk, from 6.1 only: {kmsg}", k)
+    exits = {e.get("target"): e["status"] for e in ev if e["event"] == "exit"}
+    kw.check(exits == {"x86_64/6.1": 0, "x86_64/6.12": 2, None: 2}, f"exits: {exits}", k)
+    kw.check(ev[-1]["event"] == "exit" and "target" not in ev[-1], "the supervisor's exit is not the last line", k)
+    table = [e for e in ev if e["event"] == "matrix"]
+    kw.check(len(table) == 1 and re.fullmatch(r"x86_64/6\.1 ok \d+\.\d s", table[0]["results"][0])
+             and table[0]["results"][1] == "x86_64/6.12 build failed", f"the table: {table}", k)
+    # the objects of each target in its own tree, none in DIR
+    kw.check(not [f for f in os.listdir(d) if f.endswith((".o", ".ko"))], f"objects in DIR: {os.listdir(d)}", k)
+    trees = os.path.join(base, "cache", "kmod-watch", "matrix")
+    kos = [os.path.join(r, f) for r, _, fs in os.walk(trees) for f in fs if f.endswith(".ko")]
+    kw.check(len(kos) == 1 and "x86_64-6.1" in kos[0], f"one .ko, in the 6.1 tree: {kos}", k)
+    kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
+    # the JUnit file: a suite per target, valid against the Jenkins xunit schema
+    r = subprocess.run(["xmllint", "--noout", "--schema", JUNIT_XSD, junit], capture_output=True, text=True)
+    kw.check(r.returncode == 0, f"xmllint --schema junit-10.xsd: {r.stderr}")
+    suites = ET.parse(junit).getroot().findall("testsuite")
+    props = [{p.get("name"): p.get("value") for p in s.find("properties")} for s in suites]
+    kw.check(sorted(p.get("target") for p in props) == ["x86_64/6.1", "x86_64/6.12"], f"suites: {props}")
+    for s, p in zip(suites, props):
+        cases = {c.get("name"): c for c in s.findall("testcase")}
+        if p["target"] == "x86_64/6.1":
+            kw.check("load oldclass" in cases and cases["load oldclass"].find("failure") is None,
+                     f"6.1: load oldclass should pass: {list(cases)}")
+        else:
+            f = cases.get("build")
+            kw.check(f is not None and f.find("failure") is not None and "class_create" in f.find("failure").text,
+                     "6.12: the build case should fail with the compiler's messages")
+    t.diag(f"JUnit: {len(suites)} suites, " + ", ".join(f"{s.get('name')}: {s.get('tests')} tests, "
+                                                       f"{s.get('failures')} failures" for s in suites))
+    kw.cleanup(args, base)
+
+
+def tmux(*a, check=True):
+    return subprocess.run(["tmux", "-L", SOCK] + list(a), capture_output=True, text=True, check=check)
+
+
+def screen():
+    return tmux("capture-pane", "-p", "-J", "-S", "-5000", "-t", SESSION, check=False).stdout
+
+
+def wait_screen(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        s = screen()
+        if pred(s):
+            return s
+        time.sleep(0.1)  # polling a screen scraper; the program under test never polls
+    raise kw.KWError(f"timed out waiting for {what}; the screen:\n{screen()}")
+
+
+def in_tmux(args, base, env, argv):
+    cmd = " ".join(shlex.quote(x) for x in [args.kmod_watch] + argv)
+    envs = " ".join(f"{k}={shlex.quote(env[k])}" for k in ("XDG_RUNTIME_DIR", "NO_COLOR", "XDG_CACHE_HOME"))
+    tmux("new-session", "-d", "-s", SESSION, "-x", "250", "-y", "50", f"env {envs} {cmd}; sleep 900")
+
+
+def quit_tmux(base):
+    tmux("send-keys", "-t", SESSION, "C-c")
+    end = time.monotonic() + 60
+    while time.monotonic() < end and kw.find_qemu([base]):
+        time.sleep(0.2)
+    left = kw.find_qemu([base])
+    tmux("kill-server", check=False)
+    kw.kill_pids(left)
+    return left
+
+
+def save_and_time(d, text, done, timeout):
+    """Saves hello.c printing text; seconds until done(screen) holds."""
+    src = kw.hello_source(d, text)
+    t0 = time.monotonic()
+    kw.write_file(os.path.join(d, "hello.c"), src)
+    s = wait_screen(done, timeout, f"the save of '{text}' to show")
+    return time.monotonic() - t0, s
+
+
+TABLE = re.compile(r"^kmod-watch: x86_64/6\.1 (.*) · x86_64/6\.12 (.*) · arm64/6\.1 (.*)$", re.M)
+
+
+def case_three(t, args):
+    base, d = kw.copy_example(args, "matrix-tmux")
+    env, run_dir = matrix_env(base)
+    in_tmux(args, base, env, ["--target", "x86_64/6.1", "--target", "x86_64/6.12", "--target", "arm64/6.1",
+                              "--no-color", d])
+    try:
+        t0 = time.monotonic()
+        s = wait_screen(lambda s: TABLE.search(s), START, "the first table line")
+        t.diag(f"three targets: start → first table line {time.monotonic() - t0:.1f} s "
+               f"(three makes, three TCG boots on {os.cpu_count()} cores)")
+        first = TABLE.findall(s)[-1]
+        kw.check(all(x.startswith("ok ") for x in first), f"every target should load hello: {first}")
+        n = len(TABLE.findall(s))
+        secs, s = save_and_time(d, "matrix save B", lambda s: len(TABLE.findall(s)) > n, STEP)
+        last = TABLE.findall(s)[-1]
+        kw.check(all(x.startswith("ok ") for x in last), f"every target should reload hello: {last}")
+        for target in ("x86_64/6.1", "x86_64/6.12", "arm64/6.1"):
+            kw.check(re.search(rf"^\[{re.escape(target)}\] \[ *\d+\.\d+\] .*matrix save B$", s, re.M),
+                     f"no printk of the new hello.c from {target}:\n{s}")
+            builds = re.findall(rf"^\[{re.escape(target)}\] built in", s, re.M)
+            kw.check(len(builds) == 2, f"{target}: want two builds (start, save), saw {len(builds)}")
+        t.diag(f"three targets: save → table line {secs:.2f} s ({' · '.join(last)})")
+        left = quit_tmux(base)
+        kw.check(not left, f"QEMU still running after Ctrl-C: {left}")
+        kw.check(not [os.path.join(r, f) for r, _, fs in os.walk(run_dir) for f in fs], "runtime files left")
+        # the same save with one target, for comparison
+        in_tmux(args, base, env, ["--no-color", d])
+        wait_screen(lambda s: "hello loaded" in s, START, "the single target's first load")
+        n = screen().count("hello loaded")
+        single, _ = save_and_time(d, "single save C", lambda s: s.count("hello loaded") > n, STEP)
+        t.diag(f"one target (x86_64/6.1): save → loaded {single:.2f} s")
+        kw.check(not quit_tmux(base), "QEMU still running after Ctrl-C (single target)")
+    finally:
+        tmux("kill-server", check=False)
+        kw.kill_pids(kw.find_qemu([base]))
+        kw.cleanup(args, base)
+
+
+def main():
+    args = kw.parse_args()
+    kw.require_guest(args)
+    if kw.host_arch()[0] != "x86_64":
+        kw.skip("the matrix test's targets are x86_64 ones (on an x86_64 host)")
+    if shutil.which("xmllint") is None:
+        kw.skip("xmllint is not installed (libxml2-utils)")
+    need_kit(args, "x86_64", "6.1")
+    need_kit(args, "x86_64", "6.12")
+    t = kw.Tap("kmod-watch --target: a matrix of guests")
+    t.case("class-create-old on x86_64/6.1 + x86_64/6.12 --once: 6.1 loads, 6.12's compiler error, exit 2, "
+           "target in every event, a JUnit suite each", case_once, t, args)
+    three = shutil.which("tmux") and shutil.which("qemu-system-aarch64")
+    if three and os.environ.get("KW_MATRIX_QUICK") != "1":
+        need_kit(args, "arm64", "6.1")
+        t.case("x86_64/6.1 + x86_64/6.12 + arm64/6.1 in tmux: one save → three builds, three reloads, "
+               "the table line; timed against one target", case_three, t, args)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
