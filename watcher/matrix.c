@@ -45,6 +45,7 @@ struct target {
         int out_fd, err_fd;       /* its stdout (events) and stderr (lines), -1 once at EOF */
         struct linebuf out, err;
         bool exited;
+        bool booting;             /* its guest has not greeted yet */
         int status;
         char *modules;            /* of its last good build, "name\n…" */
         /* the cycle of one save: from its change (or build) to its last load */
@@ -63,6 +64,7 @@ struct matrix {
         size_t n;
         int sig_fd;
         int signo;                /* the signal that ends the run, 0 */
+        struct kw_timer *tick;    /* the boot status line's seconds */
         unsigned printed;         /* the last cycle whose table was printed */
 };
 
@@ -146,6 +148,28 @@ static bool is_module_line(const struct target *t, const char *text)
         return false;
 }
 
+/* One status line for the guests still booting (a terminal only: ui.c decides). */
+static void boot_status(struct matrix *m)
+{
+        char line[512];
+        size_t len = 0;
+
+        for (size_t i = 0; i < m->n && len < sizeof(line); i++)
+                if (m->t[i].booting && !m->t[i].exited)
+                        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", len ? ", " : "", m->t[i].name);
+        if (!len) {
+                kw_ui_status_done(KW_SLOT_BOOT);
+                return;
+        }
+        kw_ui_status(KW_SLOT_BOOT, "booting %s: %.1f s", line, (double)kw_now_ms() / 1000.0);
+        kw_timer_arm_ms(m->tick, 500);
+}
+
+static void on_tick(void *userdata)
+{
+        boot_status(userdata);
+}
+
 /* The event again, as this process's, with the target (ui.c adds it). */
 static void reemit(const char *event, const struct kw_jline *j)
 {
@@ -196,7 +220,12 @@ static void on_event(struct target *t, const char *event, const struct kw_jline 
                 return;
         }
         reemit(event, j);
-        if (!strcmp(event, "change")) {
+        if (!strcmp(event, "boot_progress") || !strcmp(event, "ready") || !strcmp(event, "guest_restart")) {
+                t->booting = strcmp(event, "ready") != 0;
+                kw_ui_set_target(NULL); /* the line is about them all */
+                boot_status(t->m);
+                kw_ui_set_target(t->name);
+        } else if (!strcmp(event, "change")) {
                 const struct kw_jfield *p = kw_jline_get(j, "paths");
                 new_cycle(t);
                 if (p && p->n_items)
@@ -255,7 +284,8 @@ static void on_event(struct target *t, const char *event, const struct kw_jline 
                 t->status = atoi(kw_jline_str(j, "status"));
                 if (t->status && (t->m->o->once || !t->result[0]))
                         target_done(t, "%s", kw_matrix_status_words(t->status));
-                t->done = true;
+                else if (!t->done)
+                        target_done(t, "stopped"); /* a signal in the middle of a cycle */
         }
 }
 
@@ -363,6 +393,7 @@ static void on_child(void *userdata, pid_t pid, int wstatus)
                 drain(t, false);
         t->exited = true;
         t->pid = 0;
+        boot_status(t->m);
         int status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
         if (!t->status)
                 t->status = status;
@@ -449,6 +480,7 @@ static int start_child(struct matrix *m, struct target *t, int argc, char **argv
                 return r;
         }
         t->pid = pid;
+        t->booting = true;
         t->out_fd = out[0];
         t->err_fd = err[0];
         fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -525,6 +557,8 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
         r = kw_loop_new(&m->loop);
         if (r >= 0)
                 r = m->sig_fd = kw_loop_add_signals(m->loop, on_signal, m);
+        if (r >= 0)
+                r = kw_timer_new(m->loop, on_tick, m, &m->tick);
         if (r < 0) {
                 kw_err("cannot start: %s", strerror(-r));
                 goto out;
@@ -538,6 +572,7 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
                         m->t[i].status = 5;
                 }
         }
+        boot_status(m);
         check_end(m);
         status = kw_loop_run(m->loop);
         if (status < 0) {
@@ -552,6 +587,8 @@ out:
                 free(m->t[i].err.b);
                 free(m->t[i].modules);
         }
+        kw_ui_status_clear();
+        kw_timer_free(m->tick);
         if (m->sig_fd >= 0)
                 close(m->sig_fd);
         kw_loop_free(m->loop);
