@@ -65,6 +65,7 @@ struct matrix {
         int sig_fd;
         int signo;                /* the signal that ends the run, 0 */
         struct kw_timer *tick;    /* the boot status line's seconds */
+        struct kw_timer *table;   /* the table line, a moment after the last event of a cycle */
         unsigned printed;         /* the last cycle whose table was printed */
 };
 
@@ -102,7 +103,7 @@ static void loads_done(struct target *t)
 }
 
 /* The table line, once every target has finished the newest cycle (or ended). */
-static void maybe_table(struct matrix *m)
+static void print_table(struct matrix *m)
 {
         unsigned newest = 0;
 
@@ -123,6 +124,8 @@ static void maybe_table(struct matrix *m)
                 const char *what = t->result[0] ? t->result : kw_matrix_status_words(t->status);
                 snprintf(item, sizeof(item), "%s %s", t->name, what);
                 items[i] = strdup(item);
+                if (!items[i])
+                        items[i] = calloc(1, 1); /* "" */
                 len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", i ? " · " : "", item);
                 if (len >= sizeof(line))
                         len = sizeof(line) - 1;
@@ -134,6 +137,22 @@ static void maybe_table(struct matrix *m)
         kw_note("%s", line);
         for (size_t i = 0; i < m->n; i++)
                 free(items[i]);
+}
+
+/* A target's stderr is another pipe than its events: what it said about the
+ * cycle's end (the compiler's messages, "build failed") may come a moment after
+ * the event, so the table waits that moment; a child's exit prints it at once. */
+static void maybe_table(struct matrix *m)
+{
+        if (m->table)
+                kw_timer_arm_ms(m->table, 100);
+        else
+                print_table(m);
+}
+
+static void on_table(void *userdata)
+{
+        print_table(userdata);
 }
 
 static bool is_module_line(const struct target *t, const char *text)
@@ -399,7 +418,7 @@ static void on_child(void *userdata, pid_t pid, int wstatus)
                 t->status = status;
         if (status && !t->result[0])
                 snprintf(t->result, sizeof(t->result), "%s", kw_matrix_status_words(status));
-        maybe_table(t->m);
+        print_table(t->m);
         check_end(t->m);
 }
 
@@ -559,6 +578,8 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
                 r = m->sig_fd = kw_loop_add_signals(m->loop, on_signal, m);
         if (r >= 0)
                 r = kw_timer_new(m->loop, on_tick, m, &m->tick);
+        if (r >= 0)
+                r = kw_timer_new(m->loop, on_table, m, &m->table);
         if (r < 0) {
                 kw_err("cannot start: %s", strerror(-r));
                 goto out;
@@ -589,6 +610,7 @@ out:
         }
         kw_ui_status_clear();
         kw_timer_free(m->tick);
+        kw_timer_free(m->table);
         if (m->sig_fd >= 0)
                 close(m->sig_fd);
         kw_loop_free(m->loop);
