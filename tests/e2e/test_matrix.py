@@ -5,11 +5,14 @@
 x86_64/6.12 --once --json --junit: the 6.1 target builds and loads it in its 6.1
 guest, the 6.12 target shows the compiler's error naming the real source file,
 exit 2, each target's events carry `target`, and the JUnit file (valid against
-junit-10.xsd) has a suite per target. Then the three-target matrix x86_64/6.1,
+junit-10.xsd), the KTAP file (the kernel's kunit_parser), the KCIDB file (its v5.3
+schema) and the LAVA signals have a suite (or id prefix) per target. Then the three-target matrix x86_64/6.1,
 x86_64/6.12, arm64/6.1 in a real terminal (tmux): one save gives three builds,
 three reloads and the table line; the save-to-table time is measured next to a
 single target's save-to-loaded time (printed as TAP diagnostics)."""
 
+import io
+import json
 import os
 import re
 import shlex
@@ -18,8 +21,10 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from contextlib import redirect_stdout
 
 import kw
+import test_results  # the kernel's kunit_parser (cached) and the KCIDB schema
 from test_keys import SESSION, screen, tmux, wait_screen  # one tmux server of this script's own
 
 ONCE_TIMEOUT = 420
@@ -55,8 +60,9 @@ def matrix_env(base):
 def case_once(t, args):
     base, d = kw.copy_fixture("class-create-old", "matrix-once")
     env, run_dir = matrix_env(base)
-    junit = os.path.join(base, "junit.xml")
-    cmd = ["--target", "x86_64/6.1", "--target", "x86_64/6.12", "--once", "--json", "--junit", junit, d]
+    junit, ktap, kcidb = (os.path.join(base, f) for f in ("junit.xml", "run.ktap", "kcidb.json"))
+    cmd = ["--target", "x86_64/6.1", "--target", "x86_64/6.12", "--once", "--json", "--junit", junit,
+           "--ktap", ktap, "--kcidb", kcidb, "--lava", d]
     k = kw.run(args.kmod_watch, cmd, ONCE_TIMEOUT, run_dir=run_dir, env=env, needles=[base])
     t.diag(f"$ kmod-watch {' '.join(cmd[:-1])} DIR → exit {k.returncode} in {k.elapsed:.1f} s")
     kw.check(k.returncode == 2, f"expected exit 2 (the 6.12 build fails), got {k.returncode}", k)
@@ -109,6 +115,29 @@ def case_once(t, args):
                      "6.12: the build case should fail with the compiler's messages")
     t.diag(f"JUnit: {len(suites)} suites, " + ", ".join(f"{s.get('name')}: {s.get('tests')} tests, "
                                                        f"{s.get('failures')} failures" for s in suites))
+    # KTAP through the kernel's kunit_parser, KCIDB against its v5.3 schema, the LAVA signals
+    sys.path.insert(0, test_results.kunit_tool())
+    with redirect_stdout(io.StringIO()):
+        import kunit_parser  # noqa: E402 — the kernel's own parser
+        with open(ktap, encoding="utf-8") as f:
+            run = kunit_parser.parse_run_tests(f.read().splitlines())
+    subs = {x.name: (x.status.name, {c.name: c.status.name for c in x.subtests}) for x in run.subtests}
+    t.diag(f"KTAP (kunit_parser): {subs}")
+    kw.check(subs.get("kmod.oldclass.x86_64_6_1", ("", {}))[1].get("kmod.oldclass.load") == "SUCCESS"
+             and any(n.endswith(".x86_64_6_12") and v[0] == "FAILURE" for n, v in subs.items()),
+             f"KTAP: a subtest per target, 6.1's load ok, 6.12 failed: {subs}")
+    import jsonschema
+    with open(test_results.KCIDB_SCHEMA) as f:
+        schema = json.load(f)
+    with open(kcidb, encoding="utf-8") as f:
+        data = json.load(f)
+    jsonschema.validate(data, schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    builds = sorted((b["id"].rsplit(".", 2)[0].rsplit(".", 1)[1], b["status"]) for b in data["builds"])
+    kw.check(builds == [("x86_64_6_1", "PASS"), ("x86_64_6_12", "FAIL")], f"KCIDB builds: {builds}")
+    lava = sorted(x for x in k.stderr_lines if x.startswith("<LAVA_SIGNAL_TESTCASE"))
+    kw.check("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=x86_64_6_1.kmod.oldclass.load RESULT=pass>" in lava and
+             any(x.startswith("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=x86_64_6_12.kmod.") and "build RESULT=fail" in x
+                 for x in lava), f"LAVA signals: {lava}")
     kw.cleanup(args, base)
 
 
