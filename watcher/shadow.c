@@ -142,3 +142,43 @@ char *kw_shadow_unmap(const char *text, const char *shadow, const char *src)
         *o = 0;
         return out;
 }
+
+int kw_shadow_copy_back(const char *shadow, const char *src, const char *name)
+{
+        char from[PATH_MAX], to[PATH_MAX], tmp[PATH_MAX + 8];
+
+        if ((size_t)snprintf(from, sizeof(from), "%s/%s", shadow, name) >= sizeof(from) ||
+            (size_t)snprintf(to, sizeof(to), "%s/%s", src, name) >= sizeof(to))
+                return -ENAMETOOLONG;
+        snprintf(tmp, sizeof(tmp), "%s.tmp", to);
+        FILE *f = fopen(from, "re");
+        if (!f)
+                return -errno;
+        char *text = NULL;
+        size_t size = 0, n;
+        char buf[8192];
+        FILE *m = open_memstream(&text, &size);
+        while (m && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+                fwrite(buf, 1, n, m);
+        fclose(f);
+        if (!m || fclose(m) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        char *real = kw_shadow_unmap(text, shadow, src);
+        free(text);
+        if (!real)
+                return -ENOMEM;
+        int r = 0;
+        FILE *o = fopen(tmp, "we");
+        if (!o)
+                r = -errno;
+        else if (fputs(real, o) < 0 || fclose(o) != 0)
+                r = -EIO;
+        if (r == 0 && rename(tmp, to) < 0)
+                r = -errno;
+        if (r < 0)
+                (void)unlink(tmp);
+        free(real);
+        return r;
+}

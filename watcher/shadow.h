@@ -19,5 +19,10 @@ int kw_shadow_sync(const char *src, const char *dst);
  * name the sources where the user edits them. A new string, NULL: no memory. */
 char *kw_shadow_unmap(const char *text, const char *shadow, const char *src);
 
+/* SHADOW/NAME written as SRC/NAME (replaced whole), its mentions of the
+ * shadow tree made SRC (kw_shadow_unmap): compile_commands.json for clangd in
+ * DIR, from a target's build. 0 or -errno. */
+int kw_shadow_copy_back(const char *shadow, const char *src, const char *name);
+
 /* (pure) Is NAME (a directory entry) a build product or hidden, left out of the shadow? */
 int kw_shadow_skip(const char *name);

@@ -97,6 +97,10 @@ def case_once(t, args):
     trees = os.path.join(base, "cache", "kmod-watch", "matrix")
     kos = [os.path.join(r, f) for r, _, fs in os.walk(trees) for f in fs if f.endswith(".ko")]
     kw.check(len(kos) == 1 and "x86_64-6.1" in kos[0], f"one .ko, in the 6.1 tree: {kos}", k)
+    with open(os.path.join(d, "compile_commands.json")) as f:  # the first target's, for clangd
+        db = json.load(f)
+    kw.check([e["file"] for e in db] == [os.path.join(d, "oldclass.c")] and "kmod-watch/matrix" not in json.dumps(db),
+             f"compile_commands.json should name DIR's files: {[e['file'] for e in db]}", k)
     kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
     # the JUnit file: a suite per target, valid against the Jenkins xunit schema
     r = subprocess.run(["xmllint", "--noout", "--schema", JUNIT_XSD, junit], capture_output=True, text=True)

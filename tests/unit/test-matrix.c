@@ -109,6 +109,24 @@ static void shadow_tree(void)
         snprintf(want, sizeof(want), "%s/c.c:1:2: error: x\nmake: %s] Error %s-2 %s", src, src, dst, src);
         CHECK(u && strcmp(u, want) == 0);
         free(u);
+        /* compile_commands.json back in DIR, naming DIR's files */
+        snprintf(p, sizeof(p), "%s/compile_commands.json", dst);
+        FILE *f = fopen(p, "w");
+        if (f) {
+                fprintf(f, "[{\"file\":\"%s/c.c\"}]\n", dst);
+                fclose(f);
+        }
+        CHECK_EQ(kw_shadow_copy_back(dst, src, "compile_commands.json"), 0);
+        snprintf(p, sizeof(p), "%s/compile_commands.json", src);
+        char got[600] = "", expect[600];
+        f = fopen(p, "r");
+        if (f) {
+                if (!fgets(got, sizeof(got), f))
+                        got[0] = 0;
+                fclose(f);
+        }
+        snprintf(expect, sizeof(expect), "[{\"file\":\"%s/c.c\"}]\n", src);
+        CHECK(strcmp(got, expect) == 0);
         snprintf(cmd, sizeof(cmd), "rm -rf %s", src);
         CHECK_EQ(system(cmd), 0);
 }

@@ -109,6 +109,8 @@ static void built(struct world *w, bool ok, const char *output, size_t len, uint
         /* clangd's database, after the load request went out: off the critical path */
         if (ok && !w->o->no_compile_commands) {
                 int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
+                if (n >= 0 && strcmp(w->bdir, w->dir) != 0) /* a matrix target: clangd reads DIR's */
+                        n = kw_shadow_copy_back(w->bdir, w->dir, "compile_commands.json");
                 if (n < 0)
                         kw_debug("compile_commands.json not written: %s", strerror(-n));
         }
