@@ -410,6 +410,9 @@ static bool field_is_u64(uint8_t key)
         case KW_F_FACILITY:
         case KW_F_UNLOAD_ERRNO:
         case KW_F_UNLOAD_USEC:
+        case KW_F_ROWS:
+        case KW_F_COLS:
+        case KW_F_ACK:
                 return true;
         default:
                 return false;
@@ -513,6 +516,10 @@ const char *kw_type_name(uint8_t type)
                 [KW_RELOAD] = "RELOAD",
                 [KW_UNLOADED] = "UNLOADED",
                 [KW_STATS] = "STATS",
+                [KW_PTY_OPEN] = "PTY_OPEN",
+                [KW_PTY_DATA] = "PTY_DATA",
+                [KW_PTY_RESIZE] = "PTY_RESIZE",
+                [KW_PTY_CLOSE] = "PTY_CLOSE",
         };
 
         if (type >= KW_TYPE_MAX || !names[type])

@@ -57,6 +57,10 @@ enum kw_type {
         KW_RELOAD = 15,     /* host → agent: UNLOAD(MODULE, FLAGS) then LOAD(PATH, PARAMS) → UNLOADED?, RESULT */
         KW_UNLOADED = 16,   /* agent → host: a RELOAD's unload is over (MODULE, ERRNO, USEC), its load starts */
         KW_STATS = 17,      /* host → agent: slab, memory and entry counts → RESULT(SLAB…, MEMINFO…, ENTRY…) */
+        KW_PTY_OPEN = 18,   /* host → agent: a shell on a new pty (ROWS, COLS, TERM, PATH) → RESULT; its id names the pty */
+        KW_PTY_DATA = 19,   /* either way: TEXT bytes of pty ID; host → agent may carry ACK (output passed on) */
+        KW_PTY_RESIZE = 20, /* host → agent: pty ID's window is ROWS × COLS */
+        KW_PTY_CLOSE = 21,  /* agent → host: pty ID's shell ended (STATUS); host → agent: hang it up */
         KW_TYPE_MAX,
 };
 
@@ -94,11 +98,18 @@ enum kw_field {
         KW_F_ENTRY = 31,   /* str: a path present in a listed directory (repeated) */
         KW_F_KMEMLEAK = 32, /* u64: 1 when the guest kernel has kmemleak */
         KW_F_SECTIONS = 33, /* str: a good LOAD's RESULT: "[TEXTADDR] -s .init.text ADDR -s .data ADDR …" (gdb's add-symbol-file) */
+        KW_F_ROWS = 34,    /* u64: a pty's window height */
+        KW_F_COLS = 35,    /* u64: a pty's window width */
+        KW_F_TERM = 36,    /* str: $TERM for a PTY_OPEN's shell */
+        KW_F_ACK = 37,     /* u64: PTY_DATA host → agent: output bytes of this pty passed on since the last ACK */
 };
 
 #define KW_UNLOAD_FORCE 1u
 #define KW_STATS_SHRINK 1u   /* STATS: flush the slab caches first, so the counts are exact */
 #define KW_STATS_KMEMLEAK 2u /* STATS: scan with kmemleak and send its report (TEXT) */
+/* PTY_DATA agent → host: output bytes of one pty the host has not ACKed yet, at most.
+ * The agent stops reading the pty there, so a flooding shell waits for the terminal. */
+#define KW_PTY_WINDOW (64 * 1024)
 
 /* Building one frame. Fields are appended; kw_msg_finish() writes the header. */
 struct kw_msg {

@@ -26,7 +26,7 @@ complete -c kmod-watch -f
 # options, from --help
 complete -c kmod-watch -n 'string match -q -- "-*" (commandline -ct)' -a '(__kmod_watch_options)'
 # the subcommand first, then DIR (files for inject-agent, a verb for kit)
-complete -c kmod-watch -n 'test (count (commandline -opc)) -eq 1; and not string match -q -- "-*" (commandline -ct)' -a 'doctor kit inject-agent qemu-args' -d subcommand
+complete -c kmod-watch -n 'test (count (commandline -opc)) -eq 1; and not string match -q -- "-*" (commandline -ct)' -a 'doctor kit inject-agent qemu-args shell' -d subcommand
 complete -c kmod-watch -n "not string match -q -- '-*' (commandline -ct); and not __kmod_watch_after $__kmod_watch_valued; and not __kmod_watch_using kit; and not __kmod_watch_using inject-agent" -a '(__fish_complete_directories (commandline -ct))'
 complete -c kmod-watch -n '__kmod_watch_using kit; and test (count (commandline -opc)) -eq 2' -a 'fetch path list'
 complete -c kmod-watch -n '__kmod_watch_using inject-agent; and not string match -q -- "-*" (commandline -ct)' -F

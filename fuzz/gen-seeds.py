@@ -14,11 +14,12 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 T = dict(HELLO=1, SYNC=2, MOUNT=3, LOAD=4, UNLOAD=5, RESULT=6, KMSG=7, KMSG_GAP=8,
-         KMSG_START=9, PROTO_ERROR=10, RUN=11, OUTPUT=12, MODULES=13)
+         KMSG_START=9, PROTO_ERROR=10, RUN=11, OUTPUT=12, MODULES=13,
+         PTY_OPEN=18, PTY_DATA=19, PTY_RESIZE=20, PTY_CLOSE=21)
 F = dict(NONCE=1, PROTO=2, VERSION=3, ARCH=4, RELEASE=5, BOOT_ID=6, MOUNT=7, PATH=8,
          PARAMS=9, MODULE=10, ERRNO=11, ERROR=12, USEC=13, SEQ=14, LEVEL=15, TS=16,
          TEXT=17, COUNT=18, TAG=19, FLAGS=20, CMD=21, STATUS=22, STREAM=23,
-         FACILITY=24, SYMBOL=25)
+         FACILITY=24, SYMBOL=25, ROWS=34, COLS=35, TERM=36, ACK=37)
 
 
 def frame(type_, id_, *fields):
@@ -66,6 +67,12 @@ proto = {
     + frame("PROTO_ERROR", 0, ("COUNT", 17), ("ERROR", "skipped garbage")),
     "garbage": b"[    0.000000] Linux version 6.1.0\r\nlogin: K\x00KW\x02" + good
     + bytes(bad_crc) + good + half + b"\xff" * 200 + good,
+    "pty": frame("PTY_OPEN", 12, ("ROWS", 40), ("COLS", 120), ("TERM", "screen"), ("PATH", "/mnt/kmod-watch"))
+    + frame("RESULT", 12, ("ERRNO", 0))
+    + frame("PTY_DATA", 12, ("TEXT", "kmod-watch:/mnt/kmod-watch# \x1b[0m"))
+    + frame("PTY_DATA", 12, ("TEXT", "lsmod\r\x03"), ("ACK", 4096))
+    + frame("PTY_RESIZE", 12, ("ROWS", 31), ("COLS", 97)) + kmsg(200, 6, "hello: build B")
+    + frame("PTY_CLOSE", 12, ("STATUS", 130)),
     "false-magic": b"KW\x01\x06\x00\x00\x00\x00\x28\x00\x00\x00\x01\x02\x03\x04" + good + good,
 }
 

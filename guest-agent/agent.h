@@ -11,6 +11,7 @@
 #include "kmsgstream.h"
 #include "modload.h"
 #include "port.h"
+#include "pty.h"
 #include "run.h"
 
 struct agent {
@@ -19,6 +20,7 @@ struct agent {
         struct chan chan;
         struct kmsgstream kmsg;
         struct run run;
+        struct ptys ptys; /* kmod-watch shell */
         struct modop modop; /* the LOAD or UNLOAD in progress */
         int sig_fd;      /* SIGIO, SIGCHLD */
         bool log_sync;   /* a LOG_SYNC waits for /dev/kmsg to be drained */

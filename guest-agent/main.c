@@ -4,7 +4,7 @@
  * one poll() loop.
  *
  * Nothing here sleeps or polls on a period: the loop waits on the channel,
- * /dev/kmsg, a RUN child's pipes, and a signalfd (SIGIO for the port's host
+ * /dev/kmsg, a RUN child's pipes, the ptys of shells, and a signalfd (SIGIO for the port's host
  * connects/disconnects, SIGCHLD for RUN and LOAD children). The only timers
  * are the port discovery backoff (until the port shows up) and an UNLOAD
  * retry, both disarmed when idle, so an idle agent never wakes up.
@@ -129,11 +129,13 @@ static void host_gone(struct agent *a)
 {
         log_msg("host disconnected");
         chan_hangup(&a->chan);
+        pty_hangup_all(&a->ptys); /* their terminals were the host's */
 }
 
 static void port_unplugged(struct agent *a)
 {
         chan_detach(&a->chan);
+        pty_hangup_all(&a->ptys);
         port_lost(&a->port);
 }
 
@@ -220,7 +222,7 @@ static void signals(struct agent *a)
 
 /* --- the loop ------------------------------------------------------------ */
 
-enum slot { S_SIG, S_TIMER, S_IN, S_OUT, S_KMSG, S_RUN_OUT, S_RUN_ERR, S_UNLOAD, S_MAX };
+enum slot { S_SIG, S_TIMER, S_IN, S_OUT, S_KMSG, S_RUN_OUT, S_RUN_ERR, S_UNLOAD, S_PTY, S_MAX = S_PTY + PTY_MAX };
 
 static _Noreturn void loop(struct agent *a)
 {
@@ -273,6 +275,14 @@ static _Noreturn void loop(struct agent *a)
                         ADD(S_RUN_ERR, a->run.fd[1], POLLIN);
                 if (a->modop.kind == MODOP_UNLOAD)
                         ADD(S_UNLOAD, a->modop.timer_fd, POLLIN);
+                /* A shell's output shares the bulk room with the log, and
+                 * each pty has its own window the host ACKs (pty.h). */
+                for (int i = 0; i < PTY_MAX; i++) {
+                        short ev = (bulk_room && pty_wants_read(&a->ptys, i) ? POLLIN : 0) |
+                                   (pty_wants_write(&a->ptys, i) ? POLLOUT : 0);
+                        if (ev)
+                                ADD((enum slot)(S_PTY + i), pty_fd(&a->ptys, i), ev);
+                }
 #undef ADD
 
                 if (poll(p, (nfds_t)n, -1) < 0) {
@@ -325,7 +335,11 @@ static _Noreturn void loop(struct agent *a)
                         case S_UNLOAD:
                                 request_unload_timer(a);
                                 break;
-                        case S_MAX:
+                        default: /* S_PTY + i */
+                                if (rev & POLLOUT)
+                                        pty_write(&a->ptys, what[i] - S_PTY);
+                                if (rev & (POLLIN | POLLHUP | POLLERR))
+                                        pty_pump(&a->ptys, what[i] - S_PTY, &a->chan);
                                 break;
                         }
                 }
@@ -350,6 +364,7 @@ int main(int argc, char **argv)
                 fatal("output queue", r);
         kmsgstream_init(&a.kmsg);
         run_init(&a.run);
+        pty_init(&a.ptys);
         r = modop_init(&a.modop);
         if (r < 0)
                 fatal("timer", r);

@@ -164,6 +164,10 @@ static void handle(struct agent *a, const struct kw_frame *f)
                                 ignored == 8 ? " (no more of these logged)" : "");
                 return;
         }
+        if (f->type == KW_PTY_DATA || f->type == KW_PTY_RESIZE || f->type == KW_PTY_CLOSE) {
+                pty_request(&a->ptys, f); /* traffic of an open shell: never answered */
+                return;
+        }
         result_init(&reply, f->id);
         if (kw_frame_validate(f) < 0) {
                 result_error(&reply, EBADMSG, "malformed fields in a %s request", kw_type_name(f->type));
@@ -204,6 +208,9 @@ static void handle(struct agent *a, const struct kw_frame *f)
                 break;
         case KW_STATS:
                 stats_request(f, &reply);
+                break;
+        case KW_PTY_OPEN:
+                pty_open(&a->ptys, f, &reply);
                 break;
         case KW_LOG_SYNC:
                 /* one barrier at a time: a second one answers with the first */
@@ -266,7 +273,7 @@ void request_reap(struct agent *a)
         pid_t pid;
 
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-                if (run_exited(&a->run, pid, status, &a->chan))
+                if (run_exited(&a->run, pid, status, &a->chan) || pty_exited(&a->ptys, pid, status, &a->chan))
                         continue;
                 if (a->modop.kind != MODOP_LOAD || pid != a->modop.pid)
                         continue;

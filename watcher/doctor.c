@@ -193,6 +193,21 @@ static void check_dir(struct doctor *d)
                 ok(d, "module directory %s: building with %s (make -C %s %s=KDIR)", d->dir, how, d->dir, var);
 }
 
+/* Headers with a vmlinux (Debian's 6.12): kbuild adds BTF to each module with pahole. */
+static void check_pahole(struct doctor *d)
+{
+        char path[PATH_MAX + 16], found[PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/vmlinux", d->kit.kdir);
+        if (access(path, R_OK) < 0)
+                return;
+        if (in_path("pahole", found, sizeof(found)))
+                ok(d, "pahole: %s (the kit's headers have a vmlinux: kbuild adds BTF to modules)", found);
+        else
+                fail(d, "apt-get install dwarves", "pahole is not in PATH: the %s headers have a vmlinux, so kbuild "
+                     "adds BTF to modules with it", d->kit.release);
+}
+
 static void check_kit_and_agent(struct doctor *d)
 {
         const struct kw_opts *o = d->o;
@@ -200,13 +215,16 @@ static void check_kit_and_agent(struct doctor *d)
         char fix[256];
 
         d->have_kit = r == 0;
-        if (r == 0)
+        if (r == 0) {
                 ok(d, "guest kit: %s %s in %s", d->kit.arch, d->kit.release, d->kit.dir);
-        else if (o->kdir)
+                check_pahole(d);
+        } else if (o->kdir)
                 ok(d, "guest kit for %s: not fetched (not needed with --kdir)", o->arch);
         else {
-                snprintf(fix, sizeof(fix), "kmod-watch kit fetch --arch %s (or pass --kdir)", o->arch);
-                fail(d, fix, "no guest kit for %s (%s)", o->arch, strerror(-r));
+                snprintf(fix, sizeof(fix), "kmod-watch kit fetch --arch %s%s%s (or pass --kdir)", o->arch,
+                         o->release ? " --release " : "", o->release ? o->release : "");
+                fail(d, fix, "no guest kit for %s%s%s (%s)", o->arch, o->release ? " " : "",
+                     o->release ? o->release : "", strerror(-r));
         }
         char agent[PATH_MAX];
         r = kw_path_agent(o->arch, agent, sizeof(agent));

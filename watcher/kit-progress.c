@@ -83,7 +83,9 @@ enum kw_kit_feed kw_kit_progress_feed(struct kw_kit_progress *p, const char *lin
         p->say_event = p->say_plain = false;
         if ((rest = word(line, "release"))) {
                 snprintf(p->release, sizeof(p->release), "%s", rest);
-                return KW_KIT_FEED_NONE;
+                snprintf(p->note, sizeof(p->note), "fetching the guest kit %s for %s (once: it is cached)", p->release,
+                         p->arch);
+                return KW_KIT_FEED_NOTE;
         }
         if ((rest = word(line, "download")))
                 return download(p, rest, now_ms);
@@ -107,6 +109,12 @@ enum kw_kit_feed kw_kit_progress_feed(struct kw_kit_progress *p, const char *lin
         if ((rest = word(line, "note"))) {
                 snprintf(p->note, sizeof(p->note), "%s", rest);
                 return KW_KIT_FEED_NOTE;
+        }
+        if ((rest = word(line, "error"))) {
+                if (strncmp(rest, "kmod-watch: ", 12) == 0) /* kw_err says it */
+                        rest += 12;
+                snprintf(p->note, sizeof(p->note), "%s", rest);
+                return KW_KIT_FEED_ERROR;
         }
         return KW_KIT_FEED_NONE;
 }
@@ -145,6 +153,9 @@ void kw_kit_progress_show(struct kw_kit_progress *p, const char *line, uint64_t 
                 return;
         case KW_KIT_FEED_NOTE:
                 kw_note("%s", p->note);
+                return;
+        case KW_KIT_FEED_ERROR:
+                kw_err("%s", p->note);
                 return;
         case KW_KIT_FEED_PROGRESS:
                 break;

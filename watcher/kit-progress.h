@@ -4,8 +4,8 @@
  * shown to a person or a program: one replaced status line on a terminal
  * (KW_SLOT_KIT), a plain line per step elsewhere, kit_progress events with
  * --json. The script writes one event a line:
- *   release REL | download DONE TOTAL | unpack | depmod | initramfs |
- *   done DIR | note TEXT | unknown-release
+ *   release REL (a real fetch begins) | download DONE TOTAL | unpack | depmod | initramfs |
+ *   done DIR | note TEXT | error TEXT | unknown-release TEXT
  * The parser is pure (a clock is passed in); kw_kit_progress_show() draws.
  */
 #pragma once
@@ -40,11 +40,11 @@ struct kw_kit_progress {
 
 void kw_kit_progress_init(struct kw_kit_progress *p, const char *arch, const char *release);
 
-/* What a line changed: nothing (a line we do not know), a note to print, or
- * progress to show; say_event and say_plain tell whether it is a step worth
+/* What a line changed: nothing (a line we do not know), a note or an error
+ * (p->note) to print, or progress to show; say_event and say_plain tell whether it is a step worth
  * an event (each step; while downloading, once a second and at the end) and
  * a plain line (each step; each quarter of the download). Pure. */
-enum kw_kit_feed { KW_KIT_FEED_NONE, KW_KIT_FEED_NOTE, KW_KIT_FEED_PROGRESS };
+enum kw_kit_feed { KW_KIT_FEED_NONE, KW_KIT_FEED_NOTE, KW_KIT_FEED_ERROR, KW_KIT_FEED_PROGRESS };
 enum kw_kit_feed kw_kit_progress_feed(struct kw_kit_progress *p, const char *line, uint64_t now_ms);
 
 /* The words of the status line: "guest kit 6.12 (x86_64): downloading 12.3 of 124.7 MB, 8.1 MB/s". Pure. */

@@ -8,11 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,15 +250,58 @@ int kw_kit_run_script(const char *verb, const char *arch, const char *release)
         return r < 0 ? r : kw_spawn_wait(pid);
 }
 
-/* Reads the script's progress lines until it closes the pipe. A blocking
- * read: the fetch comes before the loop has work (set-up, `kit fetch`), and
- * the script is what we wait for. */
-static void follow_progress(int fd, struct kw_kit_progress *p)
+/* The signal that stopped the last fetch (0: none). */
+static int fetch_signal;
+
+int kw_kit_fetch_signal(void)
+{
+        return fetch_signal;
+}
+
+/* A signalfd for the stop signals the caller blocked (the loop's signalfd
+ * takes them; a blocked one would otherwise wait until the fetch ends): -1
+ * when none is blocked (then they act as usual). */
+static int stop_signals_fd(void)
+{
+        static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+        sigset_t blocked, mine;
+        bool any = false;
+
+        if (sigprocmask(SIG_BLOCK, NULL, &blocked) < 0)
+                return -1;
+        sigemptyset(&mine);
+        for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+                if (sigismember(&blocked, stops[i]) == 1) {
+                        sigaddset(&mine, stops[i]);
+                        any = true;
+                }
+        return any ? signalfd(-1, &mine, SFD_CLOEXEC | SFD_NONBLOCK) : -1;
+}
+
+/* Reads the script's progress lines until it closes the pipe. The fetch
+ * comes before the loop has work (set-up, `kit fetch`), so we wait here on
+ * the pipe and the stop signals: a signal is passed on to the script, which
+ * removes its half-built kit and exits (then so do we). */
+static void follow_progress(int fd, pid_t pid, struct kw_kit_progress *p)
 {
         char buf[8192];
         size_t used = 0;
+        int sfd = stop_signals_fd();
+        struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
 
         for (;;) {
+                if (poll(pfd, sfd >= 0 ? 2 : 1, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                struct signalfd_siginfo si;
+                if (sfd >= 0 && (pfd[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                        fetch_signal = (int)si.ssi_signo;
+                        kill(pid, fetch_signal);
+                }
+                if (!pfd[0].revents)
+                        continue;
                 ssize_t n = read(fd, buf + used, sizeof(buf) - 1 - used);
                 if (n < 0 && errno == EINTR)
                         continue;
@@ -274,6 +320,8 @@ static void follow_progress(int fd, struct kw_kit_progress *p)
                 if (used == sizeof(buf) - 1) /* a line longer than the buffer: dropped */
                         used = 0;
         }
+        if (sfd >= 0)
+                close(sfd);
         kw_kit_progress_end(p);
 }
 
@@ -281,17 +329,18 @@ int kw_kit_fetch(const char *arch, const char *release, struct kw_kit_progress *
 {
         const char *argv[12];
         int pfd[2];
-        int r = script_runnable();
 
-        if (r)
-                return r;
         if (!arch)
                 arch = kw_arch_host()->name;
+        kw_kit_progress_init(p, arch, release);
+        fetch_signal = 0;
+        int r = script_runnable();
+        if (r)
+                return r;
         int argc = script_argv(argv, "fetch", arch, release);
         argv[argc++] = "--progress-fd";
         argv[argc++] = "3";
         argv[argc] = NULL;
-        kw_kit_progress_init(p, arch, release);
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
         /* stdout (the kit's dir) is not ours to print: the caller loads the kit */
@@ -307,7 +356,7 @@ int kw_kit_fetch(const char *arch, const char *release, struct kw_kit_progress *
         char words[256];
         kw_kit_progress_words(p, words, sizeof(words));
         kw_ui_status(KW_SLOT_KIT, "%s", words);
-        follow_progress(pfd[0], p);
+        follow_progress(pfd[0], pid, p);
         close(pfd[0]);
         return kw_spawn_wait(pid);
 }
@@ -321,14 +370,14 @@ int kw_kit_get(const char *arch, const char *release, struct kw_kit *ret)
         const char *rel = release && *release ? release : NULL;
         int r = kw_kit_load(arch, rel, ret);
         if (r == -ENOENT) {
-                kw_note("no guest kit for %s%s%s yet: fetching it (once; cached in ~/.cache/kmod-watch)", arch,
-                        rel ? " " : "", rel ? rel : "");
                 r = kw_kit_fetch(arch, rel, &p);
                 if (r == 69 && p.unknown_release) {
                         kw_err("%s", p.note); /* which releases apt offers */
                         return -EINVAL;
                 }
-                if (r == 128 + SIGINT || r == 128 + SIGTERM || r == 128 + SIGHUP) {
+                if (fetch_signal || r == 128 + SIGINT || r == 128 + SIGTERM || r == 128 + SIGHUP) {
+                        if (!fetch_signal)
+                                fetch_signal = r - 128;
                         kw_err("the guest kit fetch was interrupted");
                         return -EINTR;
                 }

@@ -45,6 +45,9 @@ int kw_kit_load_from(const char *cache, const char *arch, const char *release, s
  * said what it offers); -EINTR if the fetch was interrupted (^C); -EIO if it
  * failed, or kw_kit_load()'s errors (each said with kw_err). */
 int kw_kit_get(const char *arch, const char *release, struct kw_kit *ret);
+/* The signal that interrupted the last fetch (SIGINT, SIGTERM, SIGHUP), 0 if none.
+ * One blocked by the caller (a signalfd's) is passed on to the script at once. */
+int kw_kit_fetch_signal(void);
 
 struct kw_kit_progress;
 /* Runs `kmod-watch-kit fetch --progress-fd 3` and shows its progress: the

@@ -24,6 +24,7 @@
 #include "qemuargs.h"
 #include "cycle.h"
 #include "settings.h"
+#include "shell.h"
 #include "ui.h"
 
 /* The results for CI (--junit, --ktap, --kcidb, --lava): one model, a writer each. */
@@ -134,6 +135,8 @@ int main(int argc, char **argv)
                 return kw_inject_main(&o);
         case KW_CMD_QEMU_ARGS:
                 return kw_qemu_args_main(&o);
+        case KW_CMD_SHELL:
+                return kw_shell_main(&o);
         }
         return KW_EXIT_USAGE;
 }

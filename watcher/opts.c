@@ -93,6 +93,8 @@ void kw_opts_help(FILE *f)
               "  kmod-watch --once [OPTIONS] [DIR]      one cycle: build, load, collect, unload, exit\n"
               "  kmod-watch kit fetch|path|list [--arch A] [--release R]  the guest kit\n"
               "  kmod-watch doctor [OPTIONS] [DIR]      check what the loop needs, say how to fix it\n"
+              "  kmod-watch shell [DIR]                 a root shell in the guest of the kmod-watch\n"
+              "                                         running for DIR, from another terminal\n"
               "  kmod-watch qemu-args [--socket PATH] [--share DIR] [--tag TAG] [DIR]\n"
               "                                         QEMU arguments for your own QEMU (--connect)\n"
               "  kmod-watch inject-agent IN.cpio[.gz] OUT.cpio.gz [--arch A]\n"
@@ -299,6 +301,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                         { "kit", KW_CMD_KIT },
                         { "inject-agent", KW_CMD_INJECT },
                         { "qemu-args", KW_CMD_QEMU_ARGS },
+                        { "shell", KW_CMD_SHELL },
                 };
                 for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
                         if (strcmp(argv[1], cmds[i].name) == 0) {
@@ -435,6 +438,7 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
         case KW_CMD_WATCH:
         case KW_CMD_DOCTOR:
         case KW_CMD_QEMU_ARGS:
+        case KW_CMD_SHELL:
                 if (n_pos > 1)
                         return usage("one directory only, got '%s' and '%s'", positional[0], positional[1]);
                 if (n_pos == 1)

@@ -15,6 +15,7 @@ enum kw_cmd {
         KW_CMD_KIT,
         KW_CMD_INJECT,
         KW_CMD_QEMU_ARGS,
+        KW_CMD_SHELL,     /* kmod-watch shell [DIR] */
         KW_CMD_HELP,
         KW_CMD_VERSION,
 };

@@ -49,6 +49,8 @@ struct kw_session {
         char last_boot_id[64];
         bool ever_ready;
         struct kw_msg msg; /* scratch for our own requests */
+        const struct kw_session_tap *tap;
+        void *tap_userdata;
 };
 
 static bool in_use(const struct pending *p)
@@ -142,6 +144,8 @@ static void complete(struct kw_session *s, int i, const struct kw_frame *f, enum
 /* The channel or the agent is gone: nothing pending will be answered. */
 static void fail_all(struct kw_session *s, const char *why)
 {
+        if (s->tap)
+                s->tap->lost(s->tap_userdata, why);
         for (int i = 0; i < KW_MAX_PENDING; i++)
                 if (in_use(&s->pending[i]))
                         complete(s, i, NULL, KW_REPLY_LOST, why);
@@ -362,6 +366,8 @@ static void on_kmsg_started(void *userdata, const struct kw_frame *f, const char
         s->state = S_READY;
         s->ever_ready = true;
         s->ops->ready(s->userdata, &s->guest, rebooted);
+        if (s->tap)
+                s->tap->ready(s->tap_userdata);
 }
 
 static void start_kmsg(struct kw_session *s)
@@ -480,6 +486,11 @@ static void on_frame(void *userdata, const struct kw_frame *f)
                         s->ops->output(s->userdata, f->id, (unsigned)stream, (const char *)p, len);
                 return;
         }
+        case KW_PTY_DATA:
+        case KW_PTY_CLOSE:
+                if (s->tap)
+                        s->tap->frame(s->tap_userdata, f);
+                return;
         case KW_PROTO_ERROR: {
                 uint64_t count = 0;
                 (void)kw_frame_u64(f, KW_F_COUNT, &count);
@@ -571,6 +582,19 @@ void kw_session_detach(struct kw_session *s, const char *why)
         s->state = S_DETACHED;
         fail_all(s, why);
         kw_timer_disarm(s->timer);
+}
+
+void kw_session_set_tap(struct kw_session *s, const struct kw_session_tap *tap, void *userdata)
+{
+        s->tap = tap;
+        s->tap_userdata = userdata;
+}
+
+int kw_session_send(struct kw_session *s, struct kw_msg *m)
+{
+        if (!s->chan || s->state != S_READY)
+                return -ENOTCONN;
+        return kw_chan_send(s->chan, m);
 }
 
 bool kw_session_ready(const struct kw_session *s)

@@ -109,6 +109,19 @@ int kw_session_log_sync(struct kw_session *s, unsigned timeout_ms, kw_result_fn 
 typedef void (*kw_stats_fn)(void *userdata, const struct kw_reply *r, const struct kw_stats *st);
 int kw_session_stats(struct kw_session *s, unsigned flags, unsigned timeout_ms, kw_stats_fn fn, void *userdata);
 
+/* kmod-watch shell's side door (shellsrv.c): the frames of open shells
+ * (PTY_DATA, PTY_CLOSE from the agent), and when the agent is ready or gone
+ * (detached, restarted: every shell on it is gone too). One tap; NULL: none. */
+struct kw_session_tap {
+        void (*frame)(void *userdata, const struct kw_frame *f);
+        void (*ready)(void *userdata);
+        void (*lost)(void *userdata, const char *why);
+};
+void kw_session_set_tap(struct kw_session *s, const struct kw_session_tap *tap, void *userdata);
+/* Queues a frame that is no request (PTY_DATA, PTY_RESIZE, PTY_CLOSE): no
+ * RESULT comes. -ENOTCONN unless ready; else kw_chan_send()'s errors. */
+int kw_session_send(struct kw_session *s, struct kw_msg *m);
+
 /* The low-level path, for the session's own set-up (MOUNT, KMSG_START) and
  * for reload.c until it moves to the typed calls above: the caller builds the
  * frame and reads the RESULT itself. New code uses the typed calls. */

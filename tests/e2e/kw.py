@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 
 SKIP = 77
 EXAMPLE = "00-kernel_module_hello"
@@ -557,6 +558,43 @@ def guest_of(k):
     """The QEMU processes of a running kmod-watch and their unix sockets."""
     k.sample_guest()
     return sorted(k.seen_qemus), sorted(k.seen_sockets)
+
+
+def shell_piped(exe, d, env, script, timeout=60):
+    """`kmod-watch shell D` with script on its stdin (not a terminal: typed into
+    the guest's pty as it is, then Ctrl-D): the CompletedProcess."""
+    return subprocess.run([exe, "shell", d], input=script, capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+# ---- real terminals ----------------------------------------------------------------
+
+class Tmux:
+    """A tmux server of the test's own (-L SOCKET): real terminals, whose screens
+    are read with capture-pane as a person would see them."""
+
+    def __init__(self):
+        self.sock = "kw-e2e-" + uuid.uuid4().hex[:8]
+
+    def __call__(self, *args, check=True):
+        return subprocess.run(["tmux", "-L", self.sock] + list(args), capture_output=True, text=True, check=check)
+
+    def screen(self, target, lines=2000, join=False):
+        """The pane's text with lines of scrollback; join: wrapped lines as one."""
+        return self("capture-pane", "-p", *(["-J"] if join else []), "-S", f"-{lines}", "-t", target,
+                    check=False).stdout
+
+    def wait_screen(self, target, pred, timeout, what, **screen_args):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            s = self.screen(target, **screen_args)
+            if pred(s):
+                return s
+            time.sleep(0.2)  # polling a screen scraper; the programs under test never poll
+        raise KWError(f"timed out waiting for {what}; {target}:\n{self.screen(target, **screen_args)[-4000:]}")
+
+    def kill(self):
+        self("kill-server", check=False)
 
 
 # ---- reporting -------------------------------------------------------------------------

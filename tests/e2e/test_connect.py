@@ -31,6 +31,7 @@ qemu-run.sh would add.
 """
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -338,6 +339,10 @@ def case_interactive(t, g, env, state):
     t.diag(f"attach to the running guest → ready in {ready['t']} ms")
     k.wait_event("load", lambda e: e["ok"] is True, timeout=RELOAD_TIMEOUT, since=0)
     wait_text(k, "build A", 0)
+    sh_ = kw.shell_piped(g.args.kmod_watch, g.dir, env, "grep -c '^hello ' /proc/modules; pwd; exit 7\n")
+    kw.check(sh_.returncode == 7 and re.search(r"(^|\s)1\n", sh_.stdout)
+             and f"/mnt/kmod-watch/{SUB}\n" in sh_.stdout,
+             f"kmod-watch shell with --connect: exit {sh_.returncode}\n{sh_.stdout}\n{sh_.stderr}", k)
     text = new_text("edit")
     m = k.mark()
     t0 = time.monotonic()

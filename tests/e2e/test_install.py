@@ -90,15 +90,17 @@ t kmod-watch kit ''
 
 def case_zsh_fish(t, files, root, kwbin):
     """The zsh and fish completions, installed where Debian's zsh and fish look, offer
-    the options from --help, the values of --arch/--color, the kit verbs, and files
-    (not only directories) for inject-agent."""
+    the options from --help, the values of --arch/--color/--release (the cached kits'),
+    the kit verbs, the shell subcommand, and files (not only directories) for inject-agent."""
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PATH=os.path.dirname(kwbin) + ":" + os.environ["PATH"])
     tmp = tempfile.mkdtemp(prefix="kw-comp-")
     open(os.path.join(tmp, "initrd.cpio.gz"), "w").close()
-    lines = ["kmod-watch --exp", "kmod-watch --color ", "kmod-watch kit ",
-             f"kmod-watch inject-agent {tmp}/ini"]
-    want = [{"--expect"}, {"auto", "always", "never"}, {"fetch", "path", "list"}, None]
+    kit = subprocess.run([kwbin, "kit", "path"], capture_output=True, text=True, timeout=60).stdout.strip()
+    lines = ["kmod-watch --exp", "kmod-watch --color ", "kmod-watch kit ", "kmod-watch sh",
+             f"kmod-watch inject-agent {tmp}/ini", "kmod-watch --release "]
+    want = [{"--expect"}, {"auto", "always", "never"}, {"fetch", "path", "list"}, {"shell"}, None,
+            {os.path.basename(kit)}]  # --release: the cached kits' releases
     zsh = [f for f in files if f.endswith("zsh/vendor-completions/_kmod-watch")]
     fish = [f for f in files if f.endswith("fish/vendor_completions.d/kmod-watch.fish")]
     kw.check(zsh and fish, f"zsh or fish completion not installed: {zsh} {fish}")

@@ -8,10 +8,8 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
-import uuid
 
 import kw
 
@@ -19,26 +17,20 @@ START = 240
 STEP = 90
 
 
+TM = kw.Tmux()
+SESSION = "kw"
+
+
 def tmux(*args, check=True):
-    return subprocess.run(["tmux", "-L", SOCK] + list(args), capture_output=True, text=True, check=check)
+    return TM(*args, check=check)
 
 
 def screen():
-    return tmux("capture-pane", "-p", "-S", "-2000", "-t", SESSION, check=False).stdout
+    return TM.screen(SESSION)
 
 
 def wait_screen(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        s = screen()
-        if pred(s):
-            return s
-        time.sleep(0.2)  # polling a screen scraper; the program under test never polls
-    raise kw.KWError(f"timed out waiting for {what}; the screen:\n{screen()}")
-
-
-SOCK = "kw-e2e-" + uuid.uuid4().hex[:8]
-SESSION = "kw"
+    return TM.wait_screen(SESSION, pred, timeout, what)
 
 
 def main():
@@ -114,7 +106,7 @@ def main():
             kw.check(not left, f"runtime files left: {left}")
         t.case("q: quits, no QEMU, no kmod-watch, no runtime files left", key_q)
     finally:
-        tmux("kill-server", check=False)
+        TM.kill()
         kw.kill_pids(kw.find_qemu([base]))
         kw.cleanup(args, base)
     return t.done()

@@ -25,12 +25,14 @@ from contextlib import redirect_stdout
 
 import kw
 import test_results  # the kernel's kunit_parser (cached) and the KCIDB schema
-from test_keys import SESSION, screen, tmux, wait_screen  # one tmux server of this script's own
 
 ONCE_TIMEOUT = 420
 START = 420   # three guests booting on a small TCG host
 STEP = 240
 JUNIT_XSD = os.path.join(kw.FIXTURES, "junit", "junit-10.xsd")
+TM = kw.Tmux()  # a tmux server of this script's own
+SESSION = "kw"
+SCREEN = {"lines": 5000, "join": True}
 
 
 def need_kit(args, arch, release):
@@ -148,17 +150,17 @@ def case_once(t, args):
 def in_tmux(args, base, env, argv):
     cmd = " ".join(shlex.quote(x) for x in [args.kmod_watch] + argv)
     envs = " ".join(f"{k}={shlex.quote(env[k])}" for k in ("XDG_RUNTIME_DIR", "NO_COLOR", "XDG_CACHE_HOME"))
-    r = tmux("new-session", "-d", "-s", SESSION, "-x", "250", "-y", "50", f"env {envs} {cmd}; sleep 900", check=False)
+    r = TM("new-session", "-d", "-s", SESSION, "-x", "250", "-y", "50", f"env {envs} {cmd}; sleep 900", check=False)
     kw.check(r.returncode == 0, f"tmux new-session: {r.stderr.strip()}")
 
 
 def quit_tmux(base):
-    tmux("send-keys", "-t", SESSION, "C-c")
+    TM("send-keys", "-t", SESSION, "C-c")
     end = time.monotonic() + 60
     while time.monotonic() < end and kw.find_qemu([base]):
         time.sleep(0.2)
     left = kw.find_qemu([base])
-    tmux("kill-session", "-t", SESSION, check=False)
+    TM("kill-session", "-t", SESSION, check=False)
     kw.kill_pids(left)
     return left
 
@@ -168,7 +170,7 @@ def save_and_time(d, text, done, timeout):
     src = kw.hello_source(d, text)
     t0 = time.monotonic()
     kw.write_file(os.path.join(d, "hello.c"), src)
-    s = wait_screen(done, timeout, f"the save of '{text}' to show")
+    s = TM.wait_screen(SESSION, done, timeout, f"the save of {text!r} to show", **SCREEN)
     return time.monotonic() - t0, s
 
 
@@ -182,7 +184,7 @@ def case_three(t, args):
                               "--no-color", d])
     try:
         t0 = time.monotonic()
-        s = wait_screen(lambda s: TABLE.search(s), START, "the first table line")
+        s = TM.wait_screen(SESSION, lambda s: TABLE.search(s), START, "the first table line", **SCREEN)
         t.diag(f"three targets: start → first table line {time.monotonic() - t0:.1f} s "
                f"(three makes, three TCG boots on {os.cpu_count()} cores)")
         first = TABLE.findall(s)[-1]
@@ -201,7 +203,7 @@ def case_three(t, args):
         kw.check(not left, f"QEMU still running after Ctrl-C: {left}")
         kw.check(not [os.path.join(r, f) for r, _, fs in os.walk(run_dir) for f in fs], "runtime files left")
     finally:
-        tmux("kill-server", check=False)
+        TM("kill-server", check=False)
         kw.kill_pids(kw.find_qemu([base]))
         kw.cleanup(args, base)
 
@@ -212,13 +214,13 @@ def case_one(t, args):
     env, _ = matrix_env(base)
     in_tmux(args, base, env, ["--no-color", d])
     try:
-        wait_screen(lambda s: "hello loaded" in s, START, "the single target's first load")
-        n = screen().count("hello loaded")
+        TM.wait_screen(SESSION, lambda s: "hello loaded" in s, START, "the single target first load", **SCREEN)
+        n = TM.screen(SESSION, **SCREEN).count("hello loaded")
         single, _ = save_and_time(d, "single save C", lambda s: s.count("hello loaded") > n, STEP)
         t.diag(f"one target (x86_64/6.1): save → loaded {single:.2f} s")
         kw.check(not quit_tmux(base), "QEMU still running after Ctrl-C (single target)")
     finally:
-        tmux("kill-server", check=False)
+        TM("kill-server", check=False)
         kw.kill_pids(kw.find_qemu([base]))
         kw.cleanup(args, base)
 

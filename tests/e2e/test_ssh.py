@@ -17,6 +17,7 @@ recorded with --accept-new-host-key, and a changed key refused even with it.
 """
 
 import os
+import re
 import sys
 import time
 
@@ -148,6 +149,9 @@ def case_interactive(t, s):
         k.wait_event("ready", timeout=60)
         k.wait_event("load", lambda e: e["ok"], timeout=60)
         k.wait_event("kmsg", lambda e: "build A" in e["text"], timeout=30, since=0)
+        sh_ = kw.shell_piped(RUN.kmod_watch, s.d, env, "grep -c '^hello ' /proc/modules; exit 7\n")
+        kw.check(sh_.returncode == 7 and re.search(r"(^|\s)1\n", sh_.stdout),
+                 f"kmod-watch shell with --ssh: exit {sh_.returncode}\n{sh_.stdout}\n{sh_.stderr}", k)
 
         m = k.mark()
         t0 = time.monotonic()

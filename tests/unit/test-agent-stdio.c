@@ -3,7 +3,8 @@
  * test-agent-stdio.c — drives the real kmod-agent binary over --stdio with the
  * common codec: greeting and SYNC, garbage and resynchronisation, malformed
  * and unknown requests, LOAD/UNLOAD/RELOAD failures, RUN, MODULES, KMSG_START, a
- * burst of random bytes, and exit at end of input.
+ * burst of random bytes, PTY_OPEN shells (their window, limit, hang-up), and
+ * exit at end of input.
  *
  * Usage: test-agent-stdio PATH-TO-kmod-agent
  *
@@ -619,6 +620,137 @@ static void run_background_child(void)
         CHECK(strcmp(out, "bg\n") == 0);
 }
 
+/* ---- PTY_OPEN: shells on ptys (kmod-watch shell) ---- */
+
+static uint32_t pty_open(uint64_t rows, uint64_t cols, struct kw_frame *f)
+{
+        static struct kw_msg m;
+        uint32_t id = next_id++;
+
+        kw_msg_init(&m, KW_PTY_OPEN, id);
+        kw_msg_put_u64(&m, KW_F_ROWS, rows);
+        kw_msg_put_u64(&m, KW_F_COLS, cols);
+        kw_msg_put_str(&m, KW_F_TERM, "dumb");
+        send_msg(&m);
+        return expect(KW_RESULT, id, f) ? id : 0;
+}
+
+static void pty_send(enum kw_type type, uint32_t id, const char *text, uint64_t ack)
+{
+        static struct kw_msg m;
+
+        kw_msg_init(&m, type, id);
+        if (text)
+                kw_msg_put_str(&m, KW_F_TEXT, text);
+        if (ack)
+                kw_msg_put_u64(&m, KW_F_ACK, ack);
+        send_msg(&m);
+}
+
+/* Collects pty id's output (ACKing it when ack) until needle shows, PTY_CLOSE
+ * comes (its STATUS in *ret_status) or ms pass. Returns the bytes seen. */
+static size_t pty_read(uint32_t id, const char *needle, bool ack, unsigned ms, uint64_t *ret_status)
+{
+        static char seen[1 << 16];
+        uint64_t deadline = now_ms() + ms;
+        size_t total = 0, kept = 0;
+        struct kw_frame f;
+
+        seen[0] = 0;
+        while (next_frame(&f, deadline)) {
+                const uint8_t *p;
+                size_t n;
+
+                if (f.id != id)
+                        continue;
+                if (f.type == KW_PTY_CLOSE) {
+                        *ret_status = field_u64(&f, KW_F_STATUS);
+                        break;
+                }
+                if (f.type != KW_PTY_DATA || kw_frame_bytes(&f, KW_F_TEXT, &p, &n) < 0)
+                        continue;
+                total += n;
+                if (kept + n < sizeof(seen)) {
+                        memcpy(seen + kept, p, n);
+                        seen[kept += n] = 0;
+                }
+                if (ack)
+                        pty_send(KW_PTY_DATA, id, NULL, n);
+                if (needle && strstr(seen, needle))
+                        break;
+        }
+        return total;
+}
+
+static void pty_shell(void)
+{
+        struct kw_frame f;
+        uint64_t status = UINT64_MAX;
+        uint32_t id = pty_open(31, 97, &f);
+
+        CHECK(id && field_u64(&f, KW_F_ERRNO) == 0);
+        pty_send(KW_PTY_DATA, id, "stty size; echo X$((6*7))X\n", 0);
+        CHECK(pty_read(id, "X42X", true, TIMEOUT_MS, &status) > 0);
+        static struct kw_msg m;
+        kw_msg_init(&m, KW_PTY_RESIZE, id);
+        kw_msg_put_u64(&m, KW_F_ROWS, 12);
+        kw_msg_put_u64(&m, KW_F_COLS, 34);
+        send_msg(&m);
+        pty_send(KW_PTY_DATA, id, "stty size; echo Y$((6*7))Y\n", 0);
+        CHECK(pty_read(id, "12 34", true, TIMEOUT_MS, &status) > 0);
+        pty_send(KW_PTY_DATA, id, "sleep 100; echo slept=$?\n", 0);
+        pty_send(KW_PTY_DATA, id, "\003", 0); /* Ctrl-C: SIGINT to the foreground job */
+        CHECK(pty_read(id, "slept=130", true, TIMEOUT_MS, &status) > 0);
+        pty_send(KW_PTY_DATA, id, "exit 3\n", 0);
+        pty_read(id, NULL, true, TIMEOUT_MS, &status);
+        CHECK_EQ(status, 3);
+}
+
+/* Without ACKs the agent stops at KW_PTY_WINDOW bytes; ACKs let the rest come. */
+static void pty_window(void)
+{
+        struct kw_frame f;
+        uint64_t status = UINT64_MAX;
+        uint32_t id = pty_open(24, 80, &f);
+
+        CHECK(id && field_u64(&f, KW_F_ERRNO) == 0);
+        pty_send(KW_PTY_DATA, id, "stty -echo; yes 0123456789abcdef | head -c 300000; echo; echo DONE; exit\n", 0);
+        size_t held = pty_read(id, NULL, false, 1500, &status);
+        printf("# without ACKs: %zu bytes\n", held);
+        CHECK(held >= KW_PTY_WINDOW / 2 && held <= KW_PTY_WINDOW);
+        CHECK_EQ(status, UINT64_MAX);
+        pty_send(KW_PTY_DATA, id, NULL, held);
+        size_t rest = pty_read(id, NULL, true, TIMEOUT_MS, &status);
+        printf("# with ACKs: %zu more\n", rest);
+        CHECK(held + rest >= 300000);
+        CHECK_EQ(status, 0);
+}
+
+/* PTY_MAX shells, then EBUSY; PTY_CLOSE from the host hangs one up (nothing
+ * more comes from it) and frees its place. */
+static void pty_limit_and_hangup(void)
+{
+        struct kw_frame f;
+        uint32_t ids[4];
+        uint64_t status = UINT64_MAX;
+
+        for (int i = 0; i < 4; i++) {
+                ids[i] = pty_open(24, 80, &f);
+                CHECK(ids[i] && field_u64(&f, KW_F_ERRNO) == 0);
+        }
+        CHECK(pty_open(24, 80, &f) && field_u64(&f, KW_F_ERRNO) == EBUSY);
+        CHECK(field_has(&f, KW_F_ERROR, "shells are open"));
+        for (int i = 0; i < 4; i++)
+                pty_send(KW_PTY_CLOSE, ids[i], NULL, 0);
+        CHECK(pty_read(ids[0], "never", true, 1000, &status) == 0 || status == UINT64_MAX);
+        CHECK_EQ(status, UINT64_MAX);
+        uint32_t id = pty_open(24, 80, &f);
+        CHECK(id && field_u64(&f, KW_F_ERRNO) == 0);
+        pty_send(KW_PTY_DATA, id, "exit 0\n", 0);
+        pty_read(id, NULL, true, TIMEOUT_MS, &status);
+        CHECK_EQ(status, 0);
+}
+
 static void run_busy(void)
 {
         static struct kw_msg m;
@@ -918,6 +1050,9 @@ int main(int argc, char **argv)
         RUN(run_big_output);
         RUN(run_background_child);
         RUN(run_busy);
+        RUN(pty_shell);
+        RUN(pty_window);
+        RUN(pty_limit_and_hangup);
         RUN(modules_list);
         RUN(max_size_frame);
         RUN(kmsg_stream);

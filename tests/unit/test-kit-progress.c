@@ -17,8 +17,9 @@ static void test_steps(void)
         kw_kit_progress_init(&p, "x86_64", "6.12");
         kw_kit_progress_words(&p, w, sizeof(w));
         CHECK(strcmp(w, "guest kit 6.12 (x86_64): asking apt") == 0);
-        CHECK_EQ(kw_kit_progress_feed(&p, "release 6.12.117+deb12-amd64", 0), KW_KIT_FEED_NONE);
+        CHECK_EQ(kw_kit_progress_feed(&p, "release 6.12.117+deb12-amd64", 0), KW_KIT_FEED_NOTE);
         CHECK(strcmp(p.release, "6.12.117+deb12-amd64") == 0);
+        CHECK(strcmp(p.note, "fetching the guest kit 6.12.117+deb12-amd64 for x86_64 (once: it is cached)") == 0);
         CHECK_EQ(kw_kit_progress_feed(&p, "unpack", 10), KW_KIT_FEED_PROGRESS);
         CHECK(p.say_event && p.say_plain);
         CHECK_EQ(kw_kit_progress_feed(&p, "unpack", 11), KW_KIT_FEED_NONE); /* the same step again */
@@ -78,6 +79,10 @@ static void test_unknown(void)
                  KW_KIT_FEED_NONE);
         CHECK(p.unknown_release);
         CHECK(strcmp(p.note, "no kernel 5.10 for x86_64 in apt; offered: 6.1, 6.12") == 0);
+        CHECK_EQ(kw_kit_progress_feed(&p, "error kmod-watch-kit: apt-get download failed", 1), KW_KIT_FEED_ERROR);
+        CHECK(strcmp(p.note, "kmod-watch-kit: apt-get download failed") == 0);
+        CHECK_EQ(kw_kit_progress_feed(&p, "error kmod-watch: the amd64 kit needs …", 1), KW_KIT_FEED_ERROR);
+        CHECK(strcmp(p.note, "the amd64 kit needs …") == 0); /* kw_err adds the prefix */
 }
 
 int main(void)

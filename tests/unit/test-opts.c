@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* test-opts.c — the command line: -h, -V, --color=WHEN and where colours go. */
+/* test-opts.c — the command line: -h, -V, --color=WHEN and where colours go, --release. */
 #include <string.h>
 #include <unistd.h>
 
@@ -74,11 +74,30 @@ static void test_targets(void)
               !kw_opts_takes_value("nope", 4));
 }
 
+static void test_release(void)
+{
+        struct kw_opts o;
+
+        CHECK_EQ(parse(&o, NULL, NULL), 0);
+        CHECK(o.release == NULL); /* Debian's default kernel */
+        CHECK_EQ(parse(&o, "--release", "6.12"), 0);
+        CHECK(o.release && strcmp(o.release, "6.12") == 0);
+        CHECK_EQ(parse(&o, "--release=6.12.117+deb12-amd64", NULL), 0);
+        CHECK(o.release && strcmp(o.release, "6.12.117+deb12-amd64") == 0);
+        CHECK(parse(&o, "--release", "../6.12") < 0); /* it names a directory under kits/ARCH/ */
+        CHECK(parse(&o, "--release", "6.12/x") < 0);
+        CHECK(parse(&o, "--release", ".hidden") < 0);
+        CHECK(parse(&o, "--release=", NULL) < 0);
+        CHECK(parse(&o, "--release=6.12 x", NULL) < 0);
+        CHECK(parse(&o, "--release=6.12", "--kernel=/boot/vmlinuz") < 0); /* the kit's kernel or yours */
+}
+
 int main(void)
 {
         RUN(test_short_help_and_version);
         RUN(test_color_values);
         RUN(test_color_per_stream);
         RUN(test_targets);
+        RUN(test_release);
         TEST_DONE();
 }

@@ -692,6 +692,43 @@ static void test_skip_sync(void)
         CHECK_EQ(kw_decoder_take_skipped(&dec), 1);
 }
 
+/* kmod-watch shell's frames: raw bytes both ways, sizes and ACKs as u64. */
+static void test_pty_fields(void)
+{
+        static const uint8_t raw[] = { 'l', 's', 0, 0x1b, '[', 'A', 0x03, 0xff };
+        static const uint8_t rows_short[] = { KW_F_ROWS, 4, 0, 24, 0, 0, 0 };
+        static struct kw_msg m;
+        struct kw_frame f = { .type = KW_PTY_RESIZE };
+        const uint8_t *b;
+        uint64_t v = 0;
+        size_t n = 0;
+
+        kw_msg_init(&m, KW_PTY_DATA, 77);
+        kw_msg_put_bytes(&m, KW_F_TEXT, raw, sizeof(raw));
+        kw_msg_put_u64(&m, KW_F_ACK, KW_PTY_WINDOW);
+        CHECK(kw_msg_finish(&m) > 0);
+        kw_msg_view(&m, &f);
+        CHECK_EQ(f.type, KW_PTY_DATA);
+        CHECK_EQ(f.id, 77);
+        CHECK_EQ(kw_frame_validate(&f), 0);
+        CHECK_EQ(kw_frame_bytes(&f, KW_F_TEXT, &b, &n), 0);
+        CHECK(n == sizeof(raw) && !memcmp(b, raw, n));
+        CHECK_EQ(kw_frame_u64(&f, KW_F_ACK, &v), 0);
+        CHECK_EQ(v, KW_PTY_WINDOW);
+
+        f = (struct kw_frame){ .type = KW_PTY_RESIZE, .payload = rows_short, .len = sizeof(rows_short) };
+        CHECK_EQ(kw_frame_validate(&f), -EBADMSG); /* ROWS is a u64: 8 bytes or malformed */
+
+        CHECK(!strcmp(kw_type_name(KW_PTY_OPEN), "PTY_OPEN"));
+        CHECK(!strcmp(kw_type_name(KW_PTY_DATA), "PTY_DATA"));
+        CHECK(!strcmp(kw_type_name(KW_PTY_RESIZE), "PTY_RESIZE"));
+        CHECK(!strcmp(kw_type_name(KW_PTY_CLOSE), "PTY_CLOSE"));
+        CHECK_EQ(KW_PTY_OPEN, 18);
+        CHECK_EQ(KW_PTY_CLOSE, 21);
+        CHECK_EQ(KW_F_ROWS, 34);
+        CHECK_EQ(KW_F_ACK, 37);
+}
+
 static void test_type_names(void)
 {
         CHECK(!strcmp(kw_type_name(KW_HELLO), "HELLO"));
@@ -730,5 +767,6 @@ int main(void)
         RUN(test_frame_header);
         RUN(test_skip_sync);
         RUN(test_type_names);
+        RUN(test_pty_fields);
         TEST_DONE();
 }

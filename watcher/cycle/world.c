@@ -26,6 +26,7 @@
 #include "filter.h"
 #include "guest.h"
 #include "keys.h"
+#include "kit.h"
 #include "products.h"
 #include "proto.h"
 #include "reappear.h"
@@ -33,6 +34,7 @@
 #include "replay.h"
 #include "srcalias.h"
 #include "session.h"
+#include "shellsrv.h"
 #include "symbolize.h"
 #include "ui.h"
 #include "watch.h"
@@ -46,6 +48,7 @@ struct world {
         struct kw_cycle *cycle;
         struct kw_guest_ctl *guest;
         struct kw_session *session;
+        struct kw_shellsrv *shells; /* kmod-watch shell DIR: a service beside the session */
         struct kw_symbolizer *sym;
         struct kw_filter filter;
         struct kw_watch *watch;
@@ -431,6 +434,7 @@ static void dir_back(struct world *w)
         if (w->lock_fd >= 0)
                 close(w->lock_fd);
         w->lock_fd = kw_dirlock_take(w->dir, &holder); /* the lock was on the old directory */
+        kw_shellsrv_moved(w->shells, w->dir);             /* and so was the shell socket's name */
         kw_info("%s is back: watching it again", w->dir);
         kw_cycle_on_dir_back(w->cycle);
         w->rescan = true;
@@ -627,13 +631,18 @@ int kw_cycle_run(const struct kw_opts *o)
         r = kw_guest_new(w->loop, o, w->bdir, KW_SHARE_TAG, &guest_ops, w, &w->guest);
         if (r < 0) {
                 /* -EINTR: ^C during the kit fetch (kit.h) */
-                status = r == -EINVAL ? KW_EXIT_USAGE : r == -EINTR ? 128 + SIGINT : KW_EXIT_GUEST;
+                status = r == -EINVAL ? KW_EXIT_USAGE : r == -EINTR ? 128 + kw_kit_fetch_signal() : KW_EXIT_GUEST;
                 goto out;
         }
         /* the tag is the guest's: ours when managed, the user's with --connect */
         r = kw_session_new(w->loop, &session_ops, w, kw_guest_tag(w->guest), KW_GUEST_MOUNT, &w->session);
         if (r < 0)
                 goto out;
+        const char *tag = kw_guest_tag(w->guest);
+        r = kw_shellsrv_new(w->loop, w->session, w->bdir, tag && tag[0] ? KW_GUEST_MOUNT : "",
+                            kw_guest_subdir(w->guest), &w->shells);
+        if (r < 0)
+                kw_warn("kmod-watch shell cannot reach this run: %s", strerror(-r));
         r = kw_symbolizer_new(w->bdir, kw_guest_cross_compile(w->guest), &w->sym);
         if (r < 0)
                 goto out;
@@ -670,6 +679,7 @@ out:
         kw_filter_free(&w->filter);
         kw_cycle_free(w->cycle);
         kw_timer_free(w->build_tick);
+        kw_shellsrv_free(w->shells);
         kw_session_free(w->session);
         kw_symbolizer_free(w->sym);
         kw_ui_exit(status);
