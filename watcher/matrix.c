@@ -586,6 +586,9 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
         }
         kw_note("%zu targets, each built in its own tree and loaded in its own guest", m->n);
         for (size_t i = 0; i < m->n; i++) {
+                kw_ui_set_target(m->t[i].name);
+                kw_note("builds in %s (kmod-watch shell %s: a shell in its guest)", m->t[i].bdir, m->t[i].bdir);
+                kw_ui_set_target(NULL);
                 r = start_child(m, &m->t[i], argc, argv, exe, i == 0);
                 if (r < 0) {
                         kw_err("cannot start the run for %s: %s", m->t[i].name, strerror(-r));
