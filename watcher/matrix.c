@@ -55,6 +55,7 @@ struct target {
         size_t n_modules, n_loaded;
         bool load_failed, oopsed;
         char result[64];
+        char error[256];          /* its exit event's error */
 };
 
 struct matrix {
@@ -301,6 +302,7 @@ static void on_event(struct target *t, const char *event, const struct kw_jline 
                         kw_note_err("not seen: %s", kw_jline_str(j, "pattern"));
         } else if (!strcmp(event, "exit")) {
                 t->status = atoi(kw_jline_str(j, "status"));
+                snprintf(t->error, sizeof(t->error), "%s", kw_jline_str(j, "error"));
                 if (t->status && (t->m->o->once || !t->result[0]))
                         target_done(t, "%s", kw_matrix_status_words(t->status));
                 else if (!t->done)
@@ -603,6 +605,14 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
                 kw_err("internal error: %s", strerror(-status));
                 stop_all(m, SIGKILL);
                 status = 5;
+        } else if (status && !m->signo) {
+                /* the worst target says why, in one line (and as the exit event's error) */
+                for (size_t i = 0; i < m->n; i++)
+                        if (m->t[i].status == status) {
+                                kw_err("%s: %s", m->t[i].name,
+                                       m->t[i].error[0] ? m->t[i].error : kw_matrix_status_words(status));
+                                break;
+                        }
         }
 out:
         kw_ui_exit(status);

@@ -91,6 +91,7 @@ def case_once(t, args):
     exits = {e.get("target"): e["status"] for e in ev if e["event"] == "exit"}
     kw.check(exits == {"x86_64/6.1": 0, "x86_64/6.12": 2, None: 2}, f"exits: {exits}", k)
     kw.check(ev[-1]["event"] == "exit" and "target" not in ev[-1], "the supervisor's exit is not the last line", k)
+    kw.check(ev[-1].get("error") == "x86_64/6.12: build failed", f"the exit's error names the worst target: {ev[-1]}", k)
     table = [e for e in ev if e["event"] == "matrix"]
     kw.check(len(table) == 1 and re.fullmatch(r"x86_64/6\.1 ok \d+\.\d s", table[0]["results"][0])
              and table[0]["results"][1] == "x86_64/6.12 build failed", f"the table: {table}", k)
