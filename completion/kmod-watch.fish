@@ -20,7 +20,7 @@ function __kmod_watch_after
     contains -- "$words[-1]" $argv
 end
 
-set -l __kmod_watch_valued --arch --target --release --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make --gdb --cpus --append --qemu-opt --repeat --kcidb-origin --ktap --kcidb
+set -l __kmod_watch_valued --arch --target --release --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --kernel-root --kernel-release --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make --gdb --cpus --append --qemu-opt --repeat --kcidb-origin --ktap --kcidb
 
 complete -c kmod-watch -f
 # options, from --help
@@ -47,4 +47,14 @@ complete -c kmod-watch -n '__kmod_watch_after --release' -a '(__kmod_watch_relea
 complete -c kmod-watch -n '__kmod_watch_after --color' -a 'auto always never'
 complete -c kmod-watch -n '__kmod_watch_after --connect' -a 'unix:'
 complete -c kmod-watch -n '__kmod_watch_after --kernel --initrd --identity --config --junit --ktap --kcidb --password-file' -F
-complete -c kmod-watch -n '__kmod_watch_after --kdir --share' -a '(__fish_complete_directories (commandline -ct))'
+complete -c kmod-watch -n '__kmod_watch_after --kdir --share --kernel-root' -a '(__fish_complete_directories (commandline -ct))'
+# the releases in --kernel-root's lib/modules (else the host's)
+function __kmod_watch_releases
+    set -l words (commandline -opc)
+    set -l root
+    set -l i (contains -i -- --kernel-root $words); and set root $words[(math $i + 1)]
+    for d in $root/lib/modules/*/
+        basename $d
+    end
+end
+complete -c kmod-watch -n '__kmod_watch_after --kernel-release' -a '(__kmod_watch_releases)'

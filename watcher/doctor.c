@@ -35,6 +35,7 @@ struct doctor {
         bool have_dir;
         struct kw_kit kit;
         bool have_kit;
+        char root_config[PATH_MAX]; /* --kernel-root: its kernel's config */
         unsigned fails;
 };
 
@@ -208,6 +209,31 @@ static void check_pahole(struct doctor *d)
                      "adds BTF to modules with it", d->kit.release);
 }
 
+/* --kernel-root/--host-kernel: the script's checks, nothing made. Its line
+ * when ROOT lacks something ends with the fix, after the last ": ". */
+static void check_root(struct doctor *d)
+{
+        const struct kw_opts *o = d->o;
+        const char *root = o->kernel_root ? o->kernel_root : "/";
+        char line[2048];
+        int r = kw_kit_check_root(o->kernel_root, o->kernel_release, o->arch, line, sizeof(line));
+
+        if (r == 0) {
+                ok(d, "guest kernel from %s: %s", root, line);
+                const char *config = strstr(line, ", config /");
+                if (config)
+                        snprintf(d->root_config, sizeof(d->root_config), "%s", config + 9);
+                return;
+        }
+        char *what = strncmp(line, "kmod-watch: ", 12) == 0 ? line + 12 : line;
+        char *fix = strrchr(what, ':');
+        if (fix && fix[1] == ' ')
+                *fix = 0, fix += 2;
+        else
+                fix = "give --kernel-root the root of a system with a kernel installed";
+        fail(d, fix, "guest kernel from %s: %s", root, r < 0 ? strerror(-r) : what[0] ? what : "the kit script failed");
+}
+
 static void check_kit_and_agent(struct doctor *d)
 {
         const struct kw_opts *o = d->o;
@@ -215,7 +241,9 @@ static void check_kit_and_agent(struct doctor *d)
         char fix[256];
 
         d->have_kit = r == 0;
-        if (r == 0) {
+        if (o->kernel_root || o->host_kernel) {
+                check_root(d);
+        } else if (r == 0) {
                 ok(d, "guest kit: %s %s in %s", d->kit.arch, d->kit.release, d->kit.dir);
                 check_pahole(d);
         } else if (o->kdir)
@@ -266,7 +294,11 @@ static void check_config(struct doctor *d)
 
         if (o->kdir)
                 snprintf(path, sizeof(path), "%s/.config", o->kdir);
-        else if (d->have_kit && d->kit.config[0])
+        else if (o->kernel_root || o->host_kernel) {
+                if (!d->root_config[0])
+                        return; /* check_root() said why */
+                snprintf(path, sizeof(path), "%s", d->root_config);
+        } else if (d->have_kit && d->kit.config[0])
                 snprintf(path, sizeof(path), "%s", d->kit.config);
         else {
                 fail(d, "pass --kdir KDIR (the tree your guest kernel was built in, or its headers)",
@@ -309,7 +341,7 @@ static void check_config(struct doctor *d)
         if (!n)
                 return;
         if (!o->kdir && !o->connect && !o->kernel)
-                ok(d, "the kit's init loads %s", modules);
+                ok(d, "the %s init loads %s", o->kernel_root || o->host_kernel ? "initramfs's" : "kit's", modules);
         else
                 ok(d, "your guest's init must load, in this order: %s (before the agent mounts the share)", modules);
 }
@@ -473,7 +505,8 @@ int kw_doctor_main(const struct kw_opts *o)
                 return kw_ssh_doctor(o, stdout) == 0 ? 0 : 1;
         printf("kmod-watch doctor: %s guest%s, %s\n", o->n_target ? "a matrix of" : o->arch, o->n_target ? "s" : "",
                o->connect ? "your own QEMU (--connect)" : o->kernel ? "managed QEMU with --kernel"
-                                                                    : "managed QEMU with the kit");
+               : o->kernel_root || o->host_kernel ? "managed QEMU with an installed kernel"
+                                                  : "managed QEMU with the kit");
         check_dir(&d);
         if (o->n_target) {
                 check_targets(&d);

@@ -328,6 +328,9 @@ static int managed_new(struct kw_loop *l, const struct kw_opts *o, const char *d
                 snprintf(m->kit.console, sizeof(m->kit.console), "%s", a->console);
                 snprintf(m->kit.cpu, sizeof(m->kit.cpu), "%s", a->qemu_cpu);
                 snprintf(m->kit.release, sizeof(m->kit.release), "(--kernel)");
+        } else if (o->kernel_root || o->host_kernel) { /* the script says why it cannot, in one line */
+                if (kw_kit_from_root(o->kernel_root, o->kernel_release, o->arch, &m->kit))
+                        return -EIO;
         } else {
                 r = kw_kit_get(m->o->arch, m->o->release, &m->kit);
                 if (r < 0)

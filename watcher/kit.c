@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * kit.c — see kit.h. The kit is built by kit/kmod-watch-kit (shell: apt-get
- * download, dpkg-deb -x, depmod, cpio); here we only read its kit.env and run
- * the script.
+ * download, dpkg-deb -x, depmod, cpio; or from an installed kernel tree,
+ * `from-root`); here we only read its kit.env and run the script.
  */
 #include "kit.h"
 
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "arch.h"
@@ -133,6 +134,10 @@ static int relocate(struct kw_kit *k)
         char marker[128], fixed[PATH_MAX];
         char *fields[] = { k->kernel, k->initrd, k->kdir, k->config, k->modules };
 
+        /* a kit made from an installed tree (kw_kit_from_root) names that tree's files */
+        const char *base = strrchr(k->dir, '/');
+        if (!base || strcmp(base + 1, k->release) != 0)
+                return 0;
         snprintf(marker, sizeof(marker), "/kits/%s/%s/", k->arch, k->release);
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
                 const char *at = strstr(fields[i], marker);
@@ -146,21 +151,11 @@ static int relocate(struct kw_kit *k)
         return 0;
 }
 
-int kw_kit_load_from(const char *cache, const char *arch, const char *release, struct kw_kit *ret)
+int kw_kit_load_dir(const char *dir, const char *arch, struct kw_kit *ret)
 {
-        char current[PATH_MAX], env[PATH_MAX];
+        char env[PATH_MAX];
+        int n = snprintf(env, sizeof(env), "%s/kit.env", dir);
 
-        if (!arch)
-                arch = kw_arch_host()->name;
-        /* "current", a full release's own directory, or a short release's link */
-        if (!release || !*release)
-                release = "current";
-        if (strchr(release, '/') || release[0] == '.')
-                return -EINVAL;
-        int n = snprintf(current, sizeof(current), "%s/kits/%s/%s", cache, arch, release);
-        if (n < 0 || (size_t)n >= sizeof(current))
-                return -ENAMETOOLONG;
-        n = snprintf(env, sizeof(env), "%s/kit.env", current);
         if (n < 0 || (size_t)n >= sizeof(env))
                 return -ENAMETOOLONG;
         char *text = malloc(KIT_ENV_MAX);
@@ -174,7 +169,7 @@ int kw_kit_load_from(const char *cache, const char *arch, const char *release, s
                 return r == -ENOTDIR ? -ENOENT : r;
         if (strcmp(ret->arch, arch) != 0)
                 return -EBADMSG;
-        if (!realpath(current, ret->dir))
+        if (!realpath(dir, ret->dir))
                 return -errno;
         r = relocate(ret);
         if (r < 0)
@@ -183,6 +178,23 @@ int kw_kit_load_from(const char *cache, const char *arch, const char *release, s
         if (access(ret->kernel, R_OK) < 0 || access(ret->initrd, R_OK) < 0 || access(ret->kdir, R_OK) < 0)
                 return -ENOENT;
         return 0;
+}
+
+int kw_kit_load_from(const char *cache, const char *arch, const char *release, struct kw_kit *ret)
+{
+        char current[PATH_MAX];
+
+        if (!arch)
+                arch = kw_arch_host()->name;
+        /* "current", a full release's own directory, or a short release's link */
+        if (!release || !*release)
+                release = "current";
+        if (strchr(release, '/') || release[0] == '.')
+                return -EINVAL;
+        int n = snprintf(current, sizeof(current), "%s/kits/%s/%s", cache, arch, release);
+        if (n < 0 || (size_t)n >= sizeof(current))
+                return -ENAMETOOLONG;
+        return kw_kit_load_dir(current, arch, ret);
 }
 
 int kw_kit_load(const char *arch, const char *release, struct kw_kit *ret)
@@ -234,20 +246,122 @@ static int script_runnable(void)
         return r == ENOENT ? 127 : 126;
 }
 
-int kw_kit_run_script(const char *verb, const char *arch, const char *release)
+/* Starts the kit script with argv[1…] (argv[0] is filled in), its stdout on
+ * out (or ours: KW_SPAWN_KEEP). 0 with *ret_pid; else the exit status to
+ * report (126, 127: said why) or -errno. */
+static int script_start(const char **argv, int out, pid_t *ret_pid)
 {
-        const char *argv[8];
         int r = script_runnable();
 
         if (r)
                 return r;
-        script_argv(argv, verb, arch, release);
+        argv[0] = kw_kit_script();
         /* in our process group, on our stdio: ^C stops it too */
         static const struct kw_spawn_opts so = { .same_group = true };
-        const struct kw_spawn_fds fds = { KW_SPAWN_KEEP, KW_SPAWN_KEEP, KW_SPAWN_KEEP, KW_SPAWN_NULL };
+        const struct kw_spawn_fds fds = { KW_SPAWN_KEEP, out, KW_SPAWN_KEEP, KW_SPAWN_NULL };
+        return kw_spawn_run((char *const *)argv, &so, &fds, ret_pid);
+}
+
+int kw_kit_run_script(const char *verb, const char *arch, const char *release)
+{
+        const char *argv[8];
         pid_t pid;
-        r = kw_spawn_run((char *const *)argv, &so, &fds, &pid);
-        return r < 0 ? r : kw_spawn_wait(pid);
+
+        script_argv(argv, verb, arch, release);
+        int r = script_start(argv, KW_SPAWN_KEEP, &pid);
+        return r != 0 ? r : kw_spawn_wait(pid);
+}
+
+/* argv[1…] (up to 6 entries and NULL) for `kmod-watch-kit from-root ROOT
+ * [RELEASE] --arch ARCH`: root NULL is the host's kernel, "/" and uname -r
+ * unless release is given. The index of its NULL, or -errno. */
+static int from_root_argv(const char *root, const char *release, const char *arch, struct utsname *u,
+                          const char **argv)
+{
+        if (!root && !release) {
+                if (uname(u) < 0) {
+                        int r = -errno;
+                        kw_err("uname: %s", strerror(-r));
+                        return r;
+                }
+                release = u->release;
+        }
+        int n = 1;
+        argv[n++] = "from-root";
+        argv[n++] = root ? root : "/";
+        if (release)
+                argv[n++] = release;
+        argv[n++] = "--arch";
+        argv[n++] = arch;
+        argv[n] = NULL;
+        return n;
+}
+
+int kw_kit_check_root(const char *root, const char *release, const char *arch, char *out, size_t size)
+{
+        struct utsname u;
+        const char *argv[8];
+        int n = from_root_argv(root, release, arch, &u, argv);
+
+        if (n < 0)
+                return n;
+        argv[0] = kw_kit_script();
+        argv[n++] = "--check";
+        argv[n] = NULL;
+        int r = kw_spawn_capture((char *const *)argv, KW_SPAWN_NULL, 60000, out, size);
+        out[strcspn(out, "\n")] = 0;
+        return r;
+}
+
+int kw_kit_from_root(const char *root, const char *release, const char *arch, struct kw_kit *ret)
+{
+        struct utsname u;
+        const char *argv[8];
+        char dir[PATH_MAX + 1];
+        size_t used = 0;
+        int fds[2];
+        pid_t pid;
+
+        int r = from_root_argv(root, release, arch, &u, argv);
+        if (r < 0)
+                return r;
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+                r = -errno;
+                kw_err("cannot run the kit script: %s", strerror(-r));
+                return r;
+        }
+        r = script_start(argv, fds[1], &pid);
+        close(fds[1]);
+        if (r != 0) {
+                close(fds[0]);
+                if (r < 0)
+                        kw_err("cannot run the kit script: %s", strerror(-r));
+                return r;
+        }
+        for (;;) {
+                ssize_t n = read(fds[0], dir + used, sizeof(dir) - 1 - used);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                used += (size_t)n;
+                if (used == sizeof(dir) - 1)
+                        break;
+        }
+        close(fds[0]);
+        r = kw_spawn_wait(pid);
+        if (r != 0)
+                return r;
+        dir[used] = 0;
+        dir[strcspn(dir, "\n")] = 0;
+        if (!dir[0]) {
+                kw_err("the kit script made no kit from %s", root ? root : "/");
+                return -EPROTO;
+        }
+        r = kw_kit_load_dir(dir, arch, ret);
+        if (r < 0)
+                kw_err("the kit made from %s (%s) is unusable: %s", root ? root : "/", dir, strerror(-r));
+        return r;
 }
 
 /* The signal that stopped the last fetch (0: none). */

@@ -8,11 +8,16 @@
  * lines, no quoting) describes it:
  *   KW_KIT_ARCH KW_KIT_RELEASE KW_KIT_KERNEL KW_KIT_INITRD KW_KIT_KDIR
  *   KW_KIT_CONFIG KW_KIT_MODULES KW_KIT_QEMU KW_KIT_MACHINE KW_KIT_CONSOLE KW_KIT_CPU
+ * A kit made from an installed kernel tree (--kernel-root, --host-kernel) is
+ * in kits/<arch>/root-CKSUM-<release>/ (host-<release> for /): its kit.env
+ * names the tree's image, modules and headers; only its initramfs (and
+ * vmlinux) are its own.
  * This file reads that description and runs the script (`kmod-watch kit …`).
  */
 #pragma once
 
 #include <limits.h>
+#include <stddef.h>
 
 struct kw_kit {
         char arch[16];          /* "x86_64" | "arm64" */
@@ -39,6 +44,9 @@ int kw_kit_load(const char *arch, const char *release, struct kw_kit *ret);
 /* As kw_kit_load() with an explicit cache directory (the one holding kits/). */
 int kw_kit_load_from(const char *cache, const char *arch, const char *release, struct kw_kit *ret);
 
+/* As kw_kit_load() for the kit in DIR (its kit.env); arch must match. */
+int kw_kit_load_dir(const char *dir, const char *arch, struct kw_kit *ret);
+
 /* The kit for (arch, release) (NULLs: the host's arch, the default kernel):
  * the cached one, else fetched now, its progress shown (kit-progress.h), then
  * loaded. 0; -EINVAL if apt offers no such release (the script's one line
@@ -54,6 +62,19 @@ struct kw_kit_progress;
  * script's exit status (69 with p->unknown_release: no such release in apt),
  * or -errno. p ends with what the script said (p->dir: the kit). */
 int kw_kit_fetch(const char *arch, const char *release, struct kw_kit_progress *p);
+
+/* A kit made from an installed kernel tree (--kernel-root, --host-kernel):
+ * runs `kmod-watch-kit from-root ROOT [RELEASE] --arch ARCH`, which makes (or
+ * finds up to date) a kit in the cache whose kernel, modules and headers are
+ * ROOT's, and prints its directory; then loads that kit. root NULL: the
+ * host's own kernel, "/" with RELEASE `uname -r` unless release is given;
+ * release NULL: ROOT's only kernel. 0; > 0: the script's exit status (it
+ * said why, in one line); -errno after one line. */
+int kw_kit_from_root(const char *root, const char *release, const char *arch, struct kw_kit *ret);
+/* The same checks, making nothing (`from-root … --check`): what it would use,
+ * or the one line saying what ROOT lacks, into out (NUL-terminated, its
+ * first line). Returns the script's exit status (0: usable), or -errno. */
+int kw_kit_check_root(const char *root, const char *release, const char *arch, char *out, size_t size);
 
 /* Parses kit.env text: KEY=value lines; blank lines and # comments skipped,
  * unknown keys ignored, one level of matching quotes around a value removed.

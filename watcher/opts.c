@@ -25,6 +25,7 @@ enum {
         O_MAKE, O_NO_REPLAY, O_NO_COMPDB, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
         O_TARGET, O_BUILD_DIR,
         O_RELEASE,
+        O_KERNEL_ROOT, O_KERNEL_RELEASE, O_HOST_KERNEL,
 };
 
 static const struct option longopts[] = {
@@ -72,6 +73,9 @@ static const struct option longopts[] = {
         { "kernel", required_argument, NULL, O_KERNEL },
         { "initrd", required_argument, NULL, O_INITRD },
         { "kdir", required_argument, NULL, O_KDIR },
+        { "kernel-root", required_argument, NULL, O_KERNEL_ROOT },
+        { "kernel-release", required_argument, NULL, O_KERNEL_RELEASE },
+        { "host-kernel", no_argument, NULL, O_HOST_KERNEL },
         { "make", required_argument, NULL, O_MAKE },
         { "cross-compile", required_argument, NULL, O_CROSS },
         { "memory", required_argument, NULL, O_MEM },
@@ -112,6 +116,10 @@ void kw_opts_help(FILE *f)
               "      --kernel IMAGE      boot this kernel instead of the kit's (with --kdir)\n"
               "      --initrd CPIO       its initramfs (the agent is appended at boot)\n"
               "      --kdir DIR          kernel build tree or headers to build against\n"
+              "      --kernel-root ROOT  boot the kernel installed in ROOT (ROOT/boot/vmlinuz-R, its\n"
+              "                          modules ROOT/lib/modules/R) and build against its headers\n"
+              "      --kernel-release R  which of ROOT's kernels (default: its only one)\n"
+              "      --host-kernel       this machine's own kernel: --kernel-root / for uname -r\n"
               "      --memory MIB        guest memory (default 256; the kit's kernel needs 128 on\n"
               "                          x86_64, 96 on arm64)\n"
               "      --cpus N            guest CPUs (default 2 with KVM, 1 under TCG)\n"
@@ -409,6 +417,9 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_KERNEL: o->kernel = optarg; break;
                 case O_INITRD: o->initrd = optarg; break;
                 case O_KDIR: o->kdir = optarg; break;
+                case O_KERNEL_ROOT: o->kernel_root = optarg; break;
+                case O_KERNEL_RELEASE: o->kernel_release = optarg; break;
+                case O_HOST_KERNEL: o->host_kernel = true; break;
                 case O_MAKE: o->make = optarg; break;
                 case O_CROSS: o->cross_compile = optarg; break;
                 case O_MEM: r = parse_uint("--memory", optarg, 64, 65536, &o->mem_mb); break;
@@ -474,13 +485,26 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                              "--ssh");
         if (o->initrd && !o->kernel)
                 return usage("--initrd goes with --kernel");
-        if (o->n_target && !o->build_dir && (o->connect || o->ssh || o->kernel || o->gdb_port))
-                return usage("--target boots a kit's guest per target: not with --connect, --ssh, --kernel or --gdb");
+        if (o->n_target && !o->build_dir &&
+            (o->connect || o->ssh || o->kernel || o->gdb_port || o->kernel_root || o->host_kernel))
+                return usage("--target boots a kit's guest per target: not with --connect, --ssh, --kernel, "
+                             "--kernel-root, --host-kernel or --gdb");
         if (o->release && o->kernel)
                 return usage("--release picks the kit's kernel; not with --kernel");
+        bool root = o->kernel_root || o->host_kernel;
+        if (o->kernel_root && o->host_kernel)
+                return usage("--kernel-root and --host-kernel exclude each other (--host-kernel is --kernel-root /)");
+        if (o->kernel_release && !root)
+                return usage("--kernel-release goes with --kernel-root or --host-kernel");
+        if (root && (o->kernel || o->connect || o->ssh))
+                return usage("--kernel-root and --host-kernel are for a managed guest booted from that tree, not "
+                             "with --kernel, --connect or --ssh");
+        if (o->release && root)
+                return usage("--release picks the kit's kernel; --kernel-root and --host-kernel boot a tree's own");
         /* The kit's kernel below this never greets: say so now, not after --boot-timeout. */
         const struct kw_arch *a = kw_arch_find(o->arch);
-        if (o->cmd == KW_CMD_WATCH && a && !o->kernel && !o->connect && !o->ssh && o->mem_mb < a->kit_min_mem_mb)
+        if (o->cmd == KW_CMD_WATCH && a && !o->kernel && !root && !o->connect && !o->ssh &&
+            o->mem_mb < a->kit_min_mem_mb)
                 return usage("--memory %u is too little for the %s kit's kernel: give it at least %u MiB "
                              "(with less than about %u it never boots)",
                              o->mem_mb, a->name, a->kit_min_mem_mb, a->kit_boots_mb);

@@ -74,6 +74,9 @@ struct kw_opts {
         const char *kernel;
         const char *initrd;
         const char *kdir;
+        const char *kernel_root;         /* --kernel-root ROOT: boot and build against ROOT's installed kernel */
+        const char *kernel_release;      /* --kernel-release R: which of ROOT's kernels */
+        bool host_kernel;                /* --host-kernel: the host's own (ROOT /, R uname -r) */
         const char *make;                /* --make CMD: the build, run by /bin/sh -c in DIR */
         const char *cross_compile;
         unsigned mem_mb;

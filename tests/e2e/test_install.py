@@ -64,6 +64,11 @@ def case_man(t, files, root):
         kw.check(word in r.stdout.replace("\u2010", "-"), f"the rendered page lacks {word!r}")
 
 
+# --kernel-release completes the releases in --kernel-root's lib/modules (a tree made in main)
+KROOT = None
+KREL = "6.1.0-9-amd64"
+
+
 def case_completion(t, files, root, kwbin):
     comp = [f for f in files if f.endswith("bash-completion/completions/kmod-watch")]
     kw.check(comp, "no bash completion installed")
@@ -78,11 +83,13 @@ t() {{ COMP_WORDS=("$@"); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); COMP_LINE="$*
 t kmod-watch --exp
 t kmod-watch --accel ''
 t kmod-watch kit ''
+t kmod-watch --kernel-root {KROOT} --kernel-release ''
 """
     r = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     out = r.stdout.splitlines()
     t.diag(f"completions: {out}")
-    kw.check(r.returncode == 0 and len(out) == 3, f"completion script failed: {r.stderr}")
+    kw.check(r.returncode == 0 and len(out) == 4, f"completion script failed: {r.stderr}")
+    kw.check(out[3].split() == [KREL], f"--kernel-release from --kernel-root's lib/modules: {out[3]!r}")
     kw.check("--expect" in out[0].split(), f"--exp did not complete to --expect: {out[0]!r}")
     kw.check(set(out[1].split()) == {"auto", "kvm", "tcg"}, f"--accel values: {out[1]!r}")
     kw.check(set(out[2].split()) == {"fetch", "path", "list"}, f"kit verbs: {out[2]!r}")
@@ -98,9 +105,10 @@ def case_zsh_fish(t, files, root, kwbin):
     open(os.path.join(tmp, "initrd.cpio.gz"), "w").close()
     kit = subprocess.run([kwbin, "kit", "path"], capture_output=True, text=True, timeout=60).stdout.strip()
     lines = ["kmod-watch --exp", "kmod-watch --color ", "kmod-watch kit ", "kmod-watch sh",
-             f"kmod-watch inject-agent {tmp}/ini", "kmod-watch --release "]
+             f"kmod-watch inject-agent {tmp}/ini", "kmod-watch --release ",
+             f"kmod-watch --kernel-root {KROOT} --kernel-release "]
     want = [{"--expect"}, {"auto", "always", "never"}, {"fetch", "path", "list"}, {"shell"}, None,
-            {os.path.basename(kit)}]  # --release: the cached kits' releases
+            {os.path.basename(kit)}, {KREL}]  # --release: the cached kits' releases
     zsh = [f for f in files if f.endswith("zsh/vendor-completions/_kmod-watch")]
     fish = [f for f in files if f.endswith("fish/vendor_completions.d/kmod-watch.fish")]
     kw.check(zsh and fish, f"zsh or fish completion not installed: {zsh} {fish}")
@@ -130,14 +138,17 @@ def main():
     kw.require_guest(args)
     t = kw.Tap("meson install, then the installed kmod-watch")
     root = tempfile.mkdtemp(prefix="kw-e2e-destdir-")
+    global KROOT
+    KROOT = os.path.join(root, "kernel-root")
+    os.makedirs(os.path.join(KROOT, "lib", "modules", KREL))
     try:
         kwbin, files = install(t, args, root)
         t.case("installed kmod-watch --once --expect 'build A' → exit 0", case_installed_once, t, args, kwbin)
         t.case("no source or build path in the installed program", case_no_build_paths, t, args, kwbin)
         t.case("man -l renders kmod-watch(1)", case_man, t, files, root)
-        t.case("bash completion completes options, --accel values, kit verbs",
+        t.case("bash completion completes options, --accel values, kit verbs, --kernel-release from ROOT",
                case_completion, t, files, root, kwbin)
-        t.case("zsh and fish completions: options, values, kit verbs, files for inject-agent",
+        t.case("zsh and fish completions: options, values, kit verbs, files for inject-agent, --kernel-release",
                case_zsh_fish, t, files, root, kwbin)
     finally:
         if not args.keep:

@@ -397,6 +397,22 @@ static void test_kit_load(void)
         CHECK_EQ(kw_kit_load_from(p, "x86_64", NULL, &k), 0);
         CHECK(strncmp(k.kernel, k.dir, strlen(k.dir)) == 0 && strcmp(k.kernel + strlen(k.dir), "/vmlinux") == 0);
         CHECK(strcmp(k.kdir + strlen(k.dir), "/kdir") == 0 && strstr(k.dir, "/moved/") != NULL);
+        /* a kit made from an installed tree (kmod-watch-kit from-root) in a
+         * directory not named by its release: its paths are the tree's, even
+         * a tree inside another kit (…/kits/x86_64/6.1.0-1-amd64/…) */
+        snprintf(d, sizeof(d), "%s/moved/kits/x86_64/root-1-6.1.0-1-amd64", tmp);
+        CHECK_EQ(run("mkdir -p '%s' && : > '%s/initramfs.cpio.gz'", d, d), 0);
+        snprintf(env, sizeof(env),
+                 "KW_KIT_ARCH=x86_64\nKW_KIT_RELEASE=6.1.0-1-amd64\n"
+                 "KW_KIT_KERNEL=%s/moved/kits/x86_64/6.1.0-1-amd64/vmlinux\n"
+                 "KW_KIT_INITRD=%s/initramfs.cpio.gz\nKW_KIT_KDIR=%s/moved/kits/x86_64/6.1.0-1-amd64/kdir\n",
+                 tmp, d, tmp);
+        snprintf(p, sizeof(p), "%s/kit.env", d);
+        write_file(p, env, 0644);
+        CHECK_EQ(kw_kit_load_dir(d, "x86_64", &k), 0);
+        CHECK(strstr(k.kernel, "/moved/kits/x86_64/6.1.0-1-amd64/vmlinux") != NULL);
+        CHECK(strstr(k.dir, "/root-1-6.1.0-1-amd64") != NULL && strstr(k.initrd, "/root-1-6.1.0-1-amd64/") != NULL);
+        CHECK_EQ(kw_kit_load_dir(d, "arm64", &k), -EBADMSG);
 }
 
 int main(void)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* test-opts.c — the command line: -h, -V, --color=WHEN and where colours go, --release. */
+/* test-opts.c — the command line: -h, -V, --color=WHEN and where colours go, --release;
+ * --kernel-root and its companions. */
 #include <string.h>
 #include <unistd.h>
 
@@ -92,6 +93,23 @@ static void test_release(void)
         CHECK(parse(&o, "--release=6.12", "--kernel=/boot/vmlinuz") < 0); /* the kit's kernel or yours */
 }
 
+/* --kernel-root, --kernel-release, --host-kernel: what goes with what. Their
+ * stderr line goes to the test's output. */
+static void test_kernel_root(void)
+{
+        struct kw_opts o;
+        char *ok[] = { "kmod-watch", "--kernel-root", "/r", "--kernel-release", "6.1.0-1-amd64", "--memory", "64", NULL };
+        CHECK_EQ(kw_opts_parse(7, ok, &o), 0); /* the kit's memory floor is not this kernel's */
+        CHECK(!strcmp(o.kernel_root, "/r") && !strcmp(o.kernel_release, "6.1.0-1-amd64") && !o.host_kernel);
+        CHECK_EQ(parse(&o, "--host-kernel", NULL), 0);
+        CHECK(o.host_kernel && !o.kernel_root && !o.kernel_release);
+        CHECK(parse(&o, "--kernel-release", "6.1") < 0);
+        CHECK(parse(&o, "--host-kernel", "--kernel-root=/") < 0);
+        CHECK(parse(&o, "--host-kernel", "--kernel=/boot/vmlinuz") < 0);
+        CHECK(parse(&o, "--kernel-root=/r", "--ssh=board") < 0);
+        CHECK(parse(&o, "--kernel-root=/r", "--connect=unix:/s") < 0);
+}
+
 int main(void)
 {
         RUN(test_short_help_and_version);
@@ -99,5 +117,6 @@ int main(void)
         RUN(test_color_per_stream);
         RUN(test_targets);
         RUN(test_release);
+        RUN(test_kernel_root);
         TEST_DONE();
 }
