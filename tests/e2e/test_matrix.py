@@ -226,6 +226,24 @@ def case_one(t, args):
         kw.cleanup(args, base)
 
 
+def case_doctor(t, args):
+    """doctor --target: each target's kit, agent, compiler and QEMU, under its name."""
+    base, d = kw.copy_fixture("class-create-old", "matrix-doctor")
+    r = subprocess.run([args.kmod_watch, "doctor", "--target", "x86_64/6.12", "--target", "arm64/6.1", d],
+                       capture_output=True, text=True, timeout=120)
+    t.diag(f"doctor --target x86_64/6.12 --target arm64/6.1 → exit {r.returncode}")
+    out = r.stdout
+    kw.check(r.returncode == 0, f"doctor exited {r.returncode}:\n{out}{r.stderr}")
+    parts = re.split(r"^target (\S+):$", out, flags=re.M)
+    names = parts[1::2]
+    kw.check(names == ["x86_64/6.12", "arm64/6.1"], f"a section per target: {names}\n{out}")
+    sections = dict(zip(names, parts[2::2]))
+    kw.check(re.search(r"^ok   guest kit: x86_64 6\.12\.", sections.get("x86_64/6.12", ""), re.M)
+             and re.search(r"^ok   guest kit: arm64 6\.1\.", sections.get("arm64/6.1", ""), re.M)
+             and "compiler for arm64" in sections.get("arm64/6.1", ""), f"each target's kit and compiler:\n{out}")
+    kw.cleanup(args, base)
+
+
 def main():
     args = kw.parse_args()
     kw.require_guest(args)
@@ -235,12 +253,16 @@ def main():
         kw.skip("xmllint is not installed (libxml2-utils)")
     need_kit(args, "x86_64", "6.1")
     need_kit(args, "x86_64", "6.12")
+    arm64 = shutil.which("qemu-system-aarch64") is not None
+    if arm64:
+        need_kit(args, "arm64", "6.1")
     t = kw.Tap("kmod-watch --target: a matrix of guests")
+    if arm64:
+        t.case("doctor --target x86_64/6.12 --target arm64/6.1: a section per target, its kit and compiler",
+               case_doctor, t, args)
     t.case("class-create-old on x86_64/6.1 + x86_64/6.12 --once: 6.1 loads, 6.12's compiler error, exit 2, "
            "target in every event, a JUnit suite each", case_once, t, args)
-    three = shutil.which("tmux") and shutil.which("qemu-system-aarch64")
-    if three and os.environ.get("KW_MATRIX_QUICK") != "1":
-        need_kit(args, "arm64", "6.1")
+    if shutil.which("tmux") and arm64 and os.environ.get("KW_MATRIX_QUICK") != "1":
         t.case("x86_64/6.1 + x86_64/6.12 + arm64/6.1 in tmux: one save → three builds, three reloads, "
                "the table line (timed)", case_three, t, args)
         t.case("one target in tmux: the same save, timed for comparison", case_one, t, args)
