@@ -290,9 +290,15 @@ static void on_event(struct target *t, const char *event, const struct kw_jline 
                         loads_done(t);
         } else if (!strcmp(event, "oops")) {
                 t->oopsed = true;
+                /* the report's lines came as kernel log lines: its gist, as a run of one says it */
                 kw_note_err("kernel %s: %s", kw_jline_str(j, "kind"), kw_jline_str(j, "title"));
-                const char *r = kw_jline_str(j, "report");
-                kw_ui_text(r, strlen(r));
+                if (*kw_jline_str(j, "source"))
+                        kw_note_detail("at %s", kw_jline_str(j, "source"));
+                const struct kw_jfield *trace = kw_jline_get(j, "trace");
+                if (trace && trace->n_items)
+                        kw_note_detail("call trace:");
+                for (size_t i = 0; trace && i < trace->n_items && i < 8; i++)
+                        kw_note_detail("  %s", trace->items[i]);
                 if (t->done && strncmp(t->result, "ok", 2) == 0)
                         target_done(t, "kernel report");
         } else if (!strcmp(event, "expect")) {

@@ -113,9 +113,10 @@ static void vmsg(const char *color, const char *prefix, const char *fmt, va_list
 {
         char line[4096];
 
-        if (target_prefix[0] && strncmp(prefix, "kmod-watch: ", 12) == 0) {
+        if (target_prefix[0]) {
                 char p[128];
-                snprintf(p, sizeof(p), "%s%s", target_prefix, prefix + 12);
+                snprintf(p, sizeof(p), "%s%s", target_prefix,
+                         prefix + (strncmp(prefix, "kmod-watch: ", 12) == 0 ? 12 : 0));
                 vsnprintf(line, sizeof(line), fmt, ap);
                 kw_ui_status_clear();
                 if (opts.color && color)
