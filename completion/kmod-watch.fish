@@ -20,7 +20,7 @@ function __kmod_watch_after
     contains -- "$words[-1]" $argv
 end
 
-set -l __kmod_watch_valued --arch --release --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --kernel-root --kernel-release --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make --gdb --cpus --append --qemu-opt --repeat --kcidb-origin --ktap --kcidb
+set -l __kmod_watch_valued --arch --target --release --accel --color --kernel --initrd --identity --config --junit --ktap --kcidb --kcidb-origin --password-file --kdir --share --kernel-root --kernel-release --connect --expect --timeout --boot-timeout --load-timeout --param --run --debounce --include --exclude -j --jobs --memory --tag --ssh --cross-compile --socket --make --gdb --cpus --append --qemu-opt --repeat --kcidb-origin --ktap --kcidb
 
 complete -c kmod-watch -f
 # options, from --help
@@ -32,6 +32,7 @@ complete -c kmod-watch -n '__kmod_watch_using kit; and test (count (commandline 
 complete -c kmod-watch -n '__kmod_watch_using inject-agent; and not string match -q -- "-*" (commandline -ct)' -F
 # option values
 complete -c kmod-watch -n '__kmod_watch_after --arch' -a 'x86_64 arm64'
+complete -c kmod-watch -n '__kmod_watch_after --target' -a 'x86_64 arm64 x86_64/ arm64/'
 complete -c kmod-watch -n '__kmod_watch_after --accel' -a 'auto kvm tcg'
 # --release: the releases of the cached kits (any release apt offers works)
 function __kmod_watch_releases

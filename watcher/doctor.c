@@ -21,6 +21,7 @@
 
 #include "arch.h"
 #include "kit.h"
+#include "matrix.h"
 #include "paths.h"
 #include "proto.h"
 #include "qemuargs.h"
@@ -476,20 +477,44 @@ static void check_inotify(struct doctor *d)
         ok(d, "inotify: %u director%s to watch under %s, limit %lu", dirs, dirs == 1 ? "y" : "ies", d->dir, limit);
 }
 
+/* A matrix (--target …): each target's kit, agent, compiler and QEMU. */
+static void check_targets(struct doctor *d)
+{
+        const struct kw_opts *o = d->o;
+
+        for (size_t i = 0; i < o->n_target; i++) {
+                struct kw_opts t = *o;
+                char arch[32], release[48];
+                kw_matrix_split(o->target[i], arch, sizeof(arch), release, sizeof(release));
+                t.arch = arch;
+                t.release = release[0] ? release : o->release;
+                printf("target %s:\n", o->target[i]);
+                d->o = &t;
+                d->have_kit = false;
+                check_kit_and_agent(d);
+                check_tools(d);
+        }
+        d->o = o;
+}
+
 int kw_doctor_main(const struct kw_opts *o)
 {
         struct doctor d = { .o = o };
 
         if (o->ssh) /* a board over SSH: reachability, login, host key, arch, root, headers */
                 return kw_ssh_doctor(o, stdout) == 0 ? 0 : 1;
-        printf("kmod-watch doctor: %s guest, %s\n", o->arch,
+        printf("kmod-watch doctor: %s guest%s, %s\n", o->n_target ? "a matrix of" : o->arch, o->n_target ? "s" : "",
                o->connect ? "your own QEMU (--connect)" : o->kernel ? "managed QEMU with --kernel"
                : o->kernel_root || o->host_kernel ? "managed QEMU with an installed kernel"
                                                   : "managed QEMU with the kit");
         check_dir(&d);
-        check_kit_and_agent(&d);
+        if (o->n_target) {
+                check_targets(&d);
+        } else {
+                check_kit_and_agent(&d);
+                check_tools(&d);
+        }
         check_config(&d);
-        check_tools(&d);
         check_share(&d);
         check_inotify(&d);
         if (d.fails) {

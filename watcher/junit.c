@@ -79,27 +79,36 @@ static void one_case(FILE *f, const struct kw_res_case *c)
         fputs("    </testcase>\n", f);
 }
 
-int kw_junit_write(FILE *f, const struct kw_results *r)
+static double seconds(const struct kw_results *r)
 {
-        size_t count[4];
         double total = 0;
-        char host[256] = "";
 
-        kw_results_count(r, count);
         for (size_t i = 0; i < r->n; i++)
                 total += r->v[i].seconds;
-        (void)gethostname(host, sizeof(host) - 1);
-        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        fprintf(f, "<testsuites name=\"kmod-watch\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
-                r->n, count[KW_RES_FAIL], count[KW_RES_ERROR], total);
+        return total;
+}
+
+/* One <testsuite>: the run's, or a matrix target's (its name and a property say which). */
+static void one_suite(FILE *f, const struct kw_results *r, const char *host)
+{
+        size_t count[4];
+        double total = seconds(r);
+
+        kw_results_count(r, count);
         fputs("  <testsuite name=\"kmod-watch ", f);
         xml_text(f, r->unit, true);
+        if (r->target[0]) {
+                fputc(' ', f);
+                xml_text(f, r->target, true);
+        }
         fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"",
                 r->n, count[KW_RES_FAIL], count[KW_RES_ERROR], count[KW_RES_SKIP], total);
         xml_text(f, r->start_time, true);
         fputs("\" hostname=\"", f);
         xml_text(f, host, true);
         fputs("\">\n    <properties>\n", f);
+        if (r->target[0])
+                property(f, "target", r->target);
         property(f, "dir", r->cfg.dir);
         property(f, "kernel_release", r->kernel_release);
         property(f, "arch", r->arch);
@@ -109,7 +118,30 @@ int kw_junit_write(FILE *f, const struct kw_results *r)
         fputs("    </properties>\n", f);
         for (size_t i = 0; i < r->n; i++)
                 one_case(f, &r->v[i]);
-        fputs("  </testsuite>\n</testsuites>\n", f);
+        fputs("  </testsuite>\n", f);
+}
+
+int kw_junit_write(FILE *f, const struct kw_results *r)
+{
+        size_t all[4] = { 0 }, n = 0;
+        double total = 0;
+        char host[256] = "";
+
+        for (const struct kw_results *s = r; s; s = s->next) {
+                size_t count[4];
+                kw_results_count(s, count);
+                for (int i = 0; i < 4; i++)
+                        all[i] += count[i];
+                n += s->n;
+                total += seconds(s);
+        }
+        (void)gethostname(host, sizeof(host) - 1);
+        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        fprintf(f, "<testsuites name=\"kmod-watch\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+                n, all[KW_RES_FAIL], all[KW_RES_ERROR], total);
+        for (const struct kw_results *s = r; s; s = s->next)
+                one_suite(f, s, host);
+        fputs("</testsuites>\n", f);
         return ferror(f) ? -EIO : 0;
 }
 

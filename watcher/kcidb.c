@@ -116,18 +116,101 @@ static void one_test(FILE *f, const struct kw_results *r, const char *id, const 
         fputs("}}", f);
 }
 
-/* Is this fingerprint's issue written already (an earlier case)? */
-static bool issue_before(const struct kw_results *r, size_t i)
+/* Is this fingerprint's issue written already (an earlier case, of this suite or an earlier one)? */
+static bool issue_before(const struct kw_results *all, const struct kw_results *r, size_t i)
 {
-        for (size_t j = 0; j < i; j++)
-                if (r->v[j].fingerprint[0] && strcmp(r->v[j].fingerprint, r->v[i].fingerprint) == 0)
-                        return true;
+        const char *fp = r->v[i].fingerprint;
+
+        for (const struct kw_results *s = all; s; s = s->next) {
+                for (size_t j = 0; j < (s == r ? i : s->n); j++)
+                        if (s->v[j].fingerprint[0] && strcmp(s->v[j].fingerprint, fp) == 0)
+                                return true;
+                if (s == r)
+                        break;
+        }
         return false;
+}
+
+/* A suite's part of its ids: the checkout's, and a matrix target's ("….x86_64_6_1"). */
+static void suite_id(const struct kw_results *r, const char *checkout, char *buf, size_t size)
+{
+        char part[80];
+
+        kw_results_path_part(r->target, part, sizeof(part));
+        snprintf(buf, size, "%s%s%s", checkout, r->target[0] ? "." : "", r->target[0] ? part : "");
+}
+
+static void builds(FILE *f, const struct kw_results *r, const char *checkout, bool *first)
+{
+        char sid[240], build[300];
+        size_t n = 0;
+
+        suite_id(r, checkout, sid, sizeof(sid));
+        /* a build object per build case; the tests after it belong to it */
+        for (size_t i = 0; i < r->n; i++) {
+                if (strcmp(r->v[i].kind, "build") != 0)
+                        continue;
+                snprintf(build, sizeof(build), "%s.build.%zu", sid, ++n);
+                one_build(f, r, build, checkout, &r->v[i], first);
+        }
+        if (!n) { /* tests need a build to hang from */
+                snprintf(build, sizeof(build), "%s.build.0", sid);
+                one_build(f, r, build, checkout, NULL, first);
+        }
+}
+
+static void tests(FILE *f, const struct kw_results *r, const char *checkout, bool *first)
+{
+        char sid[240], build[300], id[300];
+        size_t n = 0;
+
+        suite_id(r, checkout, sid, sizeof(sid));
+        snprintf(build, sizeof(build), "%s.build.0", sid);
+        for (size_t i = 0; i < r->n; i++) {
+                if (strcmp(r->v[i].kind, "build") == 0) {
+                        snprintf(build, sizeof(build), "%s.build.%zu", sid, ++n);
+                        continue;
+                }
+                snprintf(id, sizeof(id), "%s.test.%zu", sid, i + 1);
+                one_test(f, r, id, build, &r->v[i], first);
+        }
+}
+
+static void issues(FILE *f, const struct kw_results *all, const struct kw_results *r, const char *origin, bool *first)
+{
+        for (size_t i = 0; i < r->n; i++) {
+                const struct kw_res_case *c = &r->v[i];
+                if (!c->fingerprint[0] || issue_before(all, r, i))
+                        continue;
+                fprintf(f, "%s{\"id\":\"%s:%s\",\"version\":1", *first ? "" : ",", origin, c->fingerprint);
+                *first = false;
+                key_str(f, "origin", origin);
+                key_str(f, "report_subject", c->title);
+                fprintf(f, ",\"categories\":[\"runtime.%s\"],\"culprit\":{\"code\":true}}",
+                        c->oops_kind[0] ? c->oops_kind : "oops");
+        }
+}
+
+static void incidents(FILE *f, const struct kw_results *r, const char *checkout, const char *origin, bool *first)
+{
+        char sid[240];
+
+        suite_id(r, checkout, sid, sizeof(sid));
+        for (size_t i = 0; i < r->n; i++) {
+                const struct kw_res_case *c = &r->v[i];
+                if (!c->fingerprint[0])
+                        continue;
+                fprintf(f, "%s{\"id\":\"%s.incident.%zu\",\"issue_id\":\"%s:%s\",\"issue_version\":1",
+                        *first ? "" : ",", sid, i + 1, origin, c->fingerprint);
+                *first = false;
+                key_str(f, "origin", origin);
+                fprintf(f, ",\"test_id\":\"%s.test.%zu\",\"present\":true}", sid, i + 1);
+        }
 }
 
 int kw_kcidb_write(FILE *f, const struct kw_results *r, const char *origin)
 {
-        char run[64], checkout[128], build[160], id[200];
+        char run[64], checkout[128];
         struct kw_gitrev git;
         bool first = true;
 
@@ -145,55 +228,20 @@ int kw_kcidb_write(FILE *f, const struct kw_results *r, const char *origin)
         }
         key_str(f, "tree_name", r->unit);
         fputs(",\"valid\":true}],\"builds\":[", f);
-        /* a build object per build case; the tests after it belong to it */
-        size_t builds = 0;
-        for (size_t i = 0; i < r->n; i++) {
-                if (strcmp(r->v[i].kind, "build") != 0)
-                        continue;
-                snprintf(build, sizeof(build), "%s.build.%zu", checkout, ++builds);
-                one_build(f, r, build, checkout, &r->v[i], &first);
-        }
-        if (!builds) { /* tests need a build to hang from */
-                snprintf(build, sizeof(build), "%s.build.0", checkout);
-                one_build(f, r, build, checkout, NULL, &first);
-        }
+        for (const struct kw_results *s = r; s; s = s->next)
+                builds(f, s, checkout, &first);
         fputs("],\"tests\":[", f);
         first = true;
-        builds = 0;
-        snprintf(build, sizeof(build), "%s.build.0", checkout);
-        for (size_t i = 0; i < r->n; i++) {
-                if (strcmp(r->v[i].kind, "build") == 0) {
-                        snprintf(build, sizeof(build), "%s.build.%zu", checkout, ++builds);
-                        continue;
-                }
-                snprintf(id, sizeof(id), "%s.test.%zu", checkout, i + 1);
-                one_test(f, r, id, build, &r->v[i], &first);
-        }
+        for (const struct kw_results *s = r; s; s = s->next)
+                tests(f, s, checkout, &first);
         fputs("],\"issues\":[", f);
         first = true;
-        for (size_t i = 0; i < r->n; i++) {
-                const struct kw_res_case *c = &r->v[i];
-                if (!c->fingerprint[0] || issue_before(r, i))
-                        continue;
-                fprintf(f, "%s{\"id\":\"%s:%s\",\"version\":1", first ? "" : ",", origin, c->fingerprint);
-                first = false;
-                key_str(f, "origin", origin);
-                key_str(f, "report_subject", c->title);
-                fprintf(f, ",\"categories\":[\"runtime.%s\"],\"culprit\":{\"code\":true}}",
-                        c->oops_kind[0] ? c->oops_kind : "oops");
-        }
+        for (const struct kw_results *s = r; s; s = s->next)
+                issues(f, r, s, origin, &first);
         fputs("],\"incidents\":[", f);
         first = true;
-        for (size_t i = 0; i < r->n; i++) {
-                const struct kw_res_case *c = &r->v[i];
-                if (!c->fingerprint[0])
-                        continue;
-                fprintf(f, "%s{\"id\":\"%s.incident.%zu\",\"issue_id\":\"%s:%s\",\"issue_version\":1", first ? "" : ",",
-                        checkout, i + 1, origin, c->fingerprint);
-                first = false;
-                key_str(f, "origin", origin);
-                fprintf(f, ",\"test_id\":\"%s.test.%zu\",\"present\":true}", checkout, i + 1);
-        }
+        for (const struct kw_results *s = r; s; s = s->next)
+                incidents(f, s, checkout, origin, &first);
         fputs("]}\n", f);
         return ferror(f) ? -EIO : 0;
 }

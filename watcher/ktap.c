@@ -32,13 +32,23 @@ static void diagnostics(FILE *f, const char *indent, const char *what, const cha
         free(clean);
 }
 
-int kw_ktap_write(FILE *f, const struct kw_results *r)
+/* The suite's name: kmod.UNIT, and a matrix target's part (kmod.hello.x86_64_6_1). */
+static void suite_name(const struct kw_results *r, char *buf, size_t size)
+{
+        char part[80];
+
+        kw_results_path_part(r->target, part, sizeof(part));
+        snprintf(buf, size, "kmod.%s%s%s", r->unit, r->target[0] ? "." : "", r->target[0] ? part : "");
+}
+
+static void one_suite(FILE *f, const struct kw_results *r, size_t number)
 {
         size_t count[4];
+        char name[160];
 
         kw_results_count(r, count);
-        fprintf(f, "KTAP version 1\n1..1\n");
-        fprintf(f, "    KTAP version 1\n    # Subtest: kmod.%s\n", r->unit);
+        suite_name(r, name, sizeof(name));
+        fprintf(f, "    KTAP version 1\n    # Subtest: %s\n", name);
         if (r->kernel_release[0])
                 fprintf(f, "    # kernel %s %s (%s)\n", r->kernel_release, r->arch, r->cfg.guest ? r->cfg.guest : "");
         fprintf(f, "    1..%zu\n", r->n);
@@ -64,7 +74,19 @@ int kw_ktap_write(FILE *f, const struct kw_results *r)
                 fprintf(f, "    %s %zu %s\n", c->status == KW_RES_PASS ? "ok" : "not ok", i + 1, c->path);
         }
         bool ok = !count[KW_RES_FAIL] && !count[KW_RES_ERROR];
-        fprintf(f, "%s 1 kmod.%s\n", ok ? "ok" : "not ok", r->unit);
+        fprintf(f, "%s %zu %s\n", ok ? "ok" : "not ok", number, name);
+}
+
+int kw_ktap_write(FILE *f, const struct kw_results *r)
+{
+        size_t n = 0;
+
+        for (const struct kw_results *s = r; s; s = s->next)
+                n++;
+        fprintf(f, "KTAP version 1\n1..%zu\n", n);
+        n = 0;
+        for (const struct kw_results *s = r; s; s = s->next)
+                one_suite(f, s, ++n);
         return ferror(f) ? -EIO : 0;
 }
 

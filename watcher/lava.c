@@ -13,7 +13,8 @@
 #include "results.h"
 #include "ui.h"
 
-static size_t said; /* cases already signalled */
+#define KW_LAVA_SUITES 16
+static size_t said[KW_LAVA_SUITES]; /* cases already signalled, per suite (a matrix has one per target) */
 
 bool kw_lava_detect(void)
 {
@@ -44,9 +45,21 @@ static void on_results(const struct kw_results *r, bool final, void *userdata)
 
         (void)final;
         (void)userdata;
-        for (; said < r->n; said++) {
-                kw_lava_line(&r->v[said], line, sizeof(line));
-                kw_ui_report_text(line, strlen(line));
+        size_t k = 0;
+        for (const struct kw_results *s = r; s && k < KW_LAVA_SUITES; s = s->next, k++) {
+                char part[80] = "";
+                if (s->target[0]) /* a matrix target's cases: its part first, the ids stay unique */
+                        kw_results_path_part(s->target, part, sizeof(part));
+                for (; said[k] < s->n; said[k]++) {
+                        kw_lava_line(&s->v[said[k]], line, sizeof(line));
+                        if (part[0]) {
+                                char *id = strstr(line, "TEST_CASE_ID=");
+                                char rest[400];
+                                snprintf(rest, sizeof(rest), "%s", id + 13);
+                                snprintf(id + 13, sizeof(line) - (size_t)(id + 13 - line), "%s.%s", part, rest);
+                        }
+                        kw_ui_report_text(line, strlen(line));
+                }
         }
 }
 

@@ -14,6 +14,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -402,4 +404,26 @@ void kw_loop_exit(struct kw_loop *l, int status)
 bool kw_loop_exiting(const struct kw_loop *l)
 {
         return l->exiting;
+}
+
+int kw_loop_add_signals(struct kw_loop *l, kw_io_fn fn, void *userdata)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sigdelset(&mask, SIGPIPE);
+        int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        int r = kw_loop_add(l, fd, POLLIN, fn, userdata);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
 }

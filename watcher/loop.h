@@ -41,6 +41,11 @@ void kw_timer_disarm(struct kw_timer *t);
 bool kw_timer_armed(const struct kw_timer *t);
 void kw_timer_free(struct kw_timer *t);
 
+/* SIGINT, SIGTERM and SIGHUP into the loop: blocked (SIGPIPE too, ignored) and
+ * read from a signalfd that calls fn (read struct signalfd_siginfo from it).
+ * Returns the fd (the caller closes it at the end), or -errno. */
+int kw_loop_add_signals(struct kw_loop *l, kw_io_fn fn, void *userdata);
+
 /* Runs until kw_loop_exit(); returns the status given there. */
 int kw_loop_run(struct kw_loop *l);
 void kw_loop_exit(struct kw_loop *l, int status);

@@ -19,6 +19,7 @@
 #include "lava.h"
 #include "results.h"
 #include "kit.h"
+#include "matrix.h"
 #include "opts.h"
 #include "qemuargs.h"
 #include "cycle.h"
@@ -108,7 +109,8 @@ int main(int argc, char **argv)
                 .verbosity = o.verbosity,
         };
         kw_ui_setup(&ui);
-        if (o.cmd == KW_CMD_WATCH && open_results(&o) < 0)
+        /* a matrix child's results are its parent's to write */
+        if (o.cmd == KW_CMD_WATCH && !o.build_dir && open_results(&o) < 0)
                 return KW_EXIT_USAGE;
 
         switch (o.cmd) {
@@ -124,6 +126,8 @@ int main(int argc, char **argv)
         case KW_CMD_KIT:
                 return kw_kit_command(o.args[0], o.arch, o.release);
         case KW_CMD_WATCH:
+                if (o.n_target && !o.build_dir)
+                        return kw_matrix_run(&o, argc, argv);
                 return kw_cycle_run(&o);
         case KW_CMD_DOCTOR:
                 return kw_doctor_main(&o);

@@ -23,6 +23,7 @@ enum {
         O_SSH, O_KERNEL, O_INITRD, O_KDIR, O_CROSS, O_MEM, O_GDB, O_CPUS, O_APPEND, O_QEMU_OPT, O_HELP, O_VERSION, O_SOCKET,
         O_LOAD_TIMEOUT, O_FORCE_UNLOAD, O_CONFIG, O_JUNIT, O_CLEAR, O_BELL, O_IDENTITY, O_KNOWN_HOSTS, O_ACCEPT_NEW_HOST_KEY, O_PASSWORD_FILE,
         O_MAKE, O_NO_REPLAY, O_NO_COMPDB, O_KTAP, O_KCIDB, O_KCIDB_ORIGIN, O_LAVA,
+        O_TARGET, O_BUILD_DIR,
         O_RELEASE,
         O_KERNEL_ROOT, O_KERNEL_RELEASE, O_HOST_KERNEL,
 };
@@ -82,6 +83,8 @@ static const struct option longopts[] = {
         { "gdb", required_argument, NULL, O_GDB },
         { "append", required_argument, NULL, O_APPEND },
         { "qemu-opt", required_argument, NULL, O_QEMU_OPT },
+        { "target", required_argument, NULL, O_TARGET },
+        { "build-dir", required_argument, NULL, O_BUILD_DIR },
         { "help", no_argument, NULL, O_HELP },
         { "version", no_argument, NULL, O_VERSION },
         {}
@@ -107,6 +110,8 @@ void kw_opts_help(FILE *f)
               "      --release R         the kit's kernel: a release apt offers for ARCH, short\n"
               "                          (6.12) or full (6.12.117+deb12-amd64); default: Debian's\n"
               "                          default kernel (6.1)\n"
+              "      --target ARCH[/RELEASE]  a guest and a build per target, all from one save\n"
+              "                          (repeatable; e.g. x86_64/6.1 x86_64/6.12 arm64/6.1)\n"
               "      --accel MODE        auto, kvm or tcg (default auto: KVM if it answers, else TCG)\n"
               "      --kernel IMAGE      boot this kernel instead of the kit's (with --kdir)\n"
               "      --initrd CPIO       its initramfs (the agent is appended at boot)\n"
@@ -195,6 +200,14 @@ void kw_opts_help(FILE *f)
               f);
 }
 
+bool kw_opts_takes_value(const char *name, size_t n)
+{
+        for (const struct option *l = longopts; l->name; l++)
+                if (strlen(l->name) == n && strncmp(l->name, name, n) == 0)
+                        return l->has_arg == required_argument;
+        return false;
+}
+
 const char *kw_host_arch(void)
 {
         return kw_arch_host()->name;
@@ -231,6 +244,27 @@ static int parse_uint(const char *opt, const char *s, unsigned min, unsigned max
         if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
                 return usage("%s wants a whole number from %u to %u, not '%s'", opt, min, max, s);
         *ret = (unsigned)v;
+        return 0;
+}
+
+/* ARCH[/RELEASE]: a known arch, and a release made of what kernel releases are. */
+static int parse_target(const char *t)
+{
+        char arch[32];
+        const char *slash = strchr(t, '/');
+        size_t n = slash ? (size_t)(slash - t) : strlen(t);
+
+        if (n >= sizeof(arch))
+                return usage("--target wants ARCH[/RELEASE] (ARCH: %s), not '%s'", kw_arch_names(), t);
+        memcpy(arch, t, n);
+        arch[n] = 0;
+        if (!kw_arch_find(arch))
+                return usage("--target wants ARCH[/RELEASE] (ARCH: %s), not '%s'", kw_arch_names(), t);
+        /* the release as --release takes it */
+        if (slash && (!slash[1] || slash[1] == '.' || strlen(slash + 1) >= 48 ||
+                      strspn(slash + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+_~-") !=
+                              strlen(slash + 1)))
+                return usage("--target %s: the release after '/' is a kernel release such as 6.12", t);
         return 0;
 }
 
@@ -393,6 +427,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                 case O_GDB: r = parse_uint("--gdb", optarg, 1, 65535, &o->gdb_port); break;
                 case O_APPEND: o->append = optarg; break;
                 case O_QEMU_OPT: r = push(o->qemu_opt, &o->n_qemu_opt, "--qemu-opt", optarg); break;
+                case O_TARGET: r = parse_target(optarg) < 0 ? -EINVAL : push(o->target, &o->n_target, "--target", optarg); break;
+                case O_BUILD_DIR: o->build_dir = optarg; break;
                 case 'h':
                 case O_HELP: o->cmd = KW_CMD_HELP; return 0;
                 case 'V':
@@ -449,6 +485,10 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *o)
                              "--ssh");
         if (o->initrd && !o->kernel)
                 return usage("--initrd goes with --kernel");
+        if (o->n_target && !o->build_dir &&
+            (o->connect || o->ssh || o->kernel || o->gdb_port || o->kernel_root || o->host_kernel))
+                return usage("--target boots a kit's guest per target: not with --connect, --ssh, --kernel, "
+                             "--kernel-root, --host-kernel or --gdb");
         if (o->release && o->kernel)
                 return usage("--release picks the kit's kernel; not with --kernel");
         bool root = o->kernel_root || o->host_kernel;

@@ -86,6 +86,9 @@ struct kw_opts {
         const char *kcidb;               /* --kcidb FILE */
         const char *kcidb_origin;        /* --kcidb-origin NAME, default "kmod_watch" */
         bool lava;                       /* --lava: LAVA test-case signals on stdout */
+        const char *target[KW_MAX_LIST]; /* --target ARCH[/RELEASE]: the matrix (matrix.h) */
+        size_t n_target;
+        const char *build_dir;           /* --build-dir (internal): a matrix child builds there, not in DIR */
         const char *args[4];             /* subcommand operands (kit verb, inject IN OUT) */
         size_t n_args;
 };
@@ -98,6 +101,8 @@ int kw_opts_parse(int argc, char **argv, struct kw_opts *ret);
 bool kw_opts_want_color(const struct kw_opts *o, int fd, bool isatty_fd, const char *no_color_env,
                         const char *term);
 void kw_opts_help(FILE *f);
+/* (pure) Does the long option NAME (n bytes, no "--") take a value? */
+bool kw_opts_takes_value(const char *name, size_t n);
 /* The host's arch in our naming ("x86_64", "arm64"): kw_arch_host()->name. */
 const char *kw_host_arch(void);
 /* CROSS_COMPILE for o->arch: --cross-compile, else $CROSS_COMPILE, else the

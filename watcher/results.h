@@ -7,6 +7,8 @@
  * case per build, per module load, per unload, per --expect, per --run and
  * per kernel report. A --once run that ended before some of them happened
  * still has them: as errors when there was no guest, skipped otherwise.
+ * A matrix (--target, matrix.h) is a suite per target, chained by `next`
+ * from the first: its events say their target, and its own exit ends them all.
  *
  * Each case is passed, failed (the module's doing: the kernel refused it, an
  * --expect did not match, the kernel reported a problem, the compiler said
@@ -49,6 +51,8 @@ struct kw_results_cfg {
 
 struct kw_results {
         struct kw_results_cfg cfg;
+        char target[72];        /* a matrix's target ("x86_64/6.1"): one suite each; "" for a run of one */
+        struct kw_results *next; /* the matrix's next target's suite, NULL */
         char unit[64];          /* the first module of the last build, else DIR's name: path roots */
         struct kw_res_case *v;
         size_t n, cap;

@@ -97,10 +97,34 @@ void kw_ui_status_clear(void)
         status_shown = false;
 }
 
+/* A matrix's parent speaks for a target: "[x86_64/6.1] " instead of "kmod-watch: ". */
+static char target_prefix[80], target_name[72];
+
+void kw_ui_set_target(const char *target)
+{
+        snprintf(target_name, sizeof(target_name), "%s", target ? target : "");
+        if (target && *target)
+                snprintf(target_prefix, sizeof(target_prefix), "[%s] ", target);
+        else
+                target_prefix[0] = 0;
+}
+
 static void vmsg(const char *color, const char *prefix, const char *fmt, va_list ap)
 {
         char line[4096];
 
+        if (target_prefix[0]) {
+                char p[128];
+                snprintf(p, sizeof(p), "%s%s", target_prefix,
+                         prefix + (strncmp(prefix, "kmod-watch: ", 12) == 0 ? 12 : 0));
+                vsnprintf(line, sizeof(line), fmt, ap);
+                kw_ui_status_clear();
+                if (opts.color && color)
+                        fprintf(stderr, "\033[%sm%s%s\033[0m\n", color, p, line);
+                else
+                        fprintf(stderr, "%s%s\n", p, line);
+                return;
+        }
         kw_ui_status_clear();
         vsnprintf(line, sizeof(line), fmt, ap);
         if (opts.color && color)
@@ -346,11 +370,13 @@ void kw_ev_begin(const char *event)
                 return;
         snprintf(cur.name, sizeof(cur.name), "%s", event);
         cur.n = 0;
-        if (!opts.json)
+        if (opts.json)
+                ev = open_memstream(&ev_buf, &ev_size);
+        if (!ev) {
+                if (target_name[0])
+                        kw_ev_str("target", target_name);
                 return;
-        ev = open_memstream(&ev_buf, &ev_size);
-        if (!ev)
-                return;
+        }
         fputs("{\"event\":", ev);
         kw_json_string(ev, event);
         fprintf(ev, ",\"t\":%llu", (unsigned long long)kw_now_ms());
@@ -358,6 +384,8 @@ void kw_ev_begin(const char *event)
         kw_ui_wall_time(stamp, sizeof(stamp));
         fprintf(ev, ",\"time\":\"%s\"", stamp);
         ev_first = false;
+        if (target_name[0])
+                kw_ev_str("target", target_name);
 }
 
 static void keep(const char *k, const char *value)
@@ -468,6 +496,15 @@ void kw_ev_end(void)
         cur.n = 0;
 }
 
+void kw_ui_exit(int status)
+{
+        kw_ev_begin("exit");
+        kw_ev_int("status", status);
+        if (status && last_error[0])
+                kw_ev_str("error", last_error);
+        kw_ev_end();
+}
+
 /* Colours as dmesg uses them: emerg…err red, warning yellow, notice bold. */
 static const char *level_color(unsigned level)
 {
@@ -499,11 +536,11 @@ void kw_ui_kmsg(uint64_t seq, unsigned level, uint64_t ts_usec, const char *text
         snprintf(stamp, sizeof(stamp), "[%5llu.%06llu]", (unsigned long long)(ts_usec / 1000000),
                  (unsigned long long)(ts_usec % 1000000));
         if (!opts.color_out) {
-                printf("%s %s\n", stamp, text);
+                printf("%s%s %s\n", target_prefix, stamp, text);
                 return;
         }
         /* The module's own lines stand out with a cyan stamp; the rest dim. */
-        printf("\033[%sm%s\033[0m \033[%sm%s\033[0m\n", module_line ? "36" : "2", stamp,
+        printf("%s\033[%sm%s\033[0m \033[%sm%s\033[0m\n", target_prefix, module_line ? "36" : "2", stamp,
                c ? c : "0", text);
 }
 
@@ -519,5 +556,18 @@ void kw_ui_report_text(const char *text, size_t len)
 void kw_ui_text(const char *text, size_t len)
 {
         kw_ui_status_clear();
-        fwrite(text, 1, len, stderr);
+        if (!target_prefix[0]) {
+                fwrite(text, 1, len, stderr);
+                return;
+        }
+        /* a target's text: its prefix on each line */
+        for (size_t i = 0; i < len;) {
+                const char *nl = memchr(text + i, '\n', len - i);
+                size_t n = nl ? (size_t)(nl - (text + i)) + 1 : len - i;
+                fputs(target_prefix, stderr);
+                fwrite(text + i, 1, n, stderr);
+                if (!nl)
+                        fputc('\n', stderr);
+                i += n;
+        }
 }

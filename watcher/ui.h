@@ -51,6 +51,11 @@ void kw_ui_step_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 void kw_ui_set_habits(const struct kw_ui_habits *h);
 int kw_ui_verbosity(void);
 
+/* A matrix's parent (matrix.h) speaking for one target: until it is set back
+ * to NULL, the human lines say "[TARGET] " where they said "kmod-watch: ", and
+ * the kernel log and kw_ui_text() lines start with it. */
+void kw_ui_set_target(const char *target);
+
 /* Human messages to stderr: "kmod-watch: …". */
 void kw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -72,6 +77,8 @@ void kw_ui_clear(bool force);
 void kw_ui_run_output(unsigned stream, const char *text, size_t len);
 /* The command ended: what waited for the rest of a character goes out. */
 void kw_ui_run_output_end(void);
+/* The exit event: the status, and when it is not 0 the last kw_err() line as its error. */
+void kw_ui_exit(int status);
 /* The last line kw_err() printed ("" if none): why a run ended badly. */
 const char *kw_ui_last_error(void);
 /* The wall clock, UTC, RFC 3339 with milliseconds: "2026-12-02T07:20:01.123Z". */

@@ -58,6 +58,23 @@ static void test_color_per_stream(void)
         CHECK(!kw_opts_want_color(&o, STDERR_FILENO, true, NULL, "xterm"));
 }
 
+static void test_targets(void)
+{
+        struct kw_opts o;
+        char *argv[] = { "kmod-watch", "--target", "x86_64/6.1", "--target=arm64", "--target", "aarch64/6.12", NULL };
+
+        CHECK_EQ(kw_opts_parse(6, argv, &o), 0);
+        CHECK_EQ(o.n_target, 3);
+        CHECK(o.n_target == 3 && strcmp(o.target[2], "aarch64/6.12") == 0);
+        CHECK(parse(&o, "--target", "sparc/6.1") < 0);
+        CHECK(parse(&o, "--target", "x86_64/") < 0);
+        CHECK(parse(&o, "--target", "x86_64/6.1;rm") < 0);
+        CHECK(parse(&o, "--target=x86_64", "--connect=unix:/s") < 0);
+        CHECK_EQ(parse(&o, "--target=x86_64", "--build-dir=/b"), 0); /* a child: --target is its parent's */
+        CHECK(kw_opts_takes_value("target", 6) && kw_opts_takes_value("junit", 5) && !kw_opts_takes_value("json", 4) &&
+              !kw_opts_takes_value("nope", 4));
+}
+
 static void test_release(void)
 {
         struct kw_opts o;
@@ -98,6 +115,7 @@ int main(void)
         RUN(test_short_help_and_version);
         RUN(test_color_values);
         RUN(test_color_per_stream);
+        RUN(test_targets);
         RUN(test_release);
         RUN(test_kernel_root);
         TEST_DONE();

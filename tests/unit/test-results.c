@@ -297,6 +297,40 @@ static void git_commit(void)
         CHECK_EQ(system(cmd), 0);
 }
 
+/* A matrix: a suite per target, in the order they first spoke; the parent's exit ends them. */
+static void a_matrix(void)
+{
+        open_model();
+        kw_ui_set_target("x86_64/6.1");
+        EV("ready", "arch", "x86_64", "kernel_release", "6.1.0-57-amd64", "transport", "virtio-serial");
+        kw_ui_set_target("x86_64/6.12");
+        EV("build_end", "ok", "false", "ms", "900", "error", "hello.c:3:1: error: too many arguments");
+        kw_ui_set_target("x86_64/6.1");
+        EV("build_end", "ok", "true", "ms", "2100", "modules", "");
+        EV("load", "module", "hello", "ok", "true", "ms", "40");
+        EV("exit", "status", "0");
+        kw_ui_set_target("x86_64/6.12");
+        EV("exit", "status", "2");
+        kw_ui_set_target(NULL);
+        EV("exit", "status", "2");
+        const struct kw_results *r = kw_results_get();
+        CHECK(strcmp(r->target, "x86_64/6.1") == 0 && r->next && strcmp(r->next->target, "x86_64/6.12") == 0);
+        CHECK(r->next && !r->next->next && r->next->n >= 1 && r->next->v[0].status == KW_RES_FAIL);
+        char *x = written(kw_junit_write);
+        CHECK(x && strstr(x, "<testsuite name=\"kmod-watch hello x86_64/6.1\""));
+        CHECK(x && strstr(x, "<testsuite name=\"kmod-watch hello x86_64/6.12\""));
+        CHECK(x && strstr(x, "<property name=\"target\" value=\"x86_64/6.12\"/>"));
+        free(x);
+        char *k = written(kw_ktap_write);
+        CHECK(k && strstr(k, "1..2\n") && strstr(k, "ok 1 kmod.hello.x86_64_6_1\n"));
+        CHECK(k && strstr(k, "not ok 2 kmod.hello.x86_64_6_12\n"));
+        free(k);
+        char *c = written(kcidb);
+        CHECK(c && strstr(c, ".x86_64_6_12.build.1\"") && strstr(c, ".x86_64_6_1.test."));
+        free(c);
+        kw_results_reset();
+}
+
 int main(void)
 {
         RUN(utf8_chars);
@@ -306,5 +340,6 @@ int main(void)
         RUN(no_guest);
         RUN(build_error);
         RUN(git_commit);
+        RUN(a_matrix);
         TEST_DONE();
 }

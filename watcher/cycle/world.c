@@ -22,6 +22,7 @@
 #include "build.h"
 #include "compdb.h"
 #include "dirlock.h"
+#include "shadow.h"
 #include "filter.h"
 #include "guest.h"
 #include "keys.h"
@@ -43,6 +44,7 @@ struct world {
         const struct kw_arch *arch;
         struct kw_loop *loop;
         char dir[PATH_MAX];
+        char bdir[PATH_MAX];    /* where it is built: DIR, or a matrix child's shadow of it (--build-dir) */
         struct kw_cycle *cycle;
         struct kw_guest_ctl *guest;
         struct kw_session *session;
@@ -95,6 +97,13 @@ static void built(struct world *w, bool ok, const char *output, size_t len, uint
         kw_timer_disarm(w->build_tick);
         kw_ui_status_done(KW_SLOT_BUILD);
         char *shown = kw_build_filter_output(output, len);
+        if (shown && strcmp(w->bdir, w->dir) != 0) { /* a matrix child: the messages name DIR's files */
+                char *real = kw_shadow_unmap(shown, w->bdir, w->dir);
+                if (real) {
+                        free(shown);
+                        shown = real;
+                }
+        }
         struct kw_port_build res = { .ok = ok, .shown = shown ? shown : "", .ms = ms, .replayed = w->replayed,
                                      .why_make = w->replayed ? NULL : w->why_make };
 
@@ -103,6 +112,8 @@ static void built(struct world *w, bool ok, const char *output, size_t len, uint
         /* clangd's database, after the load request went out: off the critical path */
         if (ok && !w->o->no_compile_commands) {
                 int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
+                if (n >= 0 && strcmp(w->bdir, w->dir) != 0) /* a matrix target: clangd reads DIR's */
+                        n = kw_shadow_copy_back(w->bdir, w->dir, "compile_commands.json");
                 if (n < 0)
                         kw_debug("compile_commands.json not written: %s", strerror(-n));
         }
@@ -133,8 +144,13 @@ static void on_replay_done(void *userdata, bool ok, const char *output, size_t l
 static int p_build_start(void *impl, const struct kw_batch *b, kw_port_built_fn done, void *core)
 {
         struct world *w = impl;
-        int r = kw_recipe_prepare(&w->recipe);
+        int r = 0;
 
+        if (strcmp(w->bdir, w->dir) != 0 && (r = kw_shadow_sync(w->dir, w->bdir)) < 0) {
+                kw_err("cannot mirror %s into %s to build there: %s", w->dir, w->bdir, strerror(-r));
+                return -ECANCELED;
+        }
+        r = kw_recipe_prepare(&w->recipe);
         if (r < 0)
                 return -ECANCELED; /* said */
         w->built = done;
@@ -243,7 +259,7 @@ static int p_deliver(void *impl, const struct kw_module *m, char *ret_path, size
         struct world *w = impl;
         char host_ko[PATH_MAX * 2];
 
-        snprintf(host_ko, sizeof(host_ko), "%s/%s", w->dir, m->relpath);
+        snprintf(host_ko, sizeof(host_ko), "%s/%s", w->bdir, m->relpath);
         /* the request first (over 9p done() sends it from in here), then the copy an oops is
          * resolved against: taken in this same turn of the loop, before any build can rewrite it */
         int d = kw_guest_deliver(w->guest, m->relpath, ret_path, size, done, ud);
@@ -500,19 +516,8 @@ static int setup_watch(struct world *w)
 /* Signals are handled in the loop; block them before any thread exists. */
 static int setup_signals(struct world *w)
 {
-        sigset_t mask;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGPIPE);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        sigdelset(&mask, SIGPIPE);
-        w->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (w->sig_fd < 0)
-                return -errno;
-        return kw_loop_add(w->loop, w->sig_fd, POLLIN, on_signal, w);
+        w->sig_fd = kw_loop_add_signals(w->loop, on_signal, w);
+        return w->sig_fd < 0 ? w->sig_fd : 0;
 }
 
 static int check_dir(const struct kw_opts *o, char *dir)
@@ -530,6 +535,20 @@ static int check_dir(const struct kw_opts *o, char *dir)
         return 0;
 }
 
+/* Where DIR is built: DIR itself, or --build-dir, a matrix child's shadow tree (shadow.h). */
+static int build_dir(const struct kw_opts *o, struct world *w)
+{
+        snprintf(w->bdir, sizeof(w->bdir), "%s", w->dir);
+        if (!o->build_dir)
+                return 0;
+        int r = kw_shadow_sync(w->dir, o->build_dir);
+        if (r < 0 || !realpath(o->build_dir, w->bdir)) {
+                kw_err("--build-dir %s: %s", o->build_dir, strerror(r < 0 ? -r : errno));
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* The recipe, said once: "building with kbuild". */
 static void setup_recipe(struct world *w)
 {
@@ -537,9 +556,9 @@ static void setup_recipe(struct world *w)
 
         if (kw_kdir_release(kdir, w->release, sizeof(w->release)) < 0)
                 w->release[0] = 0; /* no vermagic check, no KERNELRELEASE */
-        const char *build_dir = w->dir;
-        if (kw_srcalias_needed(w->dir)) {
-                int r = kw_srcalias_make(w->dir, w->alias, sizeof(w->alias), w->alias_tmp, sizeof(w->alias_tmp));
+        const char *build_dir = w->bdir;
+        if (kw_srcalias_needed(w->bdir)) {
+                int r = kw_srcalias_make(w->bdir, w->alias, sizeof(w->alias), w->alias_tmp, sizeof(w->alias_tmp));
                 if (r < 0) {
                         kw_warn("%s has a space, comma or other character make cannot take, and no alias could "
                                 "be made (%s): the build will fail; move it to a plain path", w->dir, strerror(-r));
@@ -566,15 +585,6 @@ static void setup_recipe(struct world *w)
         kw_note("building with %s", kw_recipe_name(w->recipe.kind));
 }
 
-static void ev_exit(int status)
-{
-        kw_ev_begin("exit");
-        kw_ev_int("status", status);
-        if (status && kw_ui_last_error()[0])
-                kw_ev_str("error", kw_ui_last_error());
-        kw_ev_end();
-}
-
 int kw_cycle_run(const struct kw_opts *o)
 {
         static struct world world;
@@ -582,10 +592,10 @@ int kw_cycle_run(const struct kw_opts *o)
         int status = KW_EXIT_GUEST, r;
 
         *w = (struct world){ .o = o, .sig_fd = -1, .lock_fd = -1, .arch = kw_arch_find(o->arch) };
-        if (check_dir(o, w->dir) < 0)
+        if (check_dir(o, w->dir) < 0 || build_dir(o, w) < 0)
                 return KW_EXIT_USAGE;
         pid_t holder = 0;
-        w->lock_fd = kw_dirlock_take(w->dir, &holder);
+        w->lock_fd = kw_dirlock_take(w->bdir, &holder); /* a matrix's parent holds DIR's */
         if (w->lock_fd == -EBUSY) {
                 if (holder)
                         kw_err("another kmod-watch (pid %d) is building %s: two builds in one tree break each "
@@ -618,7 +628,7 @@ int kw_cycle_run(const struct kw_opts *o)
         r = setup_signals(w);
         if (r < 0)
                 goto out;
-        r = kw_guest_new(w->loop, o, w->dir, KW_SHARE_TAG, &guest_ops, w, &w->guest);
+        r = kw_guest_new(w->loop, o, w->bdir, KW_SHARE_TAG, &guest_ops, w, &w->guest);
         if (r < 0) {
                 /* -EINTR: ^C during the kit fetch (kit.h) */
                 status = r == -EINVAL ? KW_EXIT_USAGE : r == -EINTR ? 128 + kw_kit_fetch_signal() : KW_EXIT_GUEST;
@@ -629,11 +639,11 @@ int kw_cycle_run(const struct kw_opts *o)
         if (r < 0)
                 goto out;
         const char *tag = kw_guest_tag(w->guest);
-        r = kw_shellsrv_new(w->loop, w->session, w->dir, tag && tag[0] ? KW_GUEST_MOUNT : "",
+        r = kw_shellsrv_new(w->loop, w->session, w->bdir, tag && tag[0] ? KW_GUEST_MOUNT : "",
                             kw_guest_subdir(w->guest), &w->shells);
         if (r < 0)
                 kw_warn("kmod-watch shell cannot reach this run: %s", strerror(-r));
-        r = kw_symbolizer_new(w->dir, kw_guest_cross_compile(w->guest), &w->sym);
+        r = kw_symbolizer_new(w->bdir, kw_guest_cross_compile(w->guest), &w->sym);
         if (r < 0)
                 goto out;
         kw_cycle_set_symbolizer(w->cycle, w->sym);
@@ -672,7 +682,7 @@ out:
         kw_shellsrv_free(w->shells);
         kw_session_free(w->session);
         kw_symbolizer_free(w->sym);
-        ev_exit(status);
+        kw_ui_exit(status);
         if (w->sig_fd >= 0)
                 close(w->sig_fd);
         if (w->lock_fd >= 0)
