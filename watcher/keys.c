@@ -9,11 +9,13 @@
 
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 static struct termios saved;
 static bool active;
+static bool on_tty;             /* the terminal's mode is ours to put back (not a matrix child's pipe) */
 static kw_key_fn key_fn;
 static void *key_userdata;
 static struct kw_loop *key_loop;
@@ -22,7 +24,8 @@ void kw_keys_stop(void)
 {
         if (!active)
                 return;
-        (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        if (on_tty)
+                (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         active = false;
         if (key_loop)
                 kw_loop_del(key_loop, STDIN_FILENO);
@@ -60,9 +63,26 @@ bool kw_keys_start(struct kw_loop *l, kw_key_fn fn, void *userdata)
                 return false;
         }
         active = true;
+        on_tty = true;
         key_fn = fn;
         key_userdata = userdata;
         key_loop = l;
         atexit(kw_keys_stop);
+        return true;
+}
+
+bool kw_keys_start_pipe(struct kw_loop *l, kw_key_fn fn, void *userdata)
+{
+        struct stat st;
+
+        if (fstat(STDIN_FILENO, &st) < 0 || !S_ISFIFO(st.st_mode))
+                return false;
+        if (kw_loop_add(l, STDIN_FILENO, POLLIN, on_stdin, NULL) < 0)
+                return false;
+        active = true;
+        on_tty = false;
+        key_fn = fn;
+        key_userdata = userdata;
+        key_loop = l;
         return true;
 }

@@ -22,6 +22,7 @@
 
 #include "dirlock.h"
 #include "jsonline.h"
+#include "keys.h"
 #include "loop.h"
 #include "md5.h"
 #include "paths.h"
@@ -43,6 +44,7 @@ struct target {
         char bdir[PATH_MAX];      /* its shadow tree (shadow.h) */
         pid_t pid;
         int out_fd, err_fd;       /* its stdout (events) and stderr (lines), -1 once at EOF */
+        int key_fd;               /* its stdin: the keys passed on (keys.h), -1 */
         struct linebuf out, err;
         bool exited;
         bool booting;             /* its guest has not greeted yet */
@@ -64,6 +66,7 @@ struct matrix {
         struct target t[KW_MATRIX_MAX];
         size_t n;
         int sig_fd;
+        bool keys;                /* the terminal's keys are read, and passed on to every target */
         int signo;                /* the signal that ends the run, 0 */
         struct kw_timer *tick;    /* the boot status line's seconds */
         struct kw_timer *table;   /* the table line, a moment after the last event of a cycle */
@@ -420,6 +423,9 @@ static void on_child(void *userdata, pid_t pid, int wstatus)
                 drain(t, false);
         t->exited = true;
         t->pid = 0;
+        if (t->key_fd >= 0)
+                close(t->key_fd);
+        t->key_fd = -1;
         boot_status(t->m);
         int status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
         if (!t->status)
@@ -482,11 +488,36 @@ static int shadow_path(const char *dir, const char *arch, const char *release, c
         return 0;
 }
 
+static const char keys_help[] =
+        "keys (to every target): r rebuild and reload, u unload, b reboot the guests, c clear, q quit, ? help";
+
+/* A key on the terminal: the targets' own keys, passed on to each (r, u, b, q…);
+ * the screen and the help are the supervisor's. */
+static void on_key(void *userdata, char key)
+{
+        struct matrix *m = userdata;
+
+        if (key == 'c') {
+                kw_ui_clear(true);
+                return;
+        }
+        if (key == '?' || key == 'h') {
+                kw_info("%s", keys_help);
+                return;
+        }
+        for (size_t i = 0; i < m->n; i++)
+                if (m->t[i].key_fd >= 0 && write(m->t[i].key_fd, &key, 1) < 0)
+                        kw_warn("%s: the key was not passed on: %s", m->t[i].name, strerror(errno));
+}
+
 static int start_child(struct matrix *m, struct target *t, int argc, char **argv, const char *exe, bool compdb)
 {
-        int out[2], err[2];
+        int out[2], err[2], in[2] = { KW_SPAWN_NULL, -1 };
         pid_t pid;
 
+        t->key_fd = -1;
+        if (m->keys && pipe2(in, O_CLOEXEC) < 0)
+                return -errno;
         if (pipe2(out, O_CLOEXEC) < 0)
                 return -errno;
         if (pipe2(err, O_CLOEXEC) < 0) {
@@ -496,11 +527,14 @@ static int start_child(struct matrix *m, struct target *t, int argc, char **argv
         }
         char **v = kw_matrix_child_argv(argc, argv, exe, t->arch, t->release, t->bdir, compdb);
         struct kw_spawn_opts so = { .death_signal = SIGTERM };
-        struct kw_spawn_fds fds = { .in = KW_SPAWN_NULL, .out = out[1], .err = err[1], .fd3 = KW_SPAWN_NULL };
+        struct kw_spawn_fds fds = { .in = in[0], .out = out[1], .err = err[1], .fd3 = KW_SPAWN_NULL };
         int r = v ? kw_spawn_run(v, &so, &fds, &pid) : -ENOMEM;
         free(v);
         close(out[1]);
         close(err[1]);
+        if (in[0] >= 0)
+                close(in[0]);
+        t->key_fd = in[1];
         if (r < 0) {
                 close(out[0]);
                 close(err[0]);
@@ -593,6 +627,9 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
                 goto out;
         }
         kw_note("%zu targets, each built in its own tree and loaded in its own guest", m->n);
+        m->keys = !o->once && kw_keys_start(m->loop, on_key, m);
+        if (m->keys)
+                kw_info("%s", keys_help);
         for (size_t i = 0; i < m->n; i++) {
                 kw_ui_set_target(m->t[i].name);
                 kw_note("builds in %s (kmod-watch shell %s: a shell in its guest)", m->t[i].bdir, m->t[i].bdir);
@@ -621,6 +658,7 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
                         }
         }
 out:
+        kw_keys_stop();
         kw_ui_exit(status);
         for (size_t i = 0; i < m->n; i++) {
                 free(m->t[i].out.b);

@@ -200,8 +200,17 @@ def case_three(t, args):
             builds = re.findall(rf"^\[{re.escape(target)}\] built in", s, re.M)
             kw.check(len(builds) == 2, f"{target}: want two builds (start, save), saw {len(builds)}")
         t.diag(f"three targets: save → table line {secs:.2f} s ({' · '.join(last)})")
+        # keys go to every target: r reloads in each guest (a new table line), q ends every one
+        n = len(TABLE.findall(s))
+        TM("send-keys", "-t", SESSION, "r")
+        s = TM.wait_screen(SESSION, lambda s: len(TABLE.findall(s)) > n, STEP, "the table line after r", **SCREEN)
+        kw.check(all(x.startswith("ok ") for x in TABLE.findall(s)[-1]), f"r: every target reloads: {s}")
+        TM("send-keys", "-t", SESSION, "q")
+        end = time.monotonic() + 60
+        while time.monotonic() < end and kw.find_qemu([base]):
+            time.sleep(0.2)
         left = quit_tmux(base)
-        kw.check(not left, f"QEMU still running after Ctrl-C: {left}")
+        kw.check(not left, f"QEMU still running after q: {left}")
         kw.check(not [os.path.join(r, f) for r, _, fs in os.walk(run_dir) for f in fs], "runtime files left")
     finally:
         TM("kill-server", check=False)
@@ -264,7 +273,7 @@ def main():
            "target in every event, a JUnit suite each", case_once, t, args)
     if shutil.which("tmux") and arm64 and os.environ.get("KW_MATRIX_QUICK") != "1":
         t.case("x86_64/6.1 + x86_64/6.12 + arm64/6.1 in tmux: one save → three builds, three reloads, "
-               "the table line (timed)", case_three, t, args)
+               "the table line (timed); the keys r and q reach every target", case_three, t, args)
         t.case("one target in tmux: the same save, timed for comparison", case_one, t, args)
     return t.done()
 
