@@ -28,6 +28,7 @@
 
 #include "build.h"
 #include "debounce.h"
+#include "filter.h"
 #include "loop.h"
 #include "recipe.h"
 
@@ -44,6 +45,16 @@ void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool 
  * objects to replay, or 0 with the reason for make in why. disabled: --no-replay. */
 size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool disabled, const struct kw_batch *b,
                         char *why, size_t size);
+
+/* Keep the state on disk too (replay-disk.c), so that the first build of a later
+ * run (--once as well) can replay: after every successful build kw_replay_persist()
+ * writes what it learned, the fingerprint, the stat of every build product and
+ * of every source f matches in DIR, to ${XDG_CACHE_HOME:-~/.cache}/kmod-watch/
+ * replay/<sha256 of DIR's real path>; the first kw_replay_decide() reads it back
+ * and replays only when the products and the fingerprint are as they were then,
+ * with the sources changed since then as the batch. f must outlive r. */
+void kw_replay_use_disk(struct kw_replay *r, const struct kw_filter *f);
+void kw_replay_persist(struct kw_replay *r, const struct kw_recipe *rc);
 
 /* Runs what kw_replay_decide() planned. fn as for make (build.h): ok, the
  * output as make would have printed it, the time. */

@@ -97,6 +97,8 @@ static void built(struct world *w, bool ok, const char *output, size_t len, uint
 
         w->built(w->built_core, &res);
         free(shown);
+        if (ok) /* for the next run's first build, after the load request went out */
+                kw_replay_persist(w->replay, &w->recipe);
         /* clangd's database, after the load request went out: off the critical path */
         if (ok && !w->o->no_compile_commands) {
                 int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
@@ -602,6 +604,8 @@ int kw_cycle_run(const struct kw_opts *o)
         r = kw_loop_new(&w->loop);
         if (r >= 0)
                 r = kw_replay_new(&w->replay);
+        if (r >= 0)
+                kw_replay_use_disk(w->replay, &w->filter);
         if (r >= 0)
                 r = kw_timer_new(w->loop, on_build_tick, w, &w->build_tick);
         if (r < 0)
