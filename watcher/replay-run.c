@@ -444,14 +444,9 @@ static void finish(struct kw_replay_run *run, bool ok)
         char *out = run->out;
         size_t len = run->len;
 
-        if (ok) {
-                /* every object is as make would leave it: learn the new dependencies fixdep wrote */
-                kw_replay_after_make(run->r, run->rc, true);
-        } else if (run->r->state) {
-                for (size_t i = 0; i < run->r->state->n_obj; i++)
-                        if (run->r->plan.obj && run->r->plan.obj[i])
-                                run->r->state->obj[i].pending = true;
-        }
+        /* ok: every object is as make would leave it; the caller learns the new dependencies
+         * fixdep wrote (kw_replay_after_make), after the load request went out. Failed: the
+         * objects stay due (kw_replay_start marked them). */
         run->out = NULL;
         run_free(run);
         fn(ud, ok, out ? out : "", len, ms);
@@ -628,6 +623,9 @@ void kw_replay_cancel(struct kw_replay_run *run)
                         kw_loop_del(run->loop, s->fd);
                         close(s->fd);
                 }
+                /* whatever it was writing (its target, or the .cmd after it) is not to be
+                 * trusted: gone, so make or the next replay builds it again */
+                unlink(s->target);
         }
         run_free(run);
 }

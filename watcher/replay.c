@@ -383,6 +383,14 @@ void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool 
                 kw_rp_learn(r, rc);
 }
 
+void kw_replay_after_build(struct kw_replay *r, const struct kw_recipe *rc, bool ok, size_t replayed)
+{
+        if (ok || !replayed)
+                kw_replay_after_make(r, rc, ok);
+        if (ok)
+                kw_replay_persist(r, rc);
+}
+
 void kw_rp_learn(struct kw_replay *r, const struct kw_recipe *rc)
 {
         char path[PATH_MAX * 2], why[512];

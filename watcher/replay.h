@@ -40,6 +40,10 @@ void kw_replay_free(struct kw_replay *r);
 
 /* After a make: learn what it wrote (ok) or forget everything (!ok). */
 void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool ok);
+/* After a build (replayed: a replay of that many objects): learn what make or fixdep
+ * wrote and keep it on disk (ok), forget (a failed make), or keep the objects of a
+ * failed replay due. Off the critical path: after the load request went out. */
+void kw_replay_after_build(struct kw_replay *r, const struct kw_recipe *rc, bool ok, size_t replayed);
 
 /* Replay or make for this batch (NULL: a build not after a save)? The number of
  * objects to replay, or 0 with the reason for make in why. disabled: --no-replay. */
@@ -60,5 +64,7 @@ void kw_replay_persist(struct kw_replay *r, const struct kw_recipe *rc);
  * output as make would have printed it, the time. */
 int kw_replay_start(struct kw_replay *r, struct kw_loop *l, const struct kw_recipe *rc, kw_build_done_fn fn,
                     void *userdata, struct kw_replay_run **ret);
-/* Kills it (every step's process group); fn is not called. */
+/* Kills it (every step's process group) and deletes the targets of the steps that
+ * were running (no half-written .o make would take as up to date); the replay's
+ * objects stay due; fn is not called. */
 void kw_replay_cancel(struct kw_replay_run *run);

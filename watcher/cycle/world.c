@@ -87,19 +87,23 @@ static void on_build_tick(void *userdata)
         kw_timer_arm_ms(w->build_tick, 200);
 }
 
-static void built(struct world *w, bool ok, const char *output, size_t len, uint64_t ms)
+static void build_over(struct world *w)
 {
         kw_timer_disarm(w->build_tick);
         kw_ui_status_done(KW_SLOT_BUILD);
+}
+
+static void built(struct world *w, bool ok, const char *output, size_t len, uint64_t ms)
+{
+        build_over(w);
         char *shown = kw_build_filter_output(output, len);
         struct kw_port_build res = { .ok = ok, .shown = shown ? shown : "", .ms = ms, .replayed = w->replayed,
                                      .why_make = w->replayed ? NULL : w->why_make };
 
         w->built(w->built_core, &res);
         free(shown);
-        if (ok) /* for the next run's first build, after the load request went out */
-                kw_replay_persist(w->replay, &w->recipe);
-        /* clangd's database, after the load request went out: off the critical path */
+        /* after the load request went out, off the critical path: the replay state, clangd's database */
+        kw_replay_after_build(w->replay, &w->recipe, ok, w->replayed);
         if (ok && !w->o->no_compile_commands) {
                 int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
                 if (n < 0)
@@ -112,7 +116,6 @@ static void on_make_done(void *userdata, bool ok, const char *output, size_t len
         struct world *w = userdata;
 
         w->build = NULL;
-        kw_replay_after_make(w->replay, &w->recipe, ok); /* what make wrote is the truth now */
         built(w, ok, output, len, ms);
         if (!ok && memmem(output, len, "/lib/modules/", 13) && memmem(output, len, "No such file or directory", 25))
                 kw_note("building with %s looked for the host's /lib/modules/…/build: point it at the guest's "
@@ -160,9 +163,29 @@ static void p_build_cancel(void *impl)
         w->build = NULL;
         kw_replay_cancel(w->replaying);
         w->replaying = NULL;
-        kw_timer_disarm(w->build_tick);
-        kw_ui_status_done(KW_SLOT_BUILD);
+        build_over(w);
         kw_replay_after_make(w->replay, &w->recipe, false); /* a build cut short: the tree is unknown */
+}
+
+static bool p_build_quick(void *impl, const struct kw_batch *b)
+{
+        struct world *w = impl;
+        char why[256];
+
+        return !w->build && !w->replaying &&
+               kw_replay_decide(w->replay, &w->recipe, w->o->no_replay, b, why, sizeof(why)) > 0;
+}
+
+static bool p_build_supersede(void *impl)
+{
+        struct world *w = impl;
+
+        if (!w->replaying)
+                return false; /* make runs on */
+        kw_replay_cancel(w->replaying); /* what its steps were writing deleted; its objects stay due */
+        w->replaying = NULL;
+        build_over(w);
+        return true;
 }
 
 static int p_collect(void *impl, struct kw_modlist *ret)
@@ -292,6 +315,8 @@ static int p_stats(void *impl, unsigned flags, unsigned timeout_ms, kw_stats_fn 
 static const struct kw_cycle_port real_port = {
         .build_start = p_build_start,
         .build_cancel = p_build_cancel,
+        .build_quick = p_build_quick,
+        .build_supersede = p_build_supersede,
         .collect = p_collect,
         .watch_drain = p_watch_drain,
         .channel_up = p_channel_up,
