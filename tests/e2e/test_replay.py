@@ -223,6 +223,33 @@ def case_syntax_error(t):
         kw.cleanup(RUN, base)
 
 
+def case_superseded(t):
+    """A save during a replay stops it (build_end superseded) and builds again with the newest
+    text; nothing half-written is left: make afterwards has nothing to do."""
+    base, d = kw.copy_example(RUN, "replay-stop")
+    try:
+        with session(base, d, ["--no-compile-commands"]) as k:
+            build_end(k, "make")
+            m = k.mark()
+            edit(d, "hello.c", "build A", "build S1")
+            k.wait_event("build_start", timeout=60, since=m)
+            edit(d, "hello.c", "build S1", "build S2")  # the replay takes hundreds of ms
+            e = k.wait_event("build_end", timeout=300, since=m)
+            kw.check(e.get("superseded") is True and not e["ok"], f"not superseded: {e}", k)
+            e = build_end(k, "replay")
+            kw.check(e["ok"] and e["replayed"] == 1, f"after the stop: {e}", k)
+            starts = k.events_since(m, "build_start")
+            kw.check(len(starts) == 2, f"{len(starts)} build_start events for two saves", k)
+            k.stop()
+        status, out = make(d, "modules")
+        kw.check(status == 0 and not CHATTER.search(out), f"make after a stopped replay did something:\n{out}")
+        with open(os.path.join(d, "hello.ko"), "rb") as f:
+            kw.check(b"build S2" in f.read(), "hello.ko does not have the last text")
+        t.diag("a save during the replay: stopped, replayed again, make has nothing to do")
+    finally:
+        kw.cleanup(RUN, base)
+
+
 def state_file(d):
     """Where kmod-watch keeps d's replay state between runs (README: the replay build)."""
     import hashlib
@@ -354,6 +381,7 @@ def main():
     t.case("--no-replay → make", case_no_replay, t)
     t.case("syntax error through the replay: the compiler's line as make prints it; the fix replays",
            case_syntax_error, t)
+    t.case("a save during a replay stops it and replays the newest; make has nothing to do", case_superseded, t)
     t.case("across runs: --once replays a syntax error (exit 2); edits made while nothing ran replay; "
            "the safe rule's changes make", case_across_runs, t)
     t.case("a replayed build loads in the guest", case_guest, t)

@@ -505,16 +505,23 @@ static void test_quick_and_superseded(void)
         CHECK_EQ(F.builds, 2);
         advance(25);
         CHECK_EQ(F.builds, 3);
+        F.changes[F.n_changes++] = "hello.c"; /* during the build after the window: it runs on */
+        kw_cycle_on_changes(F.cycle);
+        CHECK_EQ(F.superseded, 1);
+        CHECK(F.building);
         module(0, "hello", "", 2);
+        make_done(true);
+        advance(25); /* stale: built again */
+        CHECK_EQ(F.builds, 4);
         make_done(true);
         CHECK(strcmp(answer(0, 0), "unload hello") == 0);
         CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/hello.ko") == 0);
-        CHECK(events_are("change build_start build_end:false change build_start build_end:true unload:hello:true "
-                         "load:hello:true "));
+        CHECK(events_are("change build_start build_end:false change build_start build_end:true change build_start "
+                         "build_end:true unload:hello:true load:hello:true "));
         F.replaying = false; /* make: runs on, built again after */
         F.changes[F.n_changes++] = "hello.c";
         kw_cycle_on_changes(F.cycle);
-        CHECK_EQ(F.builds, 4);
+        CHECK_EQ(F.builds, 5);
         F.changes[F.n_changes++] = "hello.c";
         kw_cycle_on_changes(F.cycle);
         CHECK_EQ(F.superseded, 1);

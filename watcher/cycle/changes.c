@@ -69,7 +69,7 @@ int kw_changes_drain(struct kw_changes *ch)
                 return r;
         if (!was_pending && kw_debounce_pending(&ch->deb))
                 ch->first_ms = now; /* the save that starts a batch */
-        if (kw_debounce_pending(&ch->deb) && ch->hooks->busy(ch->core) && ch->hooks->supersede &&
+        if (!ch->patient && kw_debounce_pending(&ch->deb) && ch->hooks->busy(ch->core) && ch->hooks->supersede &&
             ch->hooks->supersede(ch->core))
                 ch->patient = true;
         if (quick(ch))

@@ -9,9 +9,10 @@
  * A batch is finished when the debounce says so (its quiet window), or at
  * once when every file in it is closed and the port says its build is quick
  * and cheap to undo (a replay: port.h build_quick). Changes while busy ask the
- * core to supersede the build (a replay is stopped, make runs on); after that
- * the window applies until a build ends, so a stream of saves gives one build
- * after it, not one per save.
+ * core to supersede the build (a replay is stopped, make runs on); after that,
+ * until a build ends, the window applies and builds run to their end, as make
+ * does: a stream of saves gives one stopped replay and a build or two, not one
+ * per save.
  */
 #pragma once
 
@@ -38,7 +39,7 @@ struct kw_changes {
         struct kw_debounce deb;
         struct kw_timer *timer;
         uint64_t first_ms; /* first change of the batch being gathered */
-        bool patient;      /* a build was superseded: the window again until one ends */
+        bool patient;      /* a build was superseded: the window, and no more of that, until one ends */
 };
 
 int kw_changes_init(struct kw_changes *ch, struct kw_loop *l, unsigned debounce_ms, const struct kw_cycle_port *port,
