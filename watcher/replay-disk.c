@@ -42,11 +42,6 @@
 #define KW_RP_MAX_DEPTH 32
 #define KW_RP_KEEP_DAYS 30
 
-void kw_replay_use_disk(struct kw_replay *r, const struct kw_filter *f)
-{
-        r->disk = f;
-}
-
 /* The state file for DIR, and its directory. */
 static int state_path(const char *dir, char *path, size_t size, char *parent, size_t psize)
 {

@@ -24,6 +24,10 @@ struct kw_replay {
         const struct kw_filter *disk; /* the state is kept on disk (replay-disk.c): DIR's sources by this filter */
         bool disk_tried;              /* the first build looked there */
         struct timespec decided;      /* CLOCK_REALTIME_COARSE at the last decision: the build's start */
+        const struct kw_recipe *rc;   /* learning due (kw_replay_use_loop): for this recipe, */
+        bool due_ok;                  /* after a build that went so */
+        size_t due_replayed;
+        struct kw_timer *learn;
 };
 
 /* replay.c: learn DIR's .cmd files into r->state (its why_not says when DIR cannot be

@@ -39,10 +39,38 @@ static void forget(struct kw_replay *r)
         kw_rp_plan_free(&r->plan);
 }
 
+static void learn_now(struct kw_replay *r)
+{
+        const struct kw_recipe *rc = r->rc;
+
+        if (!rc)
+                return;
+        r->rc = NULL;
+        if (r->learn)
+                kw_timer_disarm(r->learn);
+        if (r->due_ok || !r->due_replayed)
+                kw_replay_after_make(r, rc, r->due_ok);
+        if (r->due_ok)
+                kw_replay_persist(r, rc);
+}
+
+static void on_learn(void *userdata)
+{
+        learn_now(userdata);
+}
+
+int kw_replay_use_disk(struct kw_replay *r, const struct kw_filter *f, struct kw_loop *l)
+{
+        r->disk = f;
+        return l ? kw_timer_new(l, on_learn, r, &r->learn) : 0;
+}
+
 void kw_replay_free(struct kw_replay *r)
 {
         if (!r)
                 return;
+        learn_now(r); /* --once: the state for the next run */
+        kw_timer_free(r->learn);
         forget(r);
         free(r);
 }
@@ -378,6 +406,9 @@ static int learn(struct kw_replay *r, const struct kw_recipe *rc, struct kw_rp_s
 
 void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool ok)
 {
+        r->rc = NULL; /* nothing else due */
+        if (r->learn)
+                kw_timer_disarm(r->learn);
         forget(r);
         if (ok) /* a failed make: nothing known until one succeeds */
                 kw_rp_learn(r, rc);
@@ -385,10 +416,13 @@ void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool 
 
 void kw_replay_after_build(struct kw_replay *r, const struct kw_recipe *rc, bool ok, size_t replayed)
 {
-        if (ok || !replayed)
-                kw_replay_after_make(r, rc, ok);
-        if (ok)
-                kw_replay_persist(r, rc);
+        r->rc = rc;
+        r->due_ok = ok;
+        r->due_replayed = replayed;
+        if (r->learn)
+                kw_timer_arm_ms(r->learn, KW_REPLAY_LEARN_DELAY_MS);
+        else
+                learn_now(r);
 }
 
 void kw_rp_learn(struct kw_replay *r, const struct kw_recipe *rc)
@@ -439,6 +473,7 @@ size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool di
         struct kw_rp_fp fp[KW_RP_FP_MAX];
         struct exists_ctx ctx = { rc->dir };
 
+        learn_now(r); /* what the last build wrote, if its timer has not come yet */
         kw_rp_plan_free(&r->plan);
         if (disabled) {
                 snprintf(why, size, "--no-replay");

@@ -42,7 +42,8 @@ void kw_replay_free(struct kw_replay *r);
 void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool ok);
 /* After a build (replayed: a replay of that many objects): learn what make or fixdep
  * wrote and keep it on disk (ok), forget (a failed make), or keep the objects of a
- * failed replay due. Off the critical path: after the load request went out. */
+ * failed replay due. Off the critical path: after the load request went out, and
+ * later still with kw_replay_use_loop(). */
 void kw_replay_after_build(struct kw_replay *r, const struct kw_recipe *rc, bool ok, size_t replayed);
 
 /* Replay or make for this batch (NULL: a build not after a save)? The number of
@@ -56,8 +57,13 @@ size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool di
  * of every source f matches in DIR, to ${XDG_CACHE_HOME:-~/.cache}/kmod-watch/
  * replay/<sha256 of DIR's real path>; the first kw_replay_decide() reads it back
  * and replays only when the products and the fingerprint are as they were then,
- * with the sources changed since then as the batch. f must outlive r. */
-void kw_replay_use_disk(struct kw_replay *r, const struct kw_filter *f);
+ * with the sources changed since then as the batch. f must outlive r.
+ * With l, the learning after a build runs on l's timer, KW_REPLAY_LEARN_DELAY_MS
+ * later, not at once: reading the .cmd files and writing the state take 5-30 ms of
+ * the loop while the guest's answers to the load request come in. The next
+ * kw_replay_decide() and kw_replay_free() learn first if the timer has not fired. */
+int kw_replay_use_disk(struct kw_replay *r, const struct kw_filter *f, struct kw_loop *l);
+#define KW_REPLAY_LEARN_DELAY_MS 300
 void kw_replay_persist(struct kw_replay *r, const struct kw_recipe *rc);
 
 /* Runs what kw_replay_decide() planned. fn as for make (build.h): ok, the

@@ -630,7 +630,7 @@ int kw_cycle_run(const struct kw_opts *o)
         if (r >= 0)
                 r = kw_replay_new(&w->replay);
         if (r >= 0)
-                kw_replay_use_disk(w->replay, &w->filter);
+                r = kw_replay_use_disk(w->replay, &w->filter, w->loop);
         if (r >= 0)
                 r = kw_timer_new(w->loop, on_build_tick, w, &w->build_tick);
         if (r < 0)
