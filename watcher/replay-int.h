@@ -24,6 +24,8 @@ struct kw_replay {
         const struct kw_filter *disk; /* the state is kept on disk (replay-disk.c): DIR's sources by this filter */
         bool disk_tried;              /* the first build looked there */
         struct timespec decided;      /* CLOCK_REALTIME_COARSE at the last decision: the build's start */
+        struct kw_rp_fp fp[KW_RP_FP_MAX]; /* the fingerprint then: what the build saw, learned with it */
+        size_t n_fp;
         const struct kw_recipe *rc;   /* learning due (kw_replay_use_loop): for this recipe, */
         bool due_ok;                  /* after a build that went so */
         size_t due_replayed;
@@ -31,7 +33,7 @@ struct kw_replay {
 };
 
 /* replay.c: learn DIR's .cmd files into r->state (its why_not says when DIR cannot be
- * replayed), with the fingerprint taken now. */
+ * replayed), with the fingerprint taken when the build started (or now). */
 void kw_rp_learn(struct kw_replay *r, const struct kw_recipe *rc);
 /* replay.c: the fingerprint now; the number of lines. */
 size_t kw_rp_fingerprint(const struct kw_recipe *rc, struct kw_rp_fp *fp);

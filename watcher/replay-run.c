@@ -45,6 +45,7 @@ struct step {
         struct timespec before; /* the target's time before (deleted after a failure if it moved) */
         pid_t pid;
         int fd;
+        uint64_t start_us;
         bool started, exited, eof;
         int wstatus;
 };
@@ -461,6 +462,9 @@ static void step_ended(struct kw_replay_run *run, struct step *s)
                 return;
         run->running--;
         run->finished++;
+        kw_debug("replay: %s in %llu ms (%s)", strrchr(s->target, '/') ? strrchr(s->target, '/') + 1 : s->target,
+                 (unsigned long long)((kw_now_us() - s->start_us) / 1000), run->phase == PH_OBJECTS ? "compile" :
+                 run->phase == PH_MODPOST ? "modpost" : run->phase == PH_KO ? "link" : "step");
         if (!WIFEXITED(s->wstatus) || WEXITSTATUS(s->wstatus) != 0) {
                 run->failed = true;
                 if (stat(s->target, &st) == 0 && cmp_time(st.st_mtim, s->before) != 0)
@@ -514,6 +518,7 @@ static int start_step(struct kw_replay_run *run, struct step *s)
         if (e < 0)
                 return e;
         s->started = true;
+        s->start_us = kw_now_us();
         run->running++;
         e = kw_loop_add(run->loop, s->fd, POLLIN, on_output, s);
         if (e >= 0)

@@ -447,7 +447,12 @@ void kw_rp_learn(struct kw_replay *r, const struct kw_recipe *rc)
                 s->why_not = strdup(no);
                 kw_debug("replay: %s", no);
         } else {
-                s->n_fp = kw_rp_fingerprint(rc, s->fp);
+                if (r->n_fp) { /* KDIR as the build saw it: a change since then is a change */
+                        memcpy(s->fp, r->fp, sizeof(s->fp));
+                        s->n_fp = r->n_fp;
+                } else {
+                        s->n_fp = kw_rp_fingerprint(rc, s->fp);
+                }
                 kw_debug("replay: learned %zu objects in %zu modules", s->n_obj, s->n_mod);
         }
         r->state = s;
@@ -470,11 +475,11 @@ static bool exists(void *ud, const char *rel)
 size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool disabled, const struct kw_batch *b,
                         char *why, size_t size)
 {
-        struct kw_rp_fp fp[KW_RP_FP_MAX];
         struct exists_ctx ctx = { rc->dir };
 
         learn_now(r); /* what the last build wrote, if its timer has not come yet */
         kw_rp_plan_free(&r->plan);
+        r->n_fp = kw_rp_fingerprint(rc, r->fp); /* this build's, and the plan's */
         if (disabled) {
                 snprintf(why, size, "--no-replay");
                 return 0;
@@ -504,8 +509,8 @@ size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool di
         for (size_t i = 0; b && i < b->n; i++)
                 paths[all.n++] = b->paths[i];
         all.paths = paths;
-        size_t n_fp = r->state && !r->state->why_not ? kw_rp_fingerprint(rc, fp) : 0;
-        int n = kw_rp_plan(r->state, fp, n_fp, all.n ? &all : b, exists, &ctx, &r->plan);
+        int n = kw_rp_plan(r->state, r->fp, r->state && !r->state->why_not ? r->n_fp : 0, all.n ? &all : b, exists,
+                           &ctx, &r->plan);
         free(paths);
         kw_batch_free(&since);
         if (n <= 0) {
