@@ -480,11 +480,11 @@ size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool di
         learn_now(r); /* what the last build wrote, if its timer has not come yet */
         kw_rp_plan_free(&r->plan);
         r->n_fp = kw_rp_fingerprint(rc, r->fp); /* this build's, and the plan's */
+        clock_gettime(CLOCK_REALTIME_COARSE, &r->decided); /* a source newer than this: maybe not built */
         if (disabled) {
                 snprintf(why, size, "--no-replay");
                 return 0;
         }
-        clock_gettime(CLOCK_REALTIME_COARSE, &r->decided); /* a source newer than this: maybe not built */
         struct kw_batch since = { 0 }, all = { 0 };
         if (!r->state && r->disk && !r->disk_tried) { /* the first build: what the last run left */
                 r->disk_tried = true;
