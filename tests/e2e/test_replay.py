@@ -250,13 +250,6 @@ def case_superseded(t):
         kw.cleanup(RUN, base)
 
 
-def state_file(d):
-    """Where kmod-watch keeps d's replay state between runs (README: the replay build)."""
-    import hashlib
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ["HOME"], ".cache")
-    return os.path.join(cache, "kmod-watch", "replay", hashlib.sha256(os.path.realpath(d).encode()).hexdigest())
-
-
 def first_build(base, d, path, extra=()):
     """A new kmod-watch on d: its first build (the state the last run left), then stopped."""
     with session(base, d, extra) as k:
@@ -273,7 +266,7 @@ def case_across_runs(t):
     os.mkdir(kdir)
     for e in os.listdir(KDIR):
         os.symlink(os.path.realpath(os.path.join(KDIR, e)), os.path.join(kdir, e))
-    state = state_file(d)
+    state = kw.replay_state_file(d)
     try:
         e = first_build(base, d, "make")
         kw.check(e["ok"] and e.get("why_make") == "no replay state yet", f"first run: {e}")
