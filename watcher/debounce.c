@@ -99,6 +99,14 @@ bool kw_debounce_pending(const struct kw_debounce *d)
         return d->n > 0;
 }
 
+bool kw_debounce_settled(const struct kw_debounce *d)
+{
+        for (size_t i = 0; i < d->n; i++)
+                if (d->v[i].last != KW_CHANGE_WRITE_DONE && d->v[i].last != KW_CHANGE_MOVED_IN)
+                        return false;
+        return d->n > 0;
+}
+
 static uint64_t max_u64(uint64_t a, uint64_t b)
 {
         return a > b ? a : b;

@@ -87,6 +87,12 @@ int kw_debounce_add(struct kw_debounce *d, const char *path, enum kw_change kind
 /* Is any change waiting? */
 bool kw_debounce_pending(const struct kw_debounce *d);
 
+/* Is every path of the waiting batch complete: its last event a close after a
+ * write or a rename into place (none open, none gone)? The window may still be
+ * open: a caller that can undo a build cheaply may start one now (see cycle's
+ * changes.c) instead of waiting quiet_ms. */
+bool kw_debounce_settled(const struct kw_debounce *d);
+
 /* When the batch is ready (monotonic ms), or KW_DEBOUNCE_NEVER when empty. It
  * may move later with every event; re-arm the timer after each drain. */
 uint64_t kw_debounce_deadline(const struct kw_debounce *d);

@@ -172,8 +172,11 @@ int kw_qemu_argv(const struct kw_qemu_opts *o, char *buf, size_t size, char **ar
         arg(&a, "-append");
         /* log_buf_len: the ring holds a record per 32 bytes of it, and a module's init can log
          * faster than the agent reads (with one vCPU the agent does not run at all): 4 MiB keeps
-         * 131072 records, so a load that prints 100,000 lines loses none. --append comes last and wins. */
-        arg(&a, "console=%s panic=-1 quiet log_buf_len=%s%s%s%s", o->console ? o->console : "ttyS0",
+         * 131072 records, so a load that prints 100,000 lines loses none. rcu_expedited: under TCG
+         * delete_module's RCU grace period took 13 ms of every reload, expedited 3 ms (and
+         * finit_module 18 → 12 ms); the same grace periods, sooner. --append comes last and wins. */
+        arg(&a, "console=%s panic=-1 quiet log_buf_len=%s rcupdate.rcu_expedited=1%s%s%s",
+            o->console ? o->console : "ttyS0",
             KW_QEMU_LOG_BUF, o->gdb_port ? " nokaslr" : "", o->append ? " " : "", o->append ? o->append : "");
         if (o->gdb_port) { /* on the loopback only: a gdbstub is a root shell */
                 arg(&a, "-gdb");

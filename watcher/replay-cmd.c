@@ -313,3 +313,68 @@ int kw_rp_plan(const struct kw_rp_state *s, const struct kw_rp_fp *fp, size_t n_
                 return make(p, "no object depends on the change", "", "");
         return (int)p->n;
 }
+
+int kw_rp_files_add(struct kw_rp_files *fs, const char *path, const char *stat)
+{
+        struct kw_rp_file *nv = realloc(fs->v, (fs->n + 1) * sizeof(*nv));
+
+        if (!nv)
+                return -ENOMEM;
+        fs->v = nv;
+        if (!(nv[fs->n].path = strdup(path)))
+                return -ENOMEM;
+        snprintf(nv[fs->n].stat, sizeof(nv[fs->n].stat), "%s", stat);
+        fs->n++;
+        return 0;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+        return strcmp(((const struct kw_rp_file *)a)->path, ((const struct kw_rp_file *)b)->path);
+}
+
+void kw_rp_files_sort(struct kw_rp_files *fs)
+{
+        if (fs->n)
+                qsort(fs->v, fs->n, sizeof(*fs->v), cmp_file);
+}
+
+void kw_rp_files_free(struct kw_rp_files *fs)
+{
+        for (size_t i = 0; i < fs->n; i++)
+                free(fs->v[i].path);
+        free(fs->v);
+        fs->v = NULL;
+        fs->n = 0;
+}
+
+static int batch_push(struct kw_batch *b, const char *path)
+{
+        return push(&b->paths, &b->n, path, strlen(path));
+}
+
+int kw_rp_files_diff(const struct kw_rp_files *then, const struct kw_rp_files *now, struct kw_batch *ret)
+{
+        size_t i = 0, j = 0;
+        int n = 0;
+
+        while (i < then->n || j < now->n) {
+                int c = i == then->n ? 1 : j == now->n ? -1 : strcmp(then->v[i].path, now->v[j].path);
+                const char *changed = NULL;
+                if (c < 0) {
+                        changed = then->v[i++].path; /* gone */
+                } else if (c > 0) {
+                        changed = now->v[j++].path; /* new */
+                } else {
+                        if (strcmp(then->v[i].stat, now->v[j].stat) != 0)
+                                changed = now->v[j].path;
+                        i++, j++;
+                }
+                if (changed) {
+                        if (batch_push(ret, changed) < 0)
+                                return -ENOMEM;
+                        n++;
+                }
+        }
+        return n;
+}

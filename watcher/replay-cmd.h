@@ -109,3 +109,20 @@ typedef bool (*kw_rp_exists_fn)(void *ud, const char *rel);
 int kw_rp_plan(const struct kw_rp_state *state, const struct kw_rp_fp *fp, size_t n_fp, const struct kw_batch *b,
                kw_rp_exists_fn exists, void *ud, struct kw_rp_plan *ret);
 void kw_rp_plan_free(struct kw_rp_plan *p);
+
+/* One file of a snapshot (replay-disk.c): its path and "MTIME SIZE INODE". */
+struct kw_rp_file {
+        char *path;
+        char stat[80];
+};
+struct kw_rp_files {
+        struct kw_rp_file *v; /* sorted by path (strcmp) */
+        size_t n;
+};
+/* 0 or -ENOMEM. kw_rp_files_sort() before a diff. */
+int kw_rp_files_add(struct kw_rp_files *fs, const char *path, const char *stat);
+void kw_rp_files_sort(struct kw_rp_files *fs);
+void kw_rp_files_free(struct kw_rp_files *fs);
+/* (pure) The paths in then or now (both sorted) that are not in both with the same
+ * stat: changed, new or gone; appended to ret (kw_batch_free()). The count, or -ENOMEM. */
+int kw_rp_files_diff(const struct kw_rp_files *then, const struct kw_rp_files *now, struct kw_batch *ret);

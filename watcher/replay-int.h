@@ -7,7 +7,9 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <time.h>
 
+#include "filter.h"
 #include "replay-cmd.h"
 #include "replay.h"
 
@@ -19,4 +21,25 @@ struct kw_replay {
         bool modversions;          /* CONFIG_MODVERSIONS: genksyms for objects that export */
         bool btf;                  /* CONFIG_DEBUG_INFO_BTF_MODULES (KDIR has no vmlinux: a message) */
         bool local_export;         /* kbuild has scripts/check-local-export */
+        const struct kw_filter *disk; /* the state is kept on disk (replay-disk.c): DIR's sources by this filter */
+        bool disk_tried;              /* the first build looked there */
+        struct timespec decided;      /* CLOCK_REALTIME_COARSE at the last decision: the build's start */
+        struct kw_rp_fp fp[KW_RP_FP_MAX]; /* the fingerprint then: what the build saw, learned with it */
+        size_t n_fp;
+        const struct kw_recipe *rc;   /* learning due (kw_replay_use_loop): for this recipe, */
+        bool due_ok;                  /* after a build that went so */
+        size_t due_replayed;
+        struct kw_timer *learn;
 };
+
+/* replay.c: learn DIR's .cmd files into r->state (its why_not says when DIR cannot be
+ * replayed), with the fingerprint taken when the build started (or now). */
+void kw_rp_learn(struct kw_replay *r, const struct kw_recipe *rc);
+/* replay.c: the fingerprint now; the number of lines. */
+size_t kw_rp_fingerprint(const struct kw_recipe *rc, struct kw_rp_fp *fp);
+
+/* replay-disk.c: before the first build, the state the last run left: learned again
+ * from the .cmd files, its fingerprint the saved one, and what changed in DIR since
+ * then in changed. 0, or -errno with why make (then r->state may hold a why_not). */
+int kw_rp_disk_load(struct kw_replay *r, const struct kw_recipe *rc, struct kw_batch *changed, char *why,
+                    size_t size);

@@ -45,6 +45,7 @@ struct step {
         struct timespec before; /* the target's time before (deleted after a failure if it moved) */
         pid_t pid;
         int fd;
+        uint64_t start_us;
         bool started, exited, eof;
         int wstatus;
 };
@@ -444,14 +445,9 @@ static void finish(struct kw_replay_run *run, bool ok)
         char *out = run->out;
         size_t len = run->len;
 
-        if (ok) {
-                /* every object is as make would leave it: learn the new dependencies fixdep wrote */
-                kw_replay_after_make(run->r, run->rc, true);
-        } else if (run->r->state) {
-                for (size_t i = 0; i < run->r->state->n_obj; i++)
-                        if (run->r->plan.obj && run->r->plan.obj[i])
-                                run->r->state->obj[i].pending = true;
-        }
+        /* ok: every object is as make would leave it; the caller learns the new dependencies
+         * fixdep wrote (kw_replay_after_make), after the load request went out. Failed: the
+         * objects stay due (kw_replay_start marked them). */
         run->out = NULL;
         run_free(run);
         fn(ud, ok, out ? out : "", len, ms);
@@ -466,6 +462,9 @@ static void step_ended(struct kw_replay_run *run, struct step *s)
                 return;
         run->running--;
         run->finished++;
+        kw_debug("replay: %s in %llu ms (%s)", strrchr(s->target, '/') ? strrchr(s->target, '/') + 1 : s->target,
+                 (unsigned long long)((kw_now_us() - s->start_us) / 1000), run->phase == PH_OBJECTS ? "compile" :
+                 run->phase == PH_MODPOST ? "modpost" : run->phase == PH_KO ? "link" : "step");
         if (!WIFEXITED(s->wstatus) || WEXITSTATUS(s->wstatus) != 0) {
                 run->failed = true;
                 if (stat(s->target, &st) == 0 && cmp_time(st.st_mtim, s->before) != 0)
@@ -519,6 +518,7 @@ static int start_step(struct kw_replay_run *run, struct step *s)
         if (e < 0)
                 return e;
         s->started = true;
+        s->start_us = kw_now_us();
         run->running++;
         e = kw_loop_add(run->loop, s->fd, POLLIN, on_output, s);
         if (e >= 0)
@@ -628,6 +628,9 @@ void kw_replay_cancel(struct kw_replay_run *run)
                         kw_loop_del(run->loop, s->fd);
                         close(s->fd);
                 }
+                /* whatever it was writing (its target, or the .cmd after it) is not to be
+                 * trusted: gone, so make or the next replay builds it again */
+                unlink(s->target);
         }
         run_free(run);
 }

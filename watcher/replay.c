@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ui.h"
@@ -38,10 +39,38 @@ static void forget(struct kw_replay *r)
         kw_rp_plan_free(&r->plan);
 }
 
+static void learn_now(struct kw_replay *r)
+{
+        const struct kw_recipe *rc = r->rc;
+
+        if (!rc)
+                return;
+        r->rc = NULL;
+        if (r->learn)
+                kw_timer_disarm(r->learn);
+        if (r->due_ok || !r->due_replayed)
+                kw_replay_after_make(r, rc, r->due_ok);
+        if (r->due_ok)
+                kw_replay_persist(r, rc);
+}
+
+static void on_learn(void *userdata)
+{
+        learn_now(userdata);
+}
+
+int kw_replay_use_disk(struct kw_replay *r, const struct kw_filter *f, struct kw_loop *l)
+{
+        r->disk = f;
+        return l ? kw_timer_new(l, on_learn, r, &r->learn) : 0;
+}
+
 void kw_replay_free(struct kw_replay *r)
 {
         if (!r)
                 return;
+        learn_now(r); /* --once: the state for the next run */
+        kw_timer_free(r->learn);
         forget(r);
         free(r);
 }
@@ -108,7 +137,7 @@ static void fp_file(struct kw_rp_fp *fp, size_t *n, const char *label, const cha
 }
 
 /* What a replay assumes did not change since make ran. */
-static size_t fingerprint(const struct kw_recipe *rc, struct kw_rp_fp *fp)
+size_t kw_rp_fingerprint(const struct kw_recipe *rc, struct kw_rp_fp *fp)
 {
         static const char *const env[] = { "KBUILD_CHECKSRC", "KBUILD_EXTRA_WARN", "KBUILD_SYMTYPES", "KBUILD_PRESERVE",
                                            "KBUILD_MODPOST_WARN", "KBUILD_EXTRA_SYMBOLS", "KCFLAGS", "KCPPFLAGS" };
@@ -119,6 +148,10 @@ static size_t fingerprint(const struct kw_recipe *rc, struct kw_rp_fp *fp)
         if (!rc->kdir || !realpath(rc->kdir, kdir))
                 snprintf(kdir, sizeof(kdir), "%s", rc->kdir ? rc->kdir : "");
         fp_add(fp, &n, "KDIR", kdir);
+        if (!rc->kdir || kw_kdir_release(rc->kdir, line, sizeof(line)) < 0)
+                line[0] = 0;
+        fp_add(fp, &n, "KDIR's kernel release", line);
+        line[0] = 0;
         if (kw_recipe_cmd(rc, &cmd) == 0) {
                 for (size_t i = 0; i < sizeof(cmd.argv) / sizeof(*cmd.argv) && cmd.argv[i]; i++)
                         if (strncmp(cmd.argv[i], "-j", 2) != 0) /* -j changes nothing built */
@@ -373,11 +406,30 @@ static int learn(struct kw_replay *r, const struct kw_recipe *rc, struct kw_rp_s
 
 void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool ok)
 {
+        r->rc = NULL; /* nothing else due */
+        if (r->learn)
+                kw_timer_disarm(r->learn);
+        forget(r);
+        if (ok) /* a failed make: nothing known until one succeeds */
+                kw_rp_learn(r, rc);
+}
+
+void kw_replay_after_build(struct kw_replay *r, const struct kw_recipe *rc, bool ok, size_t replayed)
+{
+        r->rc = rc;
+        r->due_ok = ok;
+        r->due_replayed = replayed;
+        if (r->learn)
+                kw_timer_arm_ms(r->learn, KW_REPLAY_LEARN_DELAY_MS);
+        else
+                learn_now(r);
+}
+
+void kw_rp_learn(struct kw_replay *r, const struct kw_recipe *rc)
+{
         char path[PATH_MAX * 2], why[512];
 
         forget(r);
-        if (!ok)
-                return; /* a failed make: nothing known until one succeeds */
         struct kw_rp_state *s = calloc(1, sizeof(*s));
         if (!s)
                 return;
@@ -395,7 +447,12 @@ void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool 
                 s->why_not = strdup(no);
                 kw_debug("replay: %s", no);
         } else {
-                s->n_fp = fingerprint(rc, s->fp);
+                if (r->n_fp) { /* KDIR as the build saw it: a change since then is a change */
+                        memcpy(s->fp, r->fp, sizeof(s->fp));
+                        s->n_fp = r->n_fp;
+                } else {
+                        s->n_fp = kw_rp_fingerprint(rc, s->fp);
+                }
                 kw_debug("replay: learned %zu objects in %zu modules", s->n_obj, s->n_mod);
         }
         r->state = s;
@@ -418,16 +475,44 @@ static bool exists(void *ud, const char *rel)
 size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool disabled, const struct kw_batch *b,
                         char *why, size_t size)
 {
-        struct kw_rp_fp fp[KW_RP_FP_MAX];
         struct exists_ctx ctx = { rc->dir };
 
+        learn_now(r); /* what the last build wrote, if its timer has not come yet */
         kw_rp_plan_free(&r->plan);
+        r->n_fp = kw_rp_fingerprint(rc, r->fp); /* this build's, and the plan's */
+        clock_gettime(CLOCK_REALTIME_COARSE, &r->decided); /* a source newer than this: maybe not built */
         if (disabled) {
                 snprintf(why, size, "--no-replay");
                 return 0;
         }
-        size_t n_fp = r->state && !r->state->why_not ? fingerprint(rc, fp) : 0;
-        int n = kw_rp_plan(r->state, fp, n_fp, b, exists, &ctx, &r->plan);
+        struct kw_batch since = { 0 }, all = { 0 };
+        if (!r->state && r->disk && !r->disk_tried) { /* the first build: what the last run left */
+                r->disk_tried = true;
+                if (kw_rp_disk_load(r, rc, &since, why, size) < 0) {
+                        kw_batch_free(&since);
+                        return 0;
+                }
+                if (!since.n && (!b || !b->n)) {
+                        snprintf(why, size, "nothing changed since the last build");
+                        return 0;
+                }
+        }
+        /* the paths that changed since then and in this batch */
+        char **paths = calloc(since.n + (b ? b->n : 0) + 1, sizeof(*paths));
+        if (!paths) {
+                kw_batch_free(&since);
+                snprintf(why, size, "%s", strerror(ENOMEM));
+                return 0;
+        }
+        for (size_t i = 0; i < since.n; i++)
+                paths[all.n++] = since.paths[i];
+        for (size_t i = 0; b && i < b->n; i++)
+                paths[all.n++] = b->paths[i];
+        all.paths = paths;
+        int n = kw_rp_plan(r->state, r->fp, r->state && !r->state->why_not ? r->n_fp : 0, all.n ? &all : b, exists,
+                           &ctx, &r->plan);
+        free(paths);
+        kw_batch_free(&since);
         if (n <= 0) {
                 snprintf(why, size, "%s", n < 0 ? strerror(-n) : r->plan.why);
                 kw_rp_plan_free(&r->plan);

@@ -28,6 +28,7 @@
 
 #include "build.h"
 #include "debounce.h"
+#include "filter.h"
 #include "loop.h"
 #include "recipe.h"
 
@@ -39,15 +40,37 @@ void kw_replay_free(struct kw_replay *r);
 
 /* After a make: learn what it wrote (ok) or forget everything (!ok). */
 void kw_replay_after_make(struct kw_replay *r, const struct kw_recipe *rc, bool ok);
+/* After a build (replayed: a replay of that many objects): learn what make or fixdep
+ * wrote and keep it on disk (ok), forget (a failed make), or keep the objects of a
+ * failed replay due. Off the critical path: after the load request went out, and
+ * later still with kw_replay_use_loop(). */
+void kw_replay_after_build(struct kw_replay *r, const struct kw_recipe *rc, bool ok, size_t replayed);
 
 /* Replay or make for this batch (NULL: a build not after a save)? The number of
  * objects to replay, or 0 with the reason for make in why. disabled: --no-replay. */
 size_t kw_replay_decide(struct kw_replay *r, const struct kw_recipe *rc, bool disabled, const struct kw_batch *b,
                         char *why, size_t size);
 
+/* Keep the state on disk too (replay-disk.c), so that the first build of a later
+ * run (--once as well) can replay: after every successful build kw_replay_persist()
+ * writes what it learned, the fingerprint, the stat of every build product and
+ * of every source f matches in DIR, to ${XDG_CACHE_HOME:-~/.cache}/kmod-watch/
+ * replay/<sha256 of DIR's real path>; the first kw_replay_decide() reads it back
+ * and replays only when the products and the fingerprint are as they were then,
+ * with the sources changed since then as the batch. f must outlive r.
+ * With l, the learning after a build runs on l's timer, KW_REPLAY_LEARN_DELAY_MS
+ * later, not at once: reading the .cmd files and writing the state take 5-30 ms of
+ * the loop while the guest's answers to the load request come in. The next
+ * kw_replay_decide() and kw_replay_free() learn first if the timer has not fired. */
+int kw_replay_use_disk(struct kw_replay *r, const struct kw_filter *f, struct kw_loop *l);
+#define KW_REPLAY_LEARN_DELAY_MS 300
+void kw_replay_persist(struct kw_replay *r, const struct kw_recipe *rc);
+
 /* Runs what kw_replay_decide() planned. fn as for make (build.h): ok, the
  * output as make would have printed it, the time. */
 int kw_replay_start(struct kw_replay *r, struct kw_loop *l, const struct kw_recipe *rc, kw_build_done_fn fn,
                     void *userdata, struct kw_replay_run **ret);
-/* Kills it (every step's process group); fn is not called. */
+/* Kills it (every step's process group) and deletes the targets of the steps that
+ * were running (no half-written .o make would take as up to date); the replay's
+ * objects stay due; fn is not called. */
 void kw_replay_cancel(struct kw_replay_run *run);

@@ -124,6 +124,8 @@ static void on_build_end(const struct kw_ev *e)
 {
         char message[512];
 
+        if (is_true(e, "superseded"))
+                return; /* a replay stopped for newer changes: the next build_end says */
         cur->build_seen = true;
         cur->build_ok = is_true(e, "ok");
         cur->build_seconds = seconds(e);

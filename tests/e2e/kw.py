@@ -649,6 +649,19 @@ def check(cond, msg, kw=None):
         raise KWError(msg + ("\n" + kw.tail() if kw is not None else ""))
 
 
+def replay_state_file(d):
+    """Where kmod-watch keeps d's replay state between runs (watcher/replay-disk.c)."""
+    import hashlib
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ.get("HOME", "/"), ".cache")
+    return os.path.join(cache, "kmod-watch", "replay", hashlib.sha256(os.path.realpath(d).encode()).hexdigest())
+
+
 def cleanup(args, base):
     if not args.keep:
+        # the replay states of the module copies under base (kept in the user's cache)
+        for sub in (os.listdir(base) if os.path.isdir(base) else []):
+            try:
+                os.unlink(replay_state_file(os.path.join(base, sub)))
+            except OSError:
+                pass
         shutil.rmtree(base, ignore_errors=True)

@@ -172,12 +172,15 @@ def case_burst(t, s):
     k.wait_event("kmsg", lambda e: final in e["text"], timeout=RELOAD_TIMEOUT, since=m)
     k.collect(QUIET)
     builds = k.events_since(m, "build_start")
-    kw.check(1 <= len(builds) <= 2, f"{len(builds)} build_start events for a burst "
-             f"of 50 saves (want 1 or 2): {_names(k, m)}", k)
+    # the first save may start a replay at once, which the next one stops (superseded)
+    stopped = k.events_since(m, "build_end", lambda e: e.get("superseded") is True)
+    kw.check(1 <= len(builds) - len(stopped) <= 2 and len(stopped) <= 1,
+             f"{len(builds)} build_start events, {len(stopped)} stopped, for a burst "
+             f"of 50 saves (want 1 or 2 that run, at most 1 stopped): {_names(k, m)}", k)
     loads = k.events_since(m, "load")
     kw.check(loads and loads[-1].get("ok") is True,
              f"the last load did not succeed: {loads[-1:] or 'no load event'}", k)
-    t.diag(f"{len(builds)} build(s) for 50 saves")
+    t.diag(f"{len(builds) - len(stopped)} build(s) for 50 saves ({len(stopped)} replay stopped by the next save)")
 
 
 def case_sigint(t, s):

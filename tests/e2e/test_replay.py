@@ -223,6 +223,112 @@ def case_syntax_error(t):
         kw.cleanup(RUN, base)
 
 
+def case_superseded(t):
+    """A save during a replay stops it (build_end superseded) and builds again with the newest
+    text; nothing half-written is left: make afterwards has nothing to do."""
+    base, d = kw.copy_example(RUN, "replay-stop")
+    try:
+        with session(base, d, ["--no-compile-commands"]) as k:
+            build_end(k, "make")
+            m = k.mark()
+            edit(d, "hello.c", "build A", "build S1")
+            k.wait_event("build_start", timeout=60, since=m)
+            edit(d, "hello.c", "build S1", "build S2")  # the replay takes hundreds of ms
+            e = k.wait_event("build_end", timeout=300, since=m)
+            kw.check(e.get("superseded") is True and not e["ok"], f"not superseded: {e}", k)
+            e = build_end(k, "replay")
+            kw.check(e["ok"] and e["replayed"] == 1, f"after the stop: {e}", k)
+            starts = k.events_since(m, "build_start")
+            kw.check(len(starts) == 2, f"{len(starts)} build_start events for two saves", k)
+            k.stop()
+        status, out = make(d, "modules")
+        kw.check(status == 0 and not CHATTER.search(out), f"make after a stopped replay did something:\n{out}")
+        with open(os.path.join(d, "hello.ko"), "rb") as f:
+            kw.check(b"build S2" in f.read(), "hello.ko does not have the last text")
+        t.diag("a save during the replay: stopped, replayed again, make has nothing to do")
+    finally:
+        kw.cleanup(RUN, base)
+
+
+def first_build(base, d, path, extra=()):
+    """A new kmod-watch on d: its first build (the state the last run left), then stopped."""
+    with session(base, d, extra) as k:
+        e = build_end(k, path)
+        k.stop()
+    return e
+
+
+def case_across_runs(t):
+    """The replay state outlives the run: --once replays a syntax error (exit 2, make's line);
+    what changed while no kmod-watch ran replays; anything the safe rule names makes."""
+    base, d = kw.copy_example(RUN, "replay-runs")
+    kdir = os.path.join(base, "kdir")  # another KDIR: links to the kit's
+    os.mkdir(kdir)
+    for e in os.listdir(KDIR):
+        os.symlink(os.path.realpath(os.path.join(KDIR, e)), os.path.join(kdir, e))
+    state = kw.replay_state_file(d)
+    try:
+        e = first_build(base, d, "make")
+        kw.check(e["ok"] and e.get("why_make") == "no replay state yet", f"first run: {e}")
+        kw.check(os.path.isfile(state), f"no replay state kept in {state}")
+        edit(d, "hello.c", 'build A\\n");', 'build A\\n")')
+        env, _ = kw.isolated_env(base)
+        k = kw.run(RUN.kmod_watch, ["--once", "--json", "--connect", "unix:" + os.path.join(base, "no.sock"),
+                                    "--boot-timeout", "3600", d], timeout=300, env=env, needles=[base])
+        e = k.wait_event("build_end", timeout=1)
+        kw.check(k.returncode == 2, f"--once with a syntax error: exit {k.returncode}, not 2", k)
+        kw.check(e.get("path") == "replay" and e["replayed"] == 1 and not e["ok"], f"--once: {e}", k)
+        errs = re.findall(r"^\S*hello\.c:\d+:\d+: error: .*$", "\n".join(k.stderr_lines), re.M)
+        _, out = make(d, "modules")
+        made = re.findall(r"^\S*hello\.c:\d+:\d+: error: .*$", out, re.M)
+        kw.check(errs and made == errs, f"make says {made}, the --once replay said {errs}", k)
+        t.diag(f"--once: exit 2 through the replay in {e['ms']} ms: {errs[0]}")
+        edit(d, "hello.c", 'build A\\n")', 'build B\\n");')  # fixed while nothing runs
+        e = first_build(base, d, "replay")
+        kw.check(e["ok"] and e["replayed"] == 1, f"the fix, next run: {e}")
+        e = first_build(base, d, "make")
+        kw.check(e.get("why_make") == "nothing changed since the last build", f"no change: {e}")
+        edit(d, "hello.c", "build B", "build C")
+        status, out = make(d, "modules")  # by hand: the products are not the ones kept
+        kw.check(status == 0, f"make by hand:\n{out}")
+        e = first_build(base, d, "make")
+        kw.check(e.get("why_make", "").startswith("the build's products changed since the last build"), f"{e}")
+        edit(d, "hello.c", "build C", "build D")
+        e = first_build(base, d, "make", ["--kdir", kdir])
+        kw.check(e.get("why_make") == "KDIR changed", f"another KDIR: {e}")
+        edit(d, "hello.c", "build D", "build E")
+        e = first_build(base, d, "replay", ["--kdir", kdir])
+        kw.check(e["ok"], f"the same other KDIR: {e}")
+        os.unlink(os.path.join(kdir, "Makefile"))
+        shutil.copy2(os.path.join(KDIR, "Makefile"), os.path.join(kdir, "Makefile"))
+        edit(d, "hello.c", "build E", "build F")
+        e = first_build(base, d, "make", ["--kdir", kdir])
+        kw.check(e.get("why_make") == "KDIR's Makefile changed", f"KDIR's Makefile: {e}")
+        edit(d, "hello.c", "build F", "build G")
+        e = first_build(base, d, "make")
+        kw.check(e.get("why_make") == "KDIR changed", f"back to the kit's KDIR: {e}")
+        edit(d, "Makefile", "obj-m", "# a comment\nobj-m")
+        e = first_build(base, d, "make")
+        kw.check(e.get("why_make") == "Makefile changed", f"Makefile: {e}")
+        kw.write_file(os.path.join(d, "extra.c"), "/* not built */\n")
+        e = first_build(base, d, "make")
+        kw.check(e.get("why_make") == "new source file extra.c", f"new file: {e}")
+        make(d, "clean")
+        e = first_build(base, d, "make")
+        kw.check(e.get("why_make", "").startswith("the last build's records are gone"), f"make clean: {e}")
+        edit(d, "hello.c", "build G", "build H")
+        e = first_build(base, d, "replay")
+        kw.check(e["ok"] and e["replayed"] == 1, f"after all those makes: {e}")
+        status, out = make(d, "modules")
+        kw.check(status == 0 and not CHATTER.search(out), f"make at the end did something:\n{out}")
+        t.diag("across runs: the fix and an edit replay; no change, make by hand, KDIR, Makefile, new file, "
+               "make clean → make")
+    finally:
+        if os.path.exists(state):
+            os.unlink(state)
+        kw.cleanup(RUN, base)
+
+
 def case_guest(t):
     """In a real guest: a save replays, the new printk appears."""
     base, d = kw.copy_example(RUN, "replay-guest")
@@ -268,6 +374,9 @@ def main():
     t.case("--no-replay → make", case_no_replay, t)
     t.case("syntax error through the replay: the compiler's line as make prints it; the fix replays",
            case_syntax_error, t)
+    t.case("a save during a replay stops it and replays the newest; make has nothing to do", case_superseded, t)
+    t.case("across runs: --once replays a syntax error (exit 2); edits made while nothing ran replay; "
+           "the safe rule's changes make", case_across_runs, t)
     t.case("a replayed build loads in the guest", case_guest, t)
     return t.done()
 

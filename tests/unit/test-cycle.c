@@ -44,6 +44,9 @@ static struct fake {
         void *core;
         struct kw_module modules[64];
         size_t n_modules;
+        bool quick;     /* build_quick says yes (a replay) */
+        bool replaying; /* the running build is a replay: build_supersede stops it */
+        int superseded;
         /* the watch */
         const char *changes[8];
         size_t n_changes;
@@ -96,6 +99,20 @@ static int f_build_start(void *impl, const struct kw_batch *b, kw_port_built_fn 
 static void f_build_cancel(void *impl)
 {
         F.building = false;
+}
+
+static bool f_build_quick(void *impl, const struct kw_batch *b)
+{
+        return F.quick && b->n > 0;
+}
+
+static bool f_build_supersede(void *impl)
+{
+        if (!F.building || !F.replaying)
+                return false;
+        F.building = false;
+        F.superseded++;
+        return true;
 }
 
 static int f_collect(void *impl, struct kw_modlist *ret)
@@ -213,7 +230,8 @@ static int f_stats(void *impl, unsigned flags, unsigned timeout_ms, kw_stats_fn 
 }
 
 static const struct kw_cycle_port port = {
-        .build_start = f_build_start, .build_cancel = f_build_cancel, .collect = f_collect,
+        .build_start = f_build_start, .build_cancel = f_build_cancel, .build_quick = f_build_quick,
+        .build_supersede = f_build_supersede, .collect = f_collect,
         .watch_drain = f_watch_drain, .channel_up = f_channel_up, .can_restart = f_can_restart,
         .restart = f_restart, .detach = f_detach, .ready_ack = f_ready_ack, .transport = f_transport,
         .deliver = f_deliver, .load = f_load, .unload = f_unload, .reload = f_reload, .run = f_run, .ping = f_ping,
@@ -460,6 +478,54 @@ static void test_change_during_build(void)
         make_done(true);
         first_load();
         CHECK(events_are("build_start ready build_end:true change build_start build_end:true load:hello:true "));
+        finish();
+}
+
+/* A save whose build is quick (a replay) starts it at once, without the window; a save
+ * during it supersedes it, and the window applies until a build ends; make runs on. */
+static void test_quick_and_superseded(void)
+{
+        setup();
+        F.quick = true;
+        start();
+        guest_ready(false);
+        make_done(true);
+        first_load();
+        F.events[0] = 0;
+        F.replaying = true;
+        F.changes[F.n_changes++] = "hello.c";
+        kw_cycle_on_changes(F.cycle);
+        CHECK_EQ(F.builds, 2); /* no quiet window */
+        F.changes[F.n_changes++] = "hello.c";
+        kw_cycle_on_changes(F.cycle); /* during the replay */
+        CHECK_EQ(F.superseded, 1);
+        CHECK_EQ(F.builds, 2); /* the window again */
+        F.changes[F.n_changes++] = "hello.c";
+        kw_cycle_on_changes(F.cycle);
+        CHECK_EQ(F.builds, 2);
+        advance(25);
+        CHECK_EQ(F.builds, 3);
+        F.changes[F.n_changes++] = "hello.c"; /* during the build after the window: it runs on */
+        kw_cycle_on_changes(F.cycle);
+        CHECK_EQ(F.superseded, 1);
+        CHECK(F.building);
+        module(0, "hello", "", 2);
+        make_done(true);
+        advance(25); /* stale: built again */
+        CHECK_EQ(F.builds, 4);
+        make_done(true);
+        CHECK(strcmp(answer(0, 0), "unload hello") == 0);
+        CHECK(strcmp(answer(0, 0), "load /mnt/kmod-watch/hello.ko") == 0);
+        CHECK(events_are("change build_start build_end:false change build_start build_end:true change build_start "
+                         "build_end:true unload:hello:true load:hello:true "));
+        F.replaying = false; /* make: runs on, built again after */
+        F.changes[F.n_changes++] = "hello.c";
+        kw_cycle_on_changes(F.cycle);
+        CHECK_EQ(F.builds, 5);
+        F.changes[F.n_changes++] = "hello.c";
+        kw_cycle_on_changes(F.cycle);
+        CHECK_EQ(F.superseded, 1);
+        CHECK(F.building);
         finish();
 }
 
@@ -1224,5 +1290,6 @@ int main(void)
         RUN(test_once_barrier_renewed);
         RUN(test_gap_event);
         RUN(test_plan);
+        RUN(test_quick_and_superseded);
         TEST_DONE();
 }

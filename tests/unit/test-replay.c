@@ -221,6 +221,32 @@ static void test_plan_makes(void)
         kw_rp_state_free(&state);
 }
 
+/* the snapshot of the last run against now: changed, new and gone paths, in order */
+static void test_files_diff(void)
+{
+        struct kw_rp_files then = { 0 }, now = { 0 };
+        struct kw_batch b = { 0 };
+
+        CHECK_EQ(kw_rp_files_add(&then, "b.c", "1.000000001 10 7"), 0);
+        CHECK_EQ(kw_rp_files_add(&then, "a.h", "1.0 3 8"), 0);
+        CHECK_EQ(kw_rp_files_add(&then, "gone.c", "1.0 3 9"), 0);
+        CHECK_EQ(kw_rp_files_add(&then, "same.c", "written during the build"), 0);
+        CHECK_EQ(kw_rp_files_add(&now, "same.c", "2.0 1 1"), 0);
+        CHECK_EQ(kw_rp_files_add(&now, "new.c", "5.0 1 2"), 0);
+        CHECK_EQ(kw_rp_files_add(&now, "b.c", "1.000000002 10 7"), 0);
+        CHECK_EQ(kw_rp_files_add(&now, "a.h", "1.0 3 8"), 0);
+        kw_rp_files_sort(&then);
+        kw_rp_files_sort(&now);
+        CHECK_EQ(kw_rp_files_diff(&then, &now, &b), 4);
+        CHECK(b.n == 4 && strcmp(b.paths[0], "b.c") == 0 && strcmp(b.paths[1], "gone.c") == 0 &&
+              strcmp(b.paths[2], "new.c") == 0 && strcmp(b.paths[3], "same.c") == 0);
+        kw_batch_free(&b);
+        CHECK_EQ(kw_rp_files_diff(&now, &now, &b), 0);
+        CHECK(b.n == 0);
+        kw_rp_files_free(&then);
+        kw_rp_files_free(&now);
+}
+
 int main(void)
 {
         RUN(test_parse);
@@ -229,5 +255,6 @@ int main(void)
         RUN(test_local_deps);
         RUN(test_plan_replays);
         RUN(test_plan_makes);
+        RUN(test_files_diff);
         TEST_DONE();
 }

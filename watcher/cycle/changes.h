@@ -5,6 +5,14 @@
  * time of its first change (where save-to-printk latency counts from).
  * Whether to build now is the cycle's decision: while it says it is busy,
  * the batch waits, and kw_changes_rearm() looks again.
+ *
+ * A batch is finished when the debounce says so (its quiet window), or at
+ * once when every file in it is closed and the port says its build is quick
+ * and cheap to undo (a replay: port.h build_quick). Changes while busy ask the
+ * core to supersede the build (a replay is stopped, make runs on); after that,
+ * until a build ends, the window applies and builds run to their end, as make
+ * does: a stream of saves gives one stopped replay and a build or two, not one
+ * per save.
  */
 #pragma once
 
@@ -18,6 +26,8 @@
 struct kw_changes_hooks {
         bool (*busy)(void *core); /* make is running: keep the batch */
         void (*batch)(void *core, const struct kw_batch *b, uint64_t first_ms);
+        /* changes came while busy: the core stops the build if it can (true) */
+        bool (*supersede)(void *core);
 };
 
 struct kw_changes {
@@ -29,6 +39,7 @@ struct kw_changes {
         struct kw_debounce deb;
         struct kw_timer *timer;
         uint64_t first_ms; /* first change of the batch being gathered */
+        bool patient;      /* a build was superseded: the window, and no more of that, until one ends */
 };
 
 int kw_changes_init(struct kw_changes *ch, struct kw_loop *l, unsigned debounce_ms, const struct kw_cycle_port *port,
@@ -40,3 +51,5 @@ int kw_changes_drain(struct kw_changes *ch);
 bool kw_changes_pending(const struct kw_changes *ch);
 /* Arms the timer for the waiting batch, if any. */
 void kw_changes_rearm(struct kw_changes *ch);
+/* A build ended (not superseded): saves may start builds at once again. Arms the timer. */
+void kw_changes_build_ended(struct kw_changes *ch);

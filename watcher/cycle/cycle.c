@@ -419,6 +419,7 @@ static void on_built(void *core, const struct kw_port_build *res)
 
         c->building = false;
         c->build_ms = ms;
+        kw_changes_build_ended(&c->changes);
         if (res->replayed) /* which path ran, and why make */
                 kw_note("replayed %zu object%s in %.2f s", res->replayed, res->replayed == 1 ? "" : "s",
                         (double)ms / 1000.0);
@@ -433,7 +434,6 @@ static void on_built(void *core, const struct kw_port_build *res)
         if (stale) {
                 /* sources changed under this build: its result is stale; build again */
                 kw_debug("changes during the build: building again");
-                kw_changes_rearm(&c->changes);
                 return;
         }
         if (!ok) {
@@ -503,9 +503,27 @@ void kw_cycle_on_changes(struct kw_cycle *c)
                 kw_cycle_quit(c, KW_EXIT_GUEST);
 }
 
+/* Changes during a replay: stop it (its objects stay due) and build them all after. */
+static bool on_changes_supersede(void *core)
+{
+        struct kw_cycle *c = core;
+
+        if (!c->building || !c->port->build_supersede || !c->port->build_supersede(c->impl))
+                return false;
+        c->building = false;
+        kw_ev_begin("build_end");
+        kw_ev_bool("ok", false);
+        kw_ev_bool("superseded", true);
+        kw_ev_str("error", "sources changed during the replay");
+        kw_ev_end();
+        kw_note("sources changed during the replay: building again");
+        return true;
+}
+
 static const struct kw_changes_hooks changes_hooks = {
         .busy = on_changes_busy,
         .batch = on_batch,
+        .supersede = on_changes_supersede,
 };
 
 /* ---- the kernel log ---- */

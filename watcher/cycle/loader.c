@@ -58,6 +58,7 @@ static void unload_said(struct kw_loader *ld, const struct kw_reply *r)
                 kw_ev_begin("unload");
                 kw_ev_str("module", m->name);
                 kw_ev_bool("ok", ok);
+                kw_ev_int("guest_us", (long long)(r->kind == KW_REPLY_OK ? r->usec : 0));
                 if (!ok)
                         kw_ev_str("error", text[0] ? text : strerror(err));
                 if (r->kind == KW_REPLY_LOST)

@@ -33,6 +33,12 @@ struct kw_cycle_port {
          * after a save), the world decides which; cancel kills it (done is not called) */
         int (*build_start)(void *impl, const struct kw_batch *b, kw_port_built_fn done, void *core);
         void (*build_cancel)(void *impl);
+        /* (optional) would a build of b be quick and cheap to undo (a replay)? Then a save
+         * builds as soon as its files are closed, without the debounce window */
+        bool (*build_quick)(void *impl, const struct kw_batch *b);
+        /* (optional) newer changes came: stop the running build if it is a replay (its
+         * objects stay due; nothing half-written is left) and say true; make runs on */
+        bool (*build_supersede)(void *impl);
         /* adds the modules the last successful make wrote to ret (empty), in modules.order
          * order; 0 or -errno (the problem was already said in one line) */
         int (*collect)(void *impl, struct kw_modlist *ret);

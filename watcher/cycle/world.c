@@ -6,6 +6,7 @@
  * behind its port. This is kw_cycle_run(): `kmod-watch [--once] DIR`.
  */
 #include "cycle.h"
+#include "world-int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,44 +40,7 @@
 #include "ui.h"
 #include "watch.h"
 
-struct world {
-        const struct kw_opts *o;
-        const struct kw_arch *arch;
-        struct kw_loop *loop;
-        char dir[PATH_MAX];
-        char bdir[PATH_MAX];    /* where it is built: DIR, or a matrix child's shadow of it (--build-dir) */
-        struct kw_cycle *cycle;
-        struct kw_guest_ctl *guest;
-        struct kw_session *session;
-        struct kw_shellsrv *shells; /* kmod-watch shell DIR: a service beside the session */
-        struct kw_symbolizer *sym;
-        struct kw_filter filter;
-        struct kw_watch *watch;
-        struct kw_build *build;
-        struct kw_replay *replay;         /* what the last make taught (replay.h) */
-        struct kw_replay_run *replaying; /* a replay running instead of make */
-        size_t replayed;                 /* this build: objects replayed, 0: make */
-        char why_make[256];              /* this build is make: why */
-        struct kw_recipe recipe; /* how DIR is built (recipe.h) */
-        char alias[PATH_MAX];     /* DIR as make can take it (srcalias.h), or "" */
-        char alias_tmp[PATH_MAX];
-        char release[64];        /* KDIR's kernel release: what the modules must say they are for */
-        kw_port_built_fn built;
-        void *built_core;
-        struct kw_timer *build_tick;     /* a build past a second: its status line */
-        uint64_t build_start_ms;
-        int sig_fd;
-        int lock_fd; /* DIR is ours (dirlock.h) */
-        struct kw_reappear *parent; /* DIR's name in its parent: deleted, made again */
-        bool away;                  /* DIR went away: waiting for it */
-        dev_t dir_dev;                /* the directory being watched (a new one at the path is another) */
-        ino_t dir_ino;
-        bool rescan;                  /* DIR came back: everything in it is new */
-};
 
-static int on_watch(void *userdata, int fd, short revents);
-static void dir_gone(struct world *w);
-static void remember_dir(struct world *w);
 
 /* ---- the port ---- */
 
@@ -92,10 +56,15 @@ static void on_build_tick(void *userdata)
         kw_timer_arm_ms(w->build_tick, 200);
 }
 
-static void built(struct world *w, bool ok, const char *output, size_t len, uint64_t ms)
+static void build_over(struct world *w)
 {
         kw_timer_disarm(w->build_tick);
         kw_ui_status_done(KW_SLOT_BUILD);
+}
+
+static void built(struct world *w, bool ok, const char *output, size_t len, uint64_t ms)
+{
+        build_over(w);
         char *shown = kw_build_filter_output(output, len);
         if (shown && strcmp(w->bdir, w->dir) != 0) { /* a matrix child: the messages name DIR's files */
                 char *real = kw_shadow_unmap(shown, w->bdir, w->dir);
@@ -109,7 +78,8 @@ static void built(struct world *w, bool ok, const char *output, size_t len, uint
 
         w->built(w->built_core, &res);
         free(shown);
-        /* clangd's database, after the load request went out: off the critical path */
+        /* after the load request went out, off the critical path: the replay state, clangd's database */
+        kw_replay_after_build(w->replay, &w->recipe, ok, w->replayed);
         if (ok && !w->o->no_compile_commands) {
                 int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
                 if (n >= 0 && strcmp(w->bdir, w->dir) != 0) /* a matrix target: clangd reads DIR's */
@@ -124,7 +94,6 @@ static void on_make_done(void *userdata, bool ok, const char *output, size_t len
         struct world *w = userdata;
 
         w->build = NULL;
-        kw_replay_after_make(w->replay, &w->recipe, ok); /* what make wrote is the truth now */
         built(w, ok, output, len, ms);
         if (!ok && memmem(output, len, "/lib/modules/", 13) && memmem(output, len, "No such file or directory", 25))
                 kw_note("building with %s looked for the host's /lib/modules/…/build: point it at the guest's "
@@ -177,9 +146,29 @@ static void p_build_cancel(void *impl)
         w->build = NULL;
         kw_replay_cancel(w->replaying);
         w->replaying = NULL;
-        kw_timer_disarm(w->build_tick);
-        kw_ui_status_done(KW_SLOT_BUILD);
+        build_over(w);
         kw_replay_after_make(w->replay, &w->recipe, false); /* a build cut short: the tree is unknown */
+}
+
+static bool p_build_quick(void *impl, const struct kw_batch *b)
+{
+        struct world *w = impl;
+        char why[256];
+
+        return !w->build && !w->replaying &&
+               kw_replay_decide(w->replay, &w->recipe, w->o->no_replay, b, why, sizeof(why)) > 0;
+}
+
+static bool p_build_supersede(void *impl)
+{
+        struct world *w = impl;
+
+        if (!w->replaying)
+                return false; /* make runs on */
+        kw_replay_cancel(w->replaying); /* what its steps were writing deleted; its objects stay due */
+        w->replaying = NULL;
+        build_over(w);
+        return true;
 }
 
 static int p_collect(void *impl, struct kw_modlist *ret)
@@ -218,7 +207,7 @@ static int p_watch_drain(void *impl, struct kw_debounce *d, uint64_t now_ms)
                 struct kw_batch b = { 0 };
                 (void)kw_debounce_take(d, UINT64_MAX, &b); /* files "deleted" with it: nothing to build */
                 kw_batch_free(&b);
-                dir_gone(w);
+                kw_world_dir_gone(w);
         }
         return 0;
 }
@@ -309,6 +298,8 @@ static int p_stats(void *impl, unsigned flags, unsigned timeout_ms, kw_stats_fn 
 static const struct kw_cycle_port real_port = {
         .build_start = p_build_start,
         .build_cancel = p_build_cancel,
+        .build_quick = p_build_quick,
+        .build_supersede = p_build_supersede,
         .collect = p_collect,
         .watch_drain = p_watch_drain,
         .channel_up = p_channel_up,
@@ -387,12 +378,6 @@ static const struct kw_guest_ops guest_ops = {
         .console = g_console,
 };
 
-static int on_watch(void *userdata, int fd, short revents)
-{
-        kw_cycle_on_changes(((struct world *)userdata)->cycle);
-        return 0;
-}
-
 static int on_signal(void *userdata, int fd, short revents)
 {
         struct world *w = userdata;
@@ -407,110 +392,6 @@ static int on_signal(void *userdata, int fd, short revents)
 static void on_key(void *userdata, char key)
 {
         kw_cycle_on_key(((struct world *)userdata)->cycle, key);
-}
-
-/* ---- DIR deleted and made again ---- */
-
-static void dir_back(struct world *w)
-{
-        struct kw_watch *watch;
-        pid_t holder = 0;
-
-        w->away = false;
-        /* libinotifytools has one instance per process: the old watch goes first */
-        kw_loop_del(w->loop, kw_watch_fd(w->watch));
-        kw_watch_stop(w->watch);
-        w->watch = NULL;
-        int r = kw_watch_start(w->dir, &w->filter, &watch);
-        if (r < 0) {
-                char err[512];
-                kw_err("%s is back, but cannot be watched: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
-                kw_cycle_quit(w->cycle, KW_EXIT_GUEST);
-                return;
-        }
-        w->watch = watch;
-        remember_dir(w);
-        (void)kw_loop_add(w->loop, kw_watch_fd(w->watch), POLLIN, on_watch, w);
-        if (w->lock_fd >= 0)
-                close(w->lock_fd);
-        w->lock_fd = kw_dirlock_take(w->dir, &holder); /* the lock was on the old directory */
-        kw_shellsrv_moved(w->shells, w->dir);             /* and so was the shell socket's name */
-        kw_info("%s is back: watching it again", w->dir);
-        kw_cycle_on_dir_back(w->cycle);
-        w->rescan = true;
-        kw_cycle_on_changes(w->cycle);
-}
-
-static void remember_dir(struct world *w)
-{
-        struct stat st;
-
-        if (stat(w->dir, &st) == 0) {
-                w->dir_dev = st.st_dev;
-                w->dir_ino = st.st_ino;
-        }
-}
-
-/* DIR itself went away: wait for it to come back. */
-static void dir_gone(struct world *w)
-{
-        if (w->away)
-                return;
-        w->away = true;
-        if (!w->parent) {
-                kw_warn("%s was deleted or moved away, and its parent cannot be watched: saves there are "
-                        "not seen until kmod-watch is started again", w->dir);
-                return;
-        }
-        kw_warn("%s was deleted or moved away: waiting for it to come back", w->dir);
-        if (kw_reappear_here(w->parent)) /* replaced already (a rename over it, a fast re-clone) */
-                dir_back(w);
-}
-
-/* DIR's name came and went in its parent: is it still the directory we watch? */
-static int on_parent(void *userdata, int fd, short revents)
-{
-        struct world *w = userdata;
-        struct stat st;
-
-        if (!kw_reappear_named(w->parent))
-                return 0;
-        if (w->away) {
-                if (kw_reappear_here(w->parent))
-                        dir_back(w);
-                return 0;
-        }
-        if (stat(w->dir, &st) < 0 || st.st_ino != w->dir_ino || st.st_dev != w->dir_dev)
-                dir_gone(w);
-        return 0;
-}
-
-/* ---- set-up ---- */
-
-static int setup_watch(struct world *w)
-{
-        int r = 0;
-
-        for (size_t i = 0; r >= 0 && i < w->o->n_include; i++)
-                r = kw_filter_add_include(&w->filter, w->o->include[i]);
-        for (size_t i = 0; r >= 0 && i < w->o->n_exclude; i++)
-                r = kw_filter_add_exclude(&w->filter, w->o->exclude[i]);
-        if (r < 0)
-                return r;
-        remember_dir(w);
-        r = kw_watch_start(w->dir, &w->filter, &w->watch);
-        if (r < 0) {
-                char err[512];
-                kw_err("cannot watch %s: %s", w->dir, kw_watch_strerror(r, err, sizeof(err)));
-                return r;
-        }
-        r = kw_reappear_start(w->dir, &w->parent);
-        if (r < 0)
-                kw_debug("cannot watch the parent of %s (%s): a deleted DIR is seen only by a save after it",
-                         w->dir, strerror(-r));
-        else
-                (void)kw_loop_add(w->loop, kw_reappear_fd(w->parent), POLLIN, on_parent, w);
-        return kw_loop_add(w->loop, kw_watch_fd(w->watch), POLLIN, on_watch, w);
 }
 
 /* Signals are handled in the loop; block them before any thread exists. */
@@ -617,6 +498,8 @@ int kw_cycle_run(const struct kw_opts *o)
         if (r >= 0)
                 r = kw_replay_new(&w->replay);
         if (r >= 0)
+                r = kw_replay_use_disk(w->replay, &w->filter, w->loop);
+        if (r >= 0)
                 r = kw_timer_new(w->loop, on_build_tick, w, &w->build_tick);
         if (r < 0)
                 goto out;
@@ -649,7 +532,7 @@ int kw_cycle_run(const struct kw_opts *o)
         kw_cycle_set_symbolizer(w->cycle, w->sym);
         setup_recipe(w);
         if (!o->once) {
-                r = setup_watch(w);
+                r = kw_world_setup_watch(w);
                 if (r < 0)
                         goto out;
         }
