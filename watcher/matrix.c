@@ -457,8 +457,7 @@ static int on_signal(void *userdata, int fd, short revents)
         return 0;
 }
 
-/* $cache/matrix/<md5 of DIR>/<arch>-<release>: kept between runs, so a run's first make is incremental. */
-static int shadow_path(const char *dir, const char *arch, const char *release, char *buf, size_t size)
+int kw_matrix_trees(const char *dir, char *buf, size_t size)
 {
         char cache[PATH_MAX], hex[2 * KW_MD5_LEN + 1];
         uint8_t sum[KW_MD5_LEN];
@@ -473,8 +472,20 @@ static int shadow_path(const char *dir, const char *arch, const char *release, c
         for (size_t i = 0; i < KW_MD5_LEN; i++)
                 sprintf(hex + 2 * i, "%02x", sum[i]);
         const char *name = strrchr(dir, '/');
-        if ((size_t)snprintf(buf, size, "%s/matrix/%.40s-%.12s/%s-%s", cache, name ? name + 1 : dir, hex, arch,
-                             release[0] ? release : "kit") >= size)
+        if ((size_t)snprintf(buf, size, "%s/matrix/%.40s-%.12s", cache, name ? name + 1 : dir, hex) >= size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+/* kw_matrix_trees()/<arch>-<release>: kept between runs, so a run's first make is incremental. */
+static int shadow_path(const char *dir, const char *arch, const char *release, char *buf, size_t size)
+{
+        char trees[PATH_MAX];
+        int r = kw_matrix_trees(dir, trees, sizeof(trees));
+
+        if (r < 0)
+                return r;
+        if ((size_t)snprintf(buf, size, "%s/%s-%s", trees, arch, release[0] ? release : "kit") >= size)
                 return -ENAMETOOLONG;
         for (char *p = buf + 1; *p; p++) { /* mkdir -p, but the last: the child makes it */
                 if (*p != '/')

@@ -22,6 +22,11 @@
  * children get it again, less the options the parent keeps). The exit status. */
 int kw_matrix_run(const struct kw_opts *o, int argc, char **argv);
 
+/* Where the targets of a matrix for DIR (its real path) have their build
+ * trees, one directory each (ARCH-RELEASE): ~/.cache/kmod-watch/matrix/NAME-HASH.
+ * `kmod-watch shell DIR` looks there for a matrix's guests. 0 or -errno. */
+int kw_matrix_trees(const char *dir, char *buf, size_t size);
+
 /* (pure, matrix-plan.c) "arm64/6.1" → "arm64", "6.1"; "x86_64" → "x86_64", "". */
 void kw_matrix_split(const char *target, char *arch, size_t arch_size, char *release, size_t release_size);
 /* (pure) The worse of two exit statuses: 0 < 1 < 2 < 3 < 5 < 4 < 64 < killed by a signal. */

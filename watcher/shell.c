@@ -5,10 +5,13 @@
  * run's shell socket (shellsrv.h), puts the terminal in raw mode (restored on
  * every way out), and relays: keys out as PTY_DATA, the shell's output in
  * and onto the terminal, then an ACK of it; SIGWINCH as PTY_RESIZE. Its
- * status is the shell's, 69 when no kmod-watch runs for DIR.
+ * status is the shell's, 69 when no kmod-watch runs for DIR. A target matrix
+ * for DIR runs each target in its own build tree (matrix.h): with one
+ * target running, that one is opened; with several, one line names them.
  */
 #include "shell.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -24,6 +27,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "matrix.h"
 #include "proto.h"
 #include "shellsrv.h"
 #include "transport.h"
@@ -253,6 +257,61 @@ static int connect_run(const char *dir)
         return fd;
 }
 
+/* Is a run listening for dir? Read from /proc/net/unix (an abstract name):
+ * asking by connecting would open a client at the server. */
+static bool listening(const char *dir, const char *table)
+{
+        struct sockaddr_un sa;
+        socklen_t len;
+        char name[sizeof(sa.sun_path) + 3];
+
+        if (kw_shellsrv_address(dir, &sa, &len) < 0)
+                return false;
+        snprintf(name, sizeof(name), " @%.*s\n", (int)(len - offsetof(struct sockaddr_un, sun_path) - 1),
+                 sa.sun_path + 1);
+        return strstr(table, name) != NULL;
+}
+
+/* No run for DIR itself: the targets of a matrix for it, each running in its
+ * build tree. One: its tree into tree. Several: one line naming them, and
+ * -EEXIST. None: -ENOENT. */
+static int matrix_target(const char *dir, const char *given, char *tree, size_t size)
+{
+        char trees[PATH_MAX], path[PATH_MAX * 2], *line = NULL;
+        static char table[1 << 20];
+        size_t line_len = 0;
+        unsigned n = 0;
+        FILE *f = fopen("/proc/net/unix", "re");
+
+        if (!f)
+                return -ENOENT;
+        FILE *names = open_memstream(&line, &line_len);
+        if (!names) {
+                fclose(f);
+                return -ENOMEM;
+        }
+        size_t used = fread(table, 1, sizeof(table) - 1, f);
+        fclose(f);
+        table[used] = 0;
+        DIR *d = kw_matrix_trees(dir, trees, sizeof(trees)) == 0 ? opendir(trees) : NULL;
+        for (struct dirent *e; d && (e = readdir(d));) {
+                snprintf(path, sizeof(path), "%s/%s", trees, e->d_name);
+                if (e->d_name[0] == '.' || !listening(path, table))
+                        continue;
+                if (n++ == 0)
+                        snprintf(tree, size, "%s", path);
+                fprintf(names, "%skmod-watch shell %s (%s)", n > 1 ? "; " : "", path, e->d_name);
+        }
+        if (d)
+                closedir(d);
+        fclose(names);
+        if (n > 1)
+                say("a target matrix runs for %s: open one target's shell with its build tree: %s", given,
+                    line ? line : "");
+        free(line);
+        return n == 0 ? -ENOENT : n > 1 ? -EEXIST : 0;
+}
+
 static int run(struct client *c, int fd)
 {
         sigset_t mask;
@@ -297,6 +356,16 @@ int kw_shell_main(const struct kw_opts *o)
                 return KW_EXIT_USAGE;
         }
         int fd = connect_run(dir);
+        if (fd == -ECONNREFUSED || fd == -ENOENT) {
+                char tree[PATH_MAX * 2];
+                int r = matrix_target(dir, o->dir, tree, sizeof(tree));
+                if (r == -EEXIST)
+                        return KW_EXIT_USAGE;
+                if (r == 0) {
+                        say("%s runs as a target matrix with one target running: its guest, from %s", o->dir, tree);
+                        fd = connect_run(tree);
+                }
+        }
         if (fd == -ECONNREFUSED || fd == -ENOENT) {
                 say("no kmod-watch is running for %s; start one with kmod-watch %s", o->dir, o->dir);
                 return EXIT_UNAVAILABLE;

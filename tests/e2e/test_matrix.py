@@ -200,6 +200,13 @@ def case_three(t, args):
             builds = re.findall(rf"^\[{re.escape(target)}\] built in", s, re.M)
             kw.check(len(builds) == 2, f"{target}: want two builds (start, save), saw {len(builds)}")
         t.diag(f"three targets: save → table line {secs:.2f} s ({' · '.join(last)})")
+        # kmod-watch shell DIR: DIR runs as a matrix; one line names each running target's tree
+        r = subprocess.run([args.kmod_watch, "shell", d], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=30, env=env)
+        t.diag(f"kmod-watch shell DIR → exit {r.returncode}: {r.stderr.strip()}")
+        kw.check(r.returncode == 64 and r.stderr.count("\n") == 1 and "a target matrix runs for" in r.stderr
+                 and all(f"({n})" in r.stderr for n in ("x86_64-6.1", "x86_64-6.12", "arm64-6.1")),
+                 f"shell DIR in a matrix: want one line naming the three trees, exit 64: {r.returncode} {r.stderr!r}")
         # keys go to every target: r reloads in each guest (a new table line), q ends every one
         n = len(TABLE.findall(s))
         TM("send-keys", "-t", SESSION, "r")
@@ -229,6 +236,27 @@ def case_one(t, args):
         single, _ = save_and_time(d, "single save C", lambda s: s.count("hello loaded") > n, STEP)
         t.diag(f"one target (x86_64/6.1): save → loaded {single:.2f} s")
         kw.check(not quit_tmux(base), "QEMU still running after Ctrl-C (single target)")
+    finally:
+        TM("kill-server", check=False)
+        kw.kill_pids(kw.find_qemu([base]))
+        kw.cleanup(args, base)
+
+
+def case_one_target_shell(t, args):
+    """A matrix of one target: kmod-watch shell DIR opens that target's guest."""
+    base, d = kw.copy_example(args, "matrix-shell")
+    env, _ = matrix_env(base)
+    in_tmux(args, base, env, ["--target", "x86_64/6.1", "--no-color", d])
+    try:
+        TM.wait_screen(SESSION, lambda s: re.search(r"^kmod-watch: x86_64/6\.1 ok ", s, re.M), START,
+                       "the one target's table line", **SCREEN)
+        r = kw.shell_piped(args.kmod_watch, d, env, "grep -c '^hello ' /proc/modules; exit 3\n")
+        t.diag(f"kmod-watch shell DIR → exit {r.returncode}: {r.stderr.strip()}")
+        kw.check(r.returncode == 3 and "runs as a target matrix with one target running" in r.stderr
+                 and re.search(r"^1\r?$", r.stdout, re.M),
+                 f"shell DIR should open the one target's guest (hello loaded, exit 3): {r.returncode} "
+                 f"{r.stdout!r} {r.stderr!r}")
+        kw.check(not quit_tmux(base), "QEMU still running after Ctrl-C (one-target matrix)")
     finally:
         TM("kill-server", check=False)
         kw.kill_pids(kw.find_qemu([base]))
@@ -275,6 +303,7 @@ def main():
         t.case("x86_64/6.1 + x86_64/6.12 + arm64/6.1 in tmux: one save → three builds, three reloads, "
                "the table line (timed); the keys r and q reach every target", case_three, t, args)
         t.case("one target in tmux: the same save, timed for comparison", case_one, t, args)
+        t.case("a matrix of one target: kmod-watch shell DIR opens its guest", case_one_target_shell, t, args)
     return t.done()
 
 
