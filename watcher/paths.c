@@ -75,10 +75,10 @@ static int installed_path(const char *name, char *buf, size_t size)
         return access(buf, X_OK) == 0 ? 0 : -ENOENT;
 }
 
-/* $env, else BUILD/in_build (run from a build tree), else the installed name */
+/* $env (env: NULL, none), else BUILD/in_build (run from a build tree), else the installed name */
 static int pick(char *buf, size_t size, const char *env, const char *in_build, const char *name)
 {
-        const char *e = getenv(env);
+        const char *e = env ? getenv(env) : NULL;
         char build[PATH_MAX];
 
         if (e && *e) {
@@ -236,4 +236,9 @@ void kw_path_runtime_remove(const char *dir)
         if (runtime_lock >= 0)
                 close(runtime_lock);
         runtime_lock = -1;
+}
+
+int kw_path_hugepages(char *buf, size_t size)
+{
+        return pick(buf, size, NULL, "hugepages/kw-hugepages.so", "kw-hugepages.so");
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * paths.h — where kmod-watch's own files are: the agent binaries and the kit
- * script, in the build tree when run from it, else where `meson install` put
- * them; KMOD_WATCH_AGENT and KMOD_WATCH_KIT_SCRIPT override. Also the cache
- * and runtime directories.
+ * paths.h — where kmod-watch's own files are: the agent binaries, the kit
+ * script and kw-hugepages.so, in the build tree when run from it, else where
+ * `meson install` put them; KMOD_WATCH_AGENT and KMOD_WATCH_KIT_SCRIPT
+ * override. Also the cache and runtime directories.
  */
 #pragma once
 
@@ -13,6 +13,8 @@
 int kw_path_agent(const char *arch, char *buf, size_t size);
 /* The kit script (kmod-watch-kit). */
 int kw_path_kit_script(char *buf, size_t size);
+/* kw-hugepages.so, preloaded into the replay's commands (-ENOENT: not built here) */
+int kw_path_hugepages(char *buf, size_t size);
 /* ${XDG_CACHE_HOME:-~/.cache}/kmod-watch */
 int kw_path_cache(char *buf, size_t size);
 /* A new private (0700) directory for sockets and the composed initrd:

@@ -64,6 +64,25 @@ static int state_path(const char *dir, char *path, size_t size, char *parent, si
         return (size_t)snprintf(path, size, "%s/%s", parent, hex) >= size ? -ENAMETOOLONG : 0;
 }
 
+int kw_rp_disk_side_file(const char *dir, const char *ext, char *path, size_t size)
+{
+        char parent[PATH_MAX];
+        int e = state_path(dir, path, size, parent, sizeof(parent));
+
+        if (e < 0)
+                return e;
+        if (strlen(path) + strlen(ext) >= size)
+                return -ENAMETOOLONG;
+        strcat(path, ext);
+        char *slash = strrchr(parent, '/');
+        *slash = 0; /* the cache directory, then its replay/ */
+        (void)mkdir(parent, 0700);
+        *slash = '/';
+        if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
 static void stat_of(const char *path, char *buf, size_t size)
 {
         struct stat st;

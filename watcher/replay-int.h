@@ -43,3 +43,21 @@ size_t kw_rp_fingerprint(const struct kw_recipe *rc, struct kw_rp_fp *fp);
  * then in changed. 0, or -errno with why make (then r->state may hold a why_not). */
 int kw_rp_disk_load(struct kw_replay *r, const struct kw_recipe *rc, struct kw_batch *changed, char *why,
                     size_t size);
+/* replay-disk.c: a file of the replay's own for DIR beside its state (the state's
+ * name and ext), its directory made. 0 or -errno. */
+int kw_rp_disk_side_file(const char *dir, const char *ext, char *path, size_t size);
+
+/* replay-script.c: the sh scripts of a replay's steps, run in KDIR. NULL (or
+ * -ENOMEM): no memory. An object's rule in two scripts: main_script, then exports
+ * when the object has "__ksymtab" in its bytes (NULL when there is nothing to do);
+ * depfile[PATH_MAX] is the compiler's depfile, removed when the step succeeds. */
+int kw_rp_object_scripts(const struct kw_replay *r, const struct kw_cmdfile *f, char **main_script,
+                         char **exports, char *depfile);
+/* cmd_and_savecmd (the ld -r of a module's parts: with gen_objtooldep's line) */
+char *kw_rp_savecmd_script(const struct kw_cmdfile *f, bool objtooldep);
+/* modules.order written again, then modpost */
+char *kw_rp_modpost_script(const struct kw_replay *r, const struct kw_recipe *rc);
+/* a module's .mod.o (depfile as above) */
+char *kw_rp_modo_script(const struct kw_cmdfile *f, char *depfile);
+/* the .ko's link */
+char *kw_rp_ko_script(const struct kw_replay *r, const struct kw_cmdfile *f);

@@ -9,7 +9,9 @@
  *      #SYMVER lines when the object exports (CONFIG_MODVERSIONS) — up to
  *      the recipe's -j at once;
  *   2. the ld -r of a module made of several objects, when a part was built;
- *   3. modules.order (rewritten: its objects are newer), then modpost;
+ *   3. modules.order (rewritten: its objects are newer), then modpost, one
+ *      step; modpost reads KDIR's Module.symvers cut to the lines the modules
+ *      name (replay-symvers.h: the same outputs, a tenth of the time);
  *   4. a module's .mod.o when modpost wrote a newer .mod.c (modpost leaves a
  *      .mod.c alone when it would not change);
  *   5. a .ko older than its .o or .mod.o: the link (and the BTF step's
@@ -27,20 +29,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "paths.h"
 #include "spawn.h"
 #include "ui.h"
 
 #define KW_REPLAY_OUTPUT_MAX (4u << 20)
 
-enum phase { PH_OBJECTS, PH_LINKS, PH_ORDER, PH_MODPOST, PH_MODO, PH_KO, PH_DONE };
+enum phase { PH_OBJECTS, PH_LINKS, PH_MODPOST, PH_MODO, PH_KO, PH_DONE };
 
 struct step {
         struct kw_replay_run *run;
         char *script;
+        char *exports; /* run next when the target has "__ksymtab" in its bytes (or NULL) */
+        char *depfile; /* removed when the step succeeds (cmd_and_fixdep's rm -f), or NULL */
         char *target;
         struct timespec before; /* the target's time before (deleted after a failure if it moved) */
         pid_t pid;
@@ -71,6 +78,8 @@ struct kw_replay_run {
 static void step_free(struct step *s)
 {
         free(s->script);
+        free(s->exports);
+        free(s->depfile);
         free(s->target);
 }
 
@@ -114,245 +123,28 @@ static void emit(struct kw_replay_run *run, const char *s, size_t n)
                 kw_ui_text(s, n);
 }
 
-/* ---- the scripts ---- */
-
-struct sb {
-        char *s;
-        size_t n, cap;
-        bool oom;
-};
-
-static void sb_add(struct sb *b, const char *s)
-{
-        size_t l = strlen(s);
-
-        if (b->oom)
-                return;
-        if (b->n + l + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap * 2 : 1024;
-                while (cap < b->n + l + 1)
-                        cap *= 2;
-                char *p = realloc(b->s, cap);
-                if (!p) {
-                        b->oom = true;
-                        return;
-                }
-                b->s = p;
-                b->cap = cap;
-        }
-        memcpy(b->s + b->n, s, l + 1);
-        b->n += l;
-}
-
-static void sb_quoted(struct sb *b, const char *s)
-{
-        char *q = kw_cmd_shquote(s);
-
-        if (!q)
-                b->oom = true;
-        else
-                sb_add(b, q);
-        free(q);
-}
-
-/* DIR/.NAME.cmd for target DIR/NAME, quoted for sh */
-static void sb_dotcmd(struct sb *b, const char *target)
-{
-        const char *slash = strrchr(target, '/');
-        char path[PATH_MAX * 2];
-
-        snprintf(path, sizeof(path), "%.*s/.%s.cmd", (int)(slash - target), target, slash + 1);
-        sb_quoted(b, path);
-}
-
-/* `set -e; CMD` then kbuild's cmd_and_savecmd: printf '%s\n' 'cmd_T := RAW' > .T.cmd */
-static void sb_savecmd(struct sb *b, const struct kw_cmdfile *f)
-{
-        char *cmd = kw_cmd_unescape(f->raw);
-        char *line = malloc(strlen(f->target) + strlen(f->raw) + 16);
-
-        if (!cmd || !line) {
-                b->oom = true;
-        } else {
-                sprintf(line, "cmd_%s := %s", f->target, f->raw);
-                sb_add(b, "set -e; ");
-                sb_add(b, cmd);
-                sb_add(b, ";\nprintf '%s\\n' ");
-                sb_quoted(b, line);
-                sb_add(b, " > ");
-                sb_dotcmd(b, f->target);
-                sb_add(b, "\n");
-        }
-        free(cmd);
-        free(line);
-}
-
-static void sb_objtooldep(struct sb *b, const struct kw_cmdfile *f)
-{
-        char line[PATH_MAX + 64];
-
-        if (!f->objtooldep)
-                return;
-        snprintf(line, sizeof(line), "%s: $(wildcard ./tools/objtool/objtool)", f->target);
-        sb_add(b, "{ echo ; echo ");
-        sb_quoted(b, line);
-        sb_add(b, " ; } >> ");
-        sb_dotcmd(b, f->target);
-        sb_add(b, "\n");
-}
-
-/* cmd_and_fixdep: the command, fixdep writing the .cmd, the depfile removed */
-static int sb_fixdep(struct sb *b, const struct kw_cmdfile *f, char *cc, char *flags, size_t flags_size)
-{
-        char depfile[PATH_MAX];
-        char *cmd = kw_cmd_unescape(f->raw);
-
-        if (!cmd)
-                return -ENOMEM;
-        int e = kw_cmd_split_cc(cmd, cc, 256, flags, flags_size, depfile, sizeof(depfile));
-        if (e == 0) {
-                sb_add(b, "set -e; ");
-                sb_add(b, cmd);
-                sb_add(b, ";\nscripts/basic/fixdep ");
-                sb_quoted(b, depfile);
-                sb_add(b, " ");
-                sb_quoted(b, f->target);
-                sb_add(b, " ");
-                sb_quoted(b, f->raw);
-                sb_add(b, " > ");
-                sb_dotcmd(b, f->target);
-                sb_add(b, "; rm -f ");
-                sb_quoted(b, depfile);
-                sb_add(b, "\n");
-        }
-        free(cmd);
-        return e;
-}
-
-/* Makefile.build's rule_cc_o_c for one object */
-static char *object_script(const struct kw_replay *r, const struct kw_cmdfile *f)
-{
-        struct sb b = { 0 };
-        char cc[256], symref[PATH_MAX + 8];
-        size_t fsize = strlen(f->raw) + 1;
-        char *flags = malloc(fsize);
-        struct stat st;
-
-        if (!flags || sb_fixdep(&b, f, cc, flags, fsize) < 0) {
-                free(flags);
-                free(b.s);
-                return NULL;
-        }
-        /* An object without "__ksymtab" in its bytes has no symbol nm could show with it:
-         * check-local-export finds no export and genksyms' test fails, for certain. Both
-         * run nm (90 ms each here, binutils loading its LTO plugin), so ask grep first. */
-        if (r->local_export) {
-                sb_add(&b, "if grep -qa __ksymtab ");
-                sb_quoted(&b, f->target);
-                sb_add(&b, "; then NM=");
-                sb_quoted(&b, r->nm);
-                sb_add(&b, " AWK=awk ");
-                sb_add(&b, r->srctree);
-                sb_add(&b, "/scripts/check-local-export ");
-                sb_quoted(&b, f->target);
-                sb_add(&b, "; fi\n");
-        }
-        sb_objtooldep(&b, f);
-        if (r->modversions) {
-                /* genksyms = scripts/genksyms/genksyms -r $(or $(wildcard x.symref), /dev/null) */
-                size_t tl = strlen(f->target);
-                snprintf(symref, sizeof(symref), "%.*s.symref", (int)(tl - 2), f->target);
-                sb_add(&b, "if grep -qa __ksymtab ");
-                sb_quoted(&b, f->target);
-                sb_add(&b, " && ");
-                sb_add(&b, r->nm);
-                sb_add(&b, " ");
-                sb_quoted(&b, f->target);
-                sb_add(&b, " 2>/dev/null | grep -q __ksymtab; then ");
-                sb_add(&b, cc);
-                sb_add(&b, " -E -D__GENKSYMS__ ");
-                sb_add(&b, flags);
-                sb_add(&b, " ");
-                sb_quoted(&b, f->source);
-                sb_add(&b, " | scripts/genksyms/genksyms -r ");
-                sb_quoted(&b, stat(symref, &st) == 0 ? symref : "/dev/null");
-                sb_add(&b, " >> ");
-                sb_dotcmd(&b, f->target);
-                sb_add(&b, "; fi\n");
-        }
-        free(flags);
-        if (b.oom) {
-                free(b.s);
-                return NULL;
-        }
-        return b.s;
-}
-
-static char *savecmd_script(const struct kw_cmdfile *f, bool objtooldep)
-{
-        struct sb b = { 0 };
-
-        sb_savecmd(&b, f);
-        if (objtooldep)
-                sb_objtooldep(&b, f);
-        if (b.oom) {
-                free(b.s);
-                return NULL;
-        }
-        return b.s;
-}
-
-static char *modo_script(const struct kw_cmdfile *f)
-{
-        struct sb b = { 0 };
-        char cc[256];
-        size_t fsize = strlen(f->raw) + 1;
-        char *flags = malloc(fsize);
-        int e = flags ? sb_fixdep(&b, f, cc, flags, fsize) : -ENOMEM;
-
-        free(flags);
-        if (e < 0 || b.oom) {
-                free(b.s);
-                return NULL;
-        }
-        return b.s;
-}
-
-static char *ko_script(const struct kw_replay *r, const struct kw_cmdfile *f)
-{
-        struct sb b = { 0 };
-
-        sb_savecmd(&b, f);
-        if (r->btf) { /* Makefile.modfinal's cmd_btf_ko, KDIR having no vmlinux (else no replay) */
-                sb_add(&b, "printf \"Skipping BTF generation for %s due to unavailability of vmlinux\\n\" ");
-                sb_quoted(&b, f->target);
-                sb_add(&b, " 1>&2\n");
-        }
-        if (b.oom) {
-                free(b.s);
-                return NULL;
-        }
-        return b.s;
-}
-
 /* ---- the steps ---- */
 
-static int add_step(struct kw_replay_run *run, char *script, const char *target, const char *quiet)
+/* A step: script (taken), then exports (taken, maybe NULL) when the target has
+ * "__ksymtab" in its bytes; depfile (maybe "") removed when it succeeds. */
+static int add_step(struct kw_replay_run *run, char *script, char *exports, const char *depfile, const char *target,
+                    const char *quiet)
 {
         char line[PATH_MAX + 32];
         struct stat st;
 
-        if (!script)
-                return -ENOMEM;
-        struct step *nv = realloc(run->steps, (run->n_steps + 1) * sizeof(*nv));
+        struct step *nv = script ? realloc(run->steps, (run->n_steps + 1) * sizeof(*nv)) : NULL;
         if (!nv) {
                 free(script);
+                free(exports);
                 return -ENOMEM;
         }
         run->steps = nv;
         struct step *s = &nv[run->n_steps++];
-        *s = (struct step){ .run = run, .script = script, .target = strdup(target), .fd = -1 };
-        if (!s->target)
+        *s = (struct step){ .run = run, .script = script, .exports = exports, .target = strdup(target), .fd = -1 };
+        if (depfile && *depfile)
+                s->depfile = strdup(depfile);
+        if (!s->target || (depfile && *depfile && !s->depfile))
                 return -ENOMEM;
         if (stat(target, &st) == 0)
                 s->before = st.st_mtim;
@@ -394,35 +186,34 @@ static int plan_phase(struct kw_replay_run *run)
 {
         const struct kw_replay *r = run->r;
         const struct kw_rp_state *s = r->state;
+        char *script, *exports, depfile[PATH_MAX];
         int e = 0;
 
         switch (run->phase) {
         case PH_OBJECTS:
                 for (size_t i = 0; e == 0 && i < s->n_obj; i++)
-                        if (r->plan.obj[i])
-                                e = add_step(run, object_script(r, &s->obj[i].f), s->obj[i].f.target, "CC [M]");
+                        if (r->plan.obj[i] && (e = kw_rp_object_scripts(r, &s->obj[i].f, &script, &exports, depfile)) == 0)
+                                e = add_step(run, script, exports, depfile, s->obj[i].f.target, "CC [M]");
                 break;
         case PH_LINKS:
                 for (size_t m = 0; e == 0 && m < s->n_mod; m++)
                         if (s->mod[m].has_link && module_planned(r, m))
-                                e = add_step(run, savecmd_script(&s->mod[m].link, true), s->mod[m].link.target,
+                                e = add_step(run, kw_rp_savecmd_script(&s->mod[m].link, true), NULL, NULL, s->mod[m].link.target,
                                              "LD [M]");
                 break;
-        case PH_ORDER:
-                e = add_step(run, savecmd_script(&s->order, false), s->order.target, NULL);
-                break;
         case PH_MODPOST:
-                e = add_step(run, savecmd_script(&s->symvers, false), s->symvers.target, "MODPOST");
+                e = add_step(run, kw_rp_modpost_script(r, run->rc), NULL, NULL, s->symvers.target, "MODPOST");
                 break;
         case PH_MODO:
                 for (size_t m = 0; e == 0 && m < s->n_mod; m++)
                         if (s->mod[m].modo.source && older(s->mod[m].modo.target, s->mod[m].modo.source, NULL))
-                                e = add_step(run, modo_script(&s->mod[m].modo), s->mod[m].modo.target, "CC [M]");
+                                e = add_step(run, kw_rp_modo_script(&s->mod[m].modo, depfile), NULL, depfile,
+                                             s->mod[m].modo.target, "CC [M]");
                 break;
         case PH_KO:
                 for (size_t m = 0; e == 0 && m < s->n_mod; m++)
                         if (older(s->mod[m].ko.target, s->mod[m].link.target, s->mod[m].modo.target)) {
-                                e = add_step(run, ko_script(r, &s->mod[m].ko), s->mod[m].ko.target, "LD [M]");
+                                e = add_step(run, kw_rp_ko_script(r, &s->mod[m].ko), NULL, NULL, s->mod[m].ko.target, "LD [M]");
                                 if (e == 0 && r->btf)
                                         emit(run, "  BTF [M] ", 10), emit(run, s->mod[m].ko.target,
                                                                           strlen(s->mod[m].ko.target)),
@@ -454,6 +245,45 @@ static void finish(struct kw_replay_run *run, bool ok)
         free(out);
 }
 
+/* Has the file "__ksymtab" in its bytes? (grep -qa, without the child) */
+static bool has_ksymtab(const char *path)
+{
+        struct stat st;
+        bool found = false;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return true; /* let the scripts see for themselves */
+        if (fstat(fd, &st) == 0 && st.st_size > 0) {
+                void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+                found = p == MAP_FAILED || memmem(p, (size_t)st.st_size, "__ksymtab", 9);
+                if (p != MAP_FAILED)
+                        munmap(p, (size_t)st.st_size);
+        }
+        close(fd);
+        return found;
+}
+
+static int start_step(struct kw_replay_run *run, struct step *s);
+
+/* A step that succeeded and has its exports script due: the same step runs that.
+ * true when it started (or could not: the run failed). */
+static bool run_exports(struct kw_replay_run *run, struct step *s)
+{
+        if (!s->exports || !has_ksymtab(s->target))
+                return false;
+        free(s->script);
+        s->script = s->exports;
+        s->exports = NULL;
+        s->started = s->exited = s->eof = false;
+        if (start_step(run, s) < 0) {
+                emit(run, "kmod-watch: cannot start sh\n", 28);
+                run->failed = true;
+                return false;
+        }
+        return true;
+}
+
 static void step_ended(struct kw_replay_run *run, struct step *s)
 {
         struct stat st;
@@ -461,11 +291,19 @@ static void step_ended(struct kw_replay_run *run, struct step *s)
         if (!s->exited || !s->eof)
                 return;
         run->running--;
+        bool ok = WIFEXITED(s->wstatus) && WEXITSTATUS(s->wstatus) == 0;
+        if (ok && s->depfile) {
+                unlink(s->depfile);
+                free(s->depfile);
+                s->depfile = NULL;
+        }
+        if (ok && !run->failed && run_exports(run, s))
+                return;
         run->finished++;
         kw_debug("replay: %s in %llu ms (%s)", strrchr(s->target, '/') ? strrchr(s->target, '/') + 1 : s->target,
                  (unsigned long long)((kw_now_us() - s->start_us) / 1000), run->phase == PH_OBJECTS ? "compile" :
                  run->phase == PH_MODPOST ? "modpost" : run->phase == PH_KO ? "link" : "step");
-        if (!WIFEXITED(s->wstatus) || WEXITSTATUS(s->wstatus) != 0) {
+        if (!ok) {
                 run->failed = true;
                 if (stat(s->target, &st) == 0 && cmp_time(st.st_mtim, s->before) != 0)
                         unlink(s->target); /* .DELETE_ON_ERROR */
@@ -570,6 +408,42 @@ static void next_phase(struct kw_replay_run *run)
         }
 }
 
+/* LD_PRELOAD=kw-hugepages.so (before what the environment preloads already) in
+ * envp: the compiler's arenas on huge pages (hugepages/kw-hugepages.c). Left out
+ * with KMOD_WATCH_HUGEPAGES=0, or where it is not built. 0 or -ENOMEM. */
+static int add_hugepages(char ***envp)
+{
+        const char *off = getenv("KMOD_WATCH_HUGEPAGES");
+        char so[PATH_MAX];
+        size_t n = 0, at;
+
+        if ((off && strcmp(off, "0") == 0) || kw_path_hugepages(so, sizeof(so)) < 0)
+                return 0;
+        while ((*envp)[n])
+                n++;
+        for (at = 0; at < n && strncmp((*envp)[at], "LD_PRELOAD=", 11) != 0; at++)
+                ;
+        const char *old = at < n ? (*envp)[at] + 11 : "";
+        char *v = malloc(strlen(so) + strlen(old) + 16);
+        if (!v)
+                return -ENOMEM;
+        sprintf(v, "LD_PRELOAD=%s%s%s", so, *old ? " " : "", old);
+        if (at == n) {
+                char **nv = realloc(*envp, (n + 2) * sizeof(*nv));
+                if (!nv) {
+                        free(v);
+                        return -ENOMEM;
+                }
+                *envp = nv;
+                nv[n + 1] = NULL;
+        } else {
+                free((*envp)[at]);
+        }
+        (*envp)[at] = v;
+        kw_debug("replay: %s preloaded (KMOD_WATCH_HUGEPAGES=0 leaves it out)", so);
+        return 0;
+}
+
 int kw_replay_start(struct kw_replay *r, struct kw_loop *l, const struct kw_recipe *rc, kw_build_done_fn fn,
                     void *userdata, struct kw_replay_run **ret)
 {
@@ -588,6 +462,10 @@ int kw_replay_start(struct kw_replay *r, struct kw_loop *l, const struct kw_reci
         run->envp = cmd.envp; /* make's environment (PWD aside: kbuild's commands do not read it) */
         cmd.envp = NULL;
         kw_recipe_cmd_free(&cmd);
+        if (add_hugepages(&run->envp) < 0) {
+                run_free(run);
+                return -ENOMEM;
+        }
         *run = (struct kw_replay_run){ .r = r, .rc = rc, .loop = l, .envp = run->envp, .phase = PH_OBJECTS,
                                        .jobs = rc->jobs ? rc->jobs : 1, .start_us = kw_now_us(), .fn = fn,
                                        .userdata = userdata };

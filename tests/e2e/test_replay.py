@@ -366,6 +366,9 @@ def main():
                case_both_ways, t, src, name, first)
     t.case("multi-file (10 objects, genksyms): replay after editing part0.c = clean make, byte for byte",
            case_both_ways, t, os.path.join(kw.FIXTURES, "multi-file"), "multi-file", "part0.c")
+    for fx in ("needs-crc-itu-t", "needs-ecb"):  # imports from the kernel's modules: modpost's depends=
+        t.case(f"{fx} (imports from a kernel module): replay = clean make, byte for byte",
+               case_both_ways, t, os.path.join(kw.FIXTURES, fx), fx, fx + ".c")
     if shutil.which("apt-get") and shutil.which("dpkg-deb"):
         t.case("Debian's vpoll-dkms (DKMS's default MAKE) replays byte for byte; dm-writeboost-dkms → make",
                case_dkms, t)
