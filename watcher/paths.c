@@ -240,5 +240,5 @@ void kw_path_runtime_remove(const char *dir)
 
 int kw_path_hugepages(char *buf, size_t size)
 {
-        return pick(buf, size, NULL, "hugepages/kw-hugepages.so", "kw-hugepages.so");
+        return pick(buf, size, "KMOD_WATCH_HUGEPAGES", "hugepages/kw-hugepages.so", "kw-hugepages.so");
 }

@@ -2,8 +2,8 @@
 /*
  * paths.h — where kmod-watch's own files are: the agent binaries, the kit
  * script and kw-hugepages.so, in the build tree when run from it, else where
- * `meson install` put them; KMOD_WATCH_AGENT and KMOD_WATCH_KIT_SCRIPT
- * override. Also the cache and runtime directories.
+ * `meson install` put them; KMOD_WATCH_AGENT, KMOD_WATCH_KIT_SCRIPT and
+ * KMOD_WATCH_HUGEPAGES override. Also the cache and runtime directories.
  */
 #pragma once
 
@@ -13,7 +13,8 @@
 int kw_path_agent(const char *arch, char *buf, size_t size);
 /* The kit script (kmod-watch-kit). */
 int kw_path_kit_script(char *buf, size_t size);
-/* kw-hugepages.so, preloaded into the replay's commands (-ENOENT: not built here) */
+/* kw-hugepages.so, preloaded into the replay's commands (-ENOENT: not built here);
+ * KMOD_WATCH_HUGEPAGES (a path) overrides */
 int kw_path_hugepages(char *buf, size_t size);
 /* ${XDG_CACHE_HOME:-~/.cache}/kmod-watch */
 int kw_path_cache(char *buf, size_t size);

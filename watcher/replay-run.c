@@ -410,7 +410,8 @@ static void next_phase(struct kw_replay_run *run)
 
 /* LD_PRELOAD=kw-hugepages.so (before what the environment preloads already) in
  * envp: the compiler's arenas on huge pages (hugepages/kw-hugepages.c). Left out
- * with KMOD_WATCH_HUGEPAGES=0, or where it is not built. 0 or -ENOMEM. */
+ * with KMOD_WATCH_HUGEPAGES=0, or where it is not built (KMOD_WATCH_HUGEPAGES=PATH:
+ * that file). 0 or -ENOMEM. */
 static int add_hugepages(char ***envp)
 {
         const char *off = getenv("KMOD_WATCH_HUGEPAGES");

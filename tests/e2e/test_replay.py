@@ -124,11 +124,12 @@ def case_both_ways(t, src, name, edited):
 
 
 def case_dkms(t):
-    """Real Debian *-dkms sources (test_dkms.py fetches them): vpoll's dkms.conf runs DKMS's
-    default kbuild make, so it replays, byte for byte; dm-writeboost's MAKE goes through its
-    Makefile, so it is make, said why."""
+    """Real Debian *-dkms sources (test_dkms.py fetches them): vpoll's dkms.conf runs kbuild's
+    make with M=, bbswitch's has no MAKE (DKMS's default), so both replay, byte for byte;
+    dm-writeboost's MAKE goes through its Makefile, so it is make, said why."""
     import test_dkms
     case_both_ways(t, test_dkms.source_of("vpoll-dkms"), "vpoll", "vpoll.c")
+    case_both_ways(t, test_dkms.source_of("bbswitch-dkms"), "bbswitch", "bbswitch.c")
     src = test_dkms.source_of("dm-writeboost-dkms")
     base, d = kw.copy_tree(src, os.path.basename(src), "replay-dkms")
     try:
@@ -366,11 +367,10 @@ def main():
                case_both_ways, t, src, name, first)
     t.case("multi-file (10 objects, genksyms): replay after editing part0.c = clean make, byte for byte",
            case_both_ways, t, os.path.join(kw.FIXTURES, "multi-file"), "multi-file", "part0.c")
-    for fx in ("needs-crc-itu-t", "needs-ecb"):  # imports from the kernel's modules: modpost's depends=
-        t.case(f"{fx} (imports from a kernel module): replay = clean make, byte for byte",
-               case_both_ways, t, os.path.join(kw.FIXTURES, fx), fx, fx + ".c")
+    t.case("needs-crc-itu-t (imports from a kernel module: modpost's depends=): replay = clean make, byte for byte",
+           case_both_ways, t, os.path.join(kw.FIXTURES, "needs-crc-itu-t"), "needs-crc-itu-t", "needs-crc-itu-t.c")
     if shutil.which("apt-get") and shutil.which("dpkg-deb"):
-        t.case("Debian's vpoll-dkms (DKMS's default MAKE) replays byte for byte; dm-writeboost-dkms → make",
+        t.case("Debian's vpoll-dkms and bbswitch-dkms replay byte for byte; dm-writeboost-dkms → make",
                case_dkms, t)
     t.case("a header replays its 10 dependents; Makefile, new file, KDIR → make, with the reason",
            case_fallbacks, t)
