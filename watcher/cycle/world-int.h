@@ -43,6 +43,8 @@ struct world {
         kw_port_built_fn built;
         void *built_core;
         struct kw_timer *build_tick;     /* a build past a second: its status line */
+        struct kw_timer *compdb;         /* compile_commands.json 300 ms after a good build, */
+        bool compdb_due;                 /* or sooner (world.c: write_compdb) */
         uint64_t build_start_ms;
         int sig_fd;
         int lock_fd; /* DIR is ours (dirlock.h) */

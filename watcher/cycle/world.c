@@ -62,6 +62,28 @@ static void build_over(struct world *w)
         kw_ui_status_done(KW_SLOT_BUILD);
 }
 
+/* clangd's compile_commands.json from the .cmd files of the last good build */
+static void write_compdb(struct world *w)
+{
+        if (!w->compdb_due)
+                return;
+        w->compdb_due = false;
+        kw_timer_disarm(w->compdb);
+        uint64_t t0 = kw_now_us();
+        int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
+        if (n >= 0 && strcmp(w->bdir, w->dir) != 0) /* a matrix target: clangd reads DIR's */
+                n = kw_shadow_copy_back(w->bdir, w->dir, "compile_commands.json");
+        if (n < 0)
+                kw_debug("compile_commands.json not written: %s", strerror(-n));
+        else
+                kw_debug("compile_commands.json in %llu us", (unsigned long long)(kw_now_us() - t0));
+}
+
+static void on_compdb(void *userdata)
+{
+        write_compdb(userdata);
+}
+
 static void built(struct world *w, bool ok, const char *output, size_t len, uint64_t ms)
 {
         build_over(w);
@@ -78,14 +100,13 @@ static void built(struct world *w, bool ok, const char *output, size_t len, uint
 
         w->built(w->built_core, &res);
         free(shown);
-        /* after the load request went out, off the critical path: the replay state, clangd's database */
+        /* after the load request went out, off the critical path (300 ms later, when the
+         * guest has answered; at once before the next build and at the end): the replay
+         * state, clangd's database */
         kw_replay_after_build(w->replay, &w->recipe, ok, w->replayed);
         if (ok && !w->o->no_compile_commands) {
-                int n = kw_compdb_write(w->recipe.dir, w->recipe.kdir);
-                if (n >= 0 && strcmp(w->bdir, w->dir) != 0) /* a matrix target: clangd reads DIR's */
-                        n = kw_shadow_copy_back(w->bdir, w->dir, "compile_commands.json");
-                if (n < 0)
-                        kw_debug("compile_commands.json not written: %s", strerror(-n));
+                w->compdb_due = true;
+                kw_timer_arm_ms(w->compdb, 300);
         }
 }
 
@@ -119,6 +140,7 @@ static int p_build_start(void *impl, const struct kw_batch *b, kw_port_built_fn 
                 kw_err("cannot mirror %s into %s to build there: %s", w->dir, w->bdir, strerror(-r));
                 return -ECANCELED;
         }
+        write_compdb(w); /* the last build's, before this one rewrites its .cmd files */
         r = kw_recipe_prepare(&w->recipe);
         if (r < 0)
                 return -ECANCELED; /* said */
@@ -501,6 +523,8 @@ int kw_cycle_run(const struct kw_opts *o)
                 r = kw_replay_use_disk(w->replay, &w->filter, w->loop);
         if (r >= 0)
                 r = kw_timer_new(w->loop, on_build_tick, w, &w->build_tick);
+        if (r >= 0)
+                r = kw_timer_new(w->loop, on_compdb, w, &w->compdb);
         if (r < 0)
                 goto out;
         r = kw_cycle_new(w->loop, o, w->dir, &real_port, w, NULL, &w->cycle);
@@ -551,6 +575,7 @@ int kw_cycle_run(const struct kw_opts *o)
                 status = KW_EXIT_GUEST;
         }
         status = kw_cycle_end(w->cycle, status);
+        write_compdb(w); /* --once: its last build's */
 out:
         kw_keys_stop();
         kw_build_cancel(w->build);
@@ -564,6 +589,7 @@ out:
         kw_filter_free(&w->filter);
         kw_cycle_free(w->cycle);
         kw_timer_free(w->build_tick);
+        kw_timer_free(w->compdb);
         kw_shellsrv_free(w->shells);
         kw_session_free(w->session);
         kw_symbolizer_free(w->sym);
