@@ -408,9 +408,16 @@ bool kw_loop_exiting(const struct kw_loop *l)
 
 int kw_loop_add_signals(struct kw_loop *l, kw_io_fn fn, void *userdata)
 {
+        return kw_loop_add_signals_and(l, 0, fn, userdata);
+}
+
+int kw_loop_add_signals_and(struct kw_loop *l, int also, kw_io_fn fn, void *userdata)
+{
         sigset_t mask;
 
         sigemptyset(&mask);
+        if (also)
+                sigaddset(&mask, also);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);

@@ -45,6 +45,8 @@ void kw_timer_free(struct kw_timer *t);
  * read from a signalfd that calls fn (read struct signalfd_siginfo from it).
  * Returns the fd (the caller closes it at the end), or -errno. */
 int kw_loop_add_signals(struct kw_loop *l, kw_io_fn fn, void *userdata);
+/* The same, with one more signal (also, e.g. SIGWINCH; 0: none) blocked and read. */
+int kw_loop_add_signals_and(struct kw_loop *l, int also, kw_io_fn fn, void *userdata);
 
 /* Runs until kw_loop_exit(); returns the status given there. */
 int kw_loop_run(struct kw_loop *l);

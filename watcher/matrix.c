@@ -26,6 +26,7 @@
 #include "loop.h"
 #include "md5.h"
 #include "paths.h"
+#include "shadow.h"
 #include "spawn.h"
 #include "ui.h"
 
@@ -625,6 +626,9 @@ int kw_matrix_run(const struct kw_opts *o, int argc, char **argv)
         status = prepare(m, dir, exe);
         if (status)
                 goto out;
+        char trees[PATH_MAX]; /* this DIR's trees kept, other DIRs' gone after 30 days unused */
+        if (kw_matrix_trees(dir, trees, sizeof(trees)) == 0 && (r = kw_shadow_keep(trees, 30)) != 0)
+                kw_debug("matrix build trees: %s", r > 0 ? "removed some unused for 30 days" : strerror(-r));
         status = 5;
         r = kw_loop_new(&m->loop);
         if (r >= 0)

@@ -55,7 +55,7 @@ static void build_tree(char *buf, size_t size)
 /* An installed kmod-watch finds its helpers next to itself first
  * (BINDIR/../libexec/kmod-watch), so `meson install --destdir` trees and
  * moved installs work; then the configured prefix. */
-static int installed_path(const char *name, char *buf, size_t size)
+static int installed_path(const char *name, int mode, char *buf, size_t size)
 {
         char exe[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -66,17 +66,17 @@ static int installed_path(const char *name, char *buf, size_t size)
                 if (slash) {
                         *slash = 0;
                         if ((size_t)snprintf(buf, size, "%s/" KW_LIBEXEC_FROM_BIN "/%s", exe, name) < size &&
-                            access(buf, X_OK) == 0)
+                            access(buf, mode) == 0)
                                 return 0;
                 }
         }
         if ((size_t)snprintf(buf, size, KW_LIBEXECDIR "/%s", name) >= size)
                 return -ENAMETOOLONG;
-        return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+        return access(buf, mode) == 0 ? 0 : -ENOENT;
 }
 
 /* $env (env: NULL, none), else BUILD/in_build (run from a build tree), else the installed name */
-static int pick(char *buf, size_t size, const char *env, const char *in_build, const char *name)
+static int pick(char *buf, size_t size, const char *env, const char *in_build, const char *name, int mode)
 {
         const char *e = env ? getenv(env) : NULL;
         char build[PATH_MAX];
@@ -87,11 +87,11 @@ static int pick(char *buf, size_t size, const char *env, const char *in_build, c
         } else {
                 build_tree(build, sizeof(build));
                 if (!build[0])
-                        return installed_path(name, buf, size);
+                        return installed_path(name, mode, buf, size);
                 if ((size_t)snprintf(buf, size, "%s/%s", build, in_build) >= size)
                         return -ENAMETOOLONG;
         }
-        return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+        return access(buf, mode) == 0 ? 0 : -ENOENT;
 }
 
 int kw_path_agent(const char *arch, char *buf, size_t size)
@@ -107,7 +107,7 @@ int kw_path_agent(const char *arch, char *buf, size_t size)
         bool native = a == kw_arch_host();
         const char *name = native ? "kmod-agent" : a->agent_name;
         snprintf(built, sizeof(built), "guest-agent/%s", name);
-        int r = pick(buf, size, "KMOD_WATCH_AGENT", built, name);
+        int r = pick(buf, size, "KMOD_WATCH_AGENT", built, name, X_OK);
         if (r == -ENOENT && !native && !getenv("KMOD_WATCH_AGENT"))
                 kw_err("no %s agent: install the cross compiler (apt-get install %s) and rebuild kmod-watch",
                        a->name, a->cross_package);
@@ -116,7 +116,7 @@ int kw_path_agent(const char *arch, char *buf, size_t size)
 
 int kw_path_kit_script(char *buf, size_t size)
 {
-        return pick(buf, size, "KMOD_WATCH_KIT_SCRIPT", "kit/kmod-watch-kit", "kmod-watch-kit");
+        return pick(buf, size, "KMOD_WATCH_KIT_SCRIPT", "kit/kmod-watch-kit", "kmod-watch-kit", X_OK);
 }
 
 int kw_path_cache(char *buf, size_t size)
@@ -240,5 +240,6 @@ void kw_path_runtime_remove(const char *dir)
 
 int kw_path_hugepages(char *buf, size_t size)
 {
-        return pick(buf, size, "KMOD_WATCH_HUGEPAGES", "hugepages/kw-hugepages.so", "kw-hugepages.so");
+        /* readable is enough: ld.so maps it, and dh_fixperms installs shared objects 0644 */
+        return pick(buf, size, "KMOD_WATCH_HUGEPAGES", "hugepages/kw-hugepages.so", "kw-hugepages.so", R_OK);
 }

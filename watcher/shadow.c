@@ -6,12 +6,15 @@
 #include "shadow.h"
 
 #include <dirent.h>
-#include <stdlib.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int ends(const char *s, const char *suffix)
@@ -181,4 +184,50 @@ int kw_shadow_copy_back(const char *shadow, const char *src, const char *name)
                 (void)unlink(tmp);
         free(real);
         return r;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+        (void)st;
+        (void)flag;
+        (void)f;
+        (void)remove(path);
+        return 0;
+}
+
+int kw_shadow_keep(const char *trees, unsigned days)
+{
+        char parent[PATH_MAX], p[PATH_MAX * 2], stamp[PATH_MAX * 2 + 8];
+        const char *slash = strrchr(trees, '/');
+        time_t old = time(NULL) - (time_t)days * 86400;
+        struct stat st;
+        int n = 0;
+
+        if (!slash || slash == trees || (size_t)(slash - trees) >= sizeof(parent))
+                return -EINVAL;
+        snprintf(stamp, sizeof(stamp), "%s/.used", trees);
+        int fd = open(stamp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || futimens(fd, NULL) < 0) {
+                int e = -errno;
+                if (fd >= 0)
+                        close(fd);
+                return e;
+        }
+        close(fd);
+        snprintf(parent, sizeof(parent), "%.*s", (int)(slash - trees), trees);
+        DIR *d = opendir(parent);
+        if (!d)
+                return -errno;
+        for (struct dirent *e; (e = readdir(d));) {
+                if (e->d_name[0] == '.' || (size_t)snprintf(p, sizeof(p), "%s/%s", parent, e->d_name) >= sizeof(p) ||
+                    strcmp(p, trees) == 0 || lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                snprintf(stamp, sizeof(stamp), "%s/.used", p);
+                if (stat(stamp, &st) < 0 && lstat(p, &st) < 0)
+                        continue;
+                if (st.st_mtime < old && nftw(p, remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0 && lstat(p, &st) < 0)
+                        n++;
+        }
+        closedir(d);
+        return n;
 }

@@ -26,3 +26,9 @@ int kw_shadow_copy_back(const char *shadow, const char *src, const char *name);
 
 /* (pure) Is NAME (a directory entry) a build product or hidden, left out of the shadow? */
 int kw_shadow_skip(const char *name);
+
+/* The shadow trees of one DIR live in TREES (kw_matrix_trees()), beside those
+ * of other DIRs. Marks TREES used now (its .used file), and removes each
+ * sibling whose .used (else its own time) is older than days: the trees of
+ * DIRs no matrix ran for since. The number removed, or -errno. */
+int kw_shadow_keep(const char *trees, unsigned days);

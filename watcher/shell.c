@@ -314,21 +314,15 @@ static int matrix_target(const char *dir, const char *given, char *tree, size_t 
 
 static int run(struct client *c, int fd)
 {
-        sigset_t mask;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGWINCH);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGHUP);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGPIPE);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        sigdelset(&mask, SIGPIPE);
-        int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        int sfd = -1;
         int r = kw_loop_new(&c->loop);
-        if (r < 0 || sfd < 0 || (r = kw_chan_new(c->loop, fd, &chan_ops, c, &c->chan)) < 0 ||
-            (r = kw_loop_add(c->loop, sfd, POLLIN, on_signal, c)) < 0) {
-                say("cannot set up: %s", strerror(r < 0 ? -r : errno));
+
+        if (r >= 0)
+                r = sfd = kw_loop_add_signals_and(c->loop, SIGWINCH, on_signal, c);
+        if (r >= 0)
+                r = kw_chan_new(c->loop, fd, &chan_ops, c, &c->chan);
+        if (r < 0) {
+                say("cannot set up: %s", strerror(-r));
                 return 1;
         }
         send_size(c, KW_PTY_OPEN);

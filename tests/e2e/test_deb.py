@@ -4,11 +4,13 @@
 files git tracks, no .git: as a source package has them) builds an installable
 .deb; unpacked into a scratch root (dpkg -x), the packaged kmod-watch runs a whole
 --once cycle on the example it ships in /usr/share/doc/kmod-watch/examples, finding
-its agent and kit script beside itself; its man page renders; --version is the
-package's version."""
+its agent and kit script beside itself; after an edit, a second --once replays the
+build with the packaged kw-hugepages.so preloaded; its man page renders; --version
+is the package's version."""
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +76,24 @@ def case_installed(t, deb, root, args):
     t.diag(f"packaged kmod-watch --once → exit {k.returncode} in {k.elapsed:.1f} s")
     kw.check(k.returncode == 0, f"want exit 0, got {k.returncode}", k)
     kw.check(not k.left_behind, "left behind: " + ", ".join(k.left_behind), k)
+    # an edit, then --once again: the first build replays (the state kept by the run before),
+    # with the packaged kw-hugepages.so preloaded (installed 0644 by dh_fixperms: read, not run)
+    so = os.path.join(root, "usr/libexec/kmod-watch/kw-hugepages.so")
+    kw.check(os.path.exists(so), "the package lacks /usr/libexec/kmod-watch/kw-hugepages.so")
+    hello = os.path.join(d, "hello.c")
+    with open(hello) as f:
+        text = f.read()
+    kw.check("build A" in text, "the packaged hello.c has no 'build A'")
+    with open(hello, "w") as f:
+        f.write(text.replace("build A", "build B"))
+    k = kw.run(kwbin, ["--once", "-vv", "--accel", "tcg", "--expect", "build B", d], TIMEOUT, run_dir=run_dir,
+               env=env, needles=[base])
+    out = k.output()
+    t.diag(f"packaged kmod-watch --once after an edit → exit {k.returncode} in {k.elapsed:.1f} s")
+    kw.check(k.returncode == 0 and "replayed 1 object" in out, f"want a replay and exit 0, got {k.returncode}", k)
+    pre = re.search(r"replay: (\S+) preloaded", out)
+    kw.check(pre and os.path.realpath(pre.group(1)) == os.path.realpath(so),
+             f"the packaged kw-hugepages.so was not preloaded ({pre.group(1) if pre else 'none'})", k)
     kw.cleanup(args, base)
 
 
