@@ -29,13 +29,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "paths.h"
+#include "replay-symvers.h"
 #include "spawn.h"
 #include "ui.h"
 
@@ -245,32 +244,13 @@ static void finish(struct kw_replay_run *run, bool ok)
         free(out);
 }
 
-/* Has the file "__ksymtab" in its bytes? (grep -qa, without the child) */
-static bool has_ksymtab(const char *path)
-{
-        struct stat st;
-        bool found = false;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0)
-                return true; /* let the scripts see for themselves */
-        if (fstat(fd, &st) == 0 && st.st_size > 0) {
-                void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-                found = p == MAP_FAILED || memmem(p, (size_t)st.st_size, "__ksymtab", 9);
-                if (p != MAP_FAILED)
-                        munmap(p, (size_t)st.st_size);
-        }
-        close(fd);
-        return found;
-}
-
 static int start_step(struct kw_replay_run *run, struct step *s);
 
 /* A step that succeeded and has its exports script due: the same step runs that.
  * true when it started (or could not: the run failed). */
 static bool run_exports(struct kw_replay_run *run, struct step *s)
 {
-        if (!s->exports || !has_ksymtab(s->target))
+        if (!s->exports || !kw_symvers_may_export(s->target))
                 return false;
         free(s->script);
         s->script = s->exports;

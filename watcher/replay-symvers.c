@@ -200,6 +200,18 @@ static void *map_file(const char *path, size_t *len)
         return p;
 }
 
+bool kw_symvers_may_export(const char *obj)
+{
+        size_t len;
+        void *p = map_file(obj, &len);
+
+        if (!p)
+                return true; /* let the scripts see for themselves */
+        bool found = memmem(p, len, "__ksymtab", 9) != NULL;
+        munmap(p, len);
+        return found;
+}
+
 static int write_all(const char *path, const char *s, size_t len)
 {
         char tmp[PATH_MAX + 8];

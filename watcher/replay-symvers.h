@@ -12,6 +12,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The global and weak symbol names of an ELF relocatable object (defined or
@@ -29,3 +30,7 @@ char *kw_symvers_cut_text(const char *text, size_t len, char *const *names, size
 /* Writes to out the cut (above) of the file symvers for the objects objs.
  * 0 or -errno: then modpost is to read the whole file. */
 int kw_symvers_cut(const char *symvers, char *const *objs, size_t n_objs, const char *out);
+
+/* Has the object "__ksymtab" in its bytes (grep -qa, without the child)? Else it
+ * exports nothing, for certain. true too when it cannot be read. */
+bool kw_symvers_may_export(const char *obj);
